@@ -1,0 +1,211 @@
+"""Per-process fan-out from the broker to local websockets.
+
+Each socket owns a bounded queue. The broker callback decodes a message once
+and only ever ``put_nowait``s: one slow socket must never delay another, so a
+socket whose queue is full is marked overflowed and its owner closes it (close
+code 1013, "try again later"); the client reconnects and resyncs from the
+event log, which is cheaper than buffering without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+from realtime.broker import Broker, BrokerUnavailable
+from realtime.events import Published, channel_for, session_id_from_channel, unwrap, wrap
+from realtime.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+Accept = Callable[[dict[str, Any]], bool]
+
+OVERFLOW_CLOSE_CODE: Final = 1013
+OVERFLOW_CLOSE_REASON: Final = "Trop de retard, reconnectez-vous."
+
+
+class Resync:
+    """The broker may have lost messages: catch up from the event log."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "RESYNC"
+
+
+class Overflow:
+    """The socket fell too far behind: close it (OVERFLOW_CLOSE_CODE)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OVERFLOW"
+
+
+RESYNC: Final = Resync()
+OVERFLOW: Final = Overflow()
+
+Item = Published | Resync | Overflow
+
+
+class Watch:
+    """One socket's view of a session: a bounded queue the hub fills."""
+
+    def __init__(self, session_id: int, accept: Accept | None, queue_size: int) -> None:
+        self.session_id = session_id
+        self._accept = accept
+        self._queue: asyncio.Queue[Published | Resync] = asyncio.Queue(queue_size)
+        self.overflowed = False
+
+    def accepts(self, event: dict[str, Any]) -> bool:
+        if self._accept is None:
+            return True
+        try:
+            return self._accept(event)
+        except Exception:
+            logger.exception("watch filter failed on session %s", self.session_id)
+            return False
+
+    def push(self, item: Published | Resync) -> bool:
+        """Queue without waiting; False when this push made the watch overflow."""
+        if self.overflowed:
+            return True
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            # Free the memory now; nothing queued will be sent anyway.
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            # Wakes a reader blocked in get() (impossible with a full queue
+            # today, but keeps get() honest if the queue policy ever changes).
+            self._queue.put_nowait(RESYNC)
+            return False
+        return True
+
+    async def get(self) -> Item:
+        if self.overflowed:
+            return OVERFLOW
+        item = await self._queue.get()
+        return OVERFLOW if self.overflowed else item
+
+    def qsize(self) -> int:
+        return self._queue.qsize()
+
+
+class Hub:
+    def __init__(self, broker: Broker, metrics: Metrics, *, queue_size: int = 256) -> None:
+        if queue_size < 1:
+            raise ValueError("queue_size must be positive")
+        self.broker = broker
+        self.metrics = metrics
+        self.queue_size = queue_size
+        self._watches: dict[int, set[Watch]] = {}
+        self._subscribed: set[int] = set()
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._lock_users: dict[int, int] = {}
+
+    async def start(self) -> None:
+        await self.broker.start(self._on_message, self._on_reconnect)
+
+    async def close(self) -> None:
+        await self.broker.close()
+
+    async def publish(self, session_id: int, event: dict[str, Any]) -> None:
+        """Best effort: the change is already committed, clients recover from the log."""
+        try:
+            data = wrap(event)
+            await self.broker.publish(channel_for(session_id), data)
+        except BrokerUnavailable as exc:
+            self.metrics.publish_failures_total.inc()
+            logger.warning("event for session %s not published: %s", session_id, exc)
+            return
+        except Exception:
+            self.metrics.publish_failures_total.inc()
+            logger.exception("event for session %s not published", session_id)
+            return
+        self.metrics.events_published_total.inc()
+
+    def watching(self, session_id: int) -> int:
+        """Number of local watches of a session (for tests and diagnostics)."""
+        return len(self._watches.get(session_id, ()))
+
+    @asynccontextmanager
+    async def watch(self, session_id: int, accept: Accept | None = None) -> AsyncIterator[Watch]:
+        """Register a socket; the channel is subscribed when this returns."""
+        watch = Watch(session_id, accept, self.queue_size)
+        try:
+            await self._join(watch)
+            yield watch
+        finally:
+            # Shielded so a cancelled handler still drops its subscription reference.
+            await asyncio.shield(self._leave(watch))
+
+    @asynccontextmanager
+    async def _session_lock(self, session_id: int) -> AsyncIterator[None]:
+        # Per-session lock, dropped when unused so closed sessions leave nothing behind.
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        self._lock_users[session_id] = self._lock_users.get(session_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users[session_id] -= 1
+            if not self._lock_users[session_id]:
+                del self._lock_users[session_id]
+                del self._locks[session_id]
+
+    async def _join(self, watch: Watch) -> None:
+        sid = watch.session_id
+        async with self._session_lock(sid):
+            # Registered before subscribing: messages can arrive as soon as Redis
+            # confirms, possibly before this coroutine resumes.
+            self._watches.setdefault(sid, set()).add(watch)
+            if sid not in self._subscribed:
+                self._subscribed.add(sid)
+                await self.broker.subscribe(channel_for(sid))
+
+    async def _leave(self, watch: Watch) -> None:
+        sid = watch.session_id
+        async with self._session_lock(sid):
+            watches = self._watches.get(sid)
+            if watches is None:
+                return
+            watches.discard(watch)
+            if watches:
+                return
+            del self._watches[sid]
+            if sid in self._subscribed:
+                self._subscribed.discard(sid)
+                try:
+                    await self.broker.unsubscribe(channel_for(sid))
+                except Exception:
+                    logger.exception("unsubscribe from session %s failed", sid)
+
+    def _on_message(self, channel: str, data: str) -> None:
+        sid = session_id_from_channel(channel)
+        if sid is None:
+            return
+        watches = self._watches.get(sid)
+        if not watches:
+            return
+        try:
+            published = unwrap(sid, data)
+        except ValueError as exc:
+            logger.warning("dropping malformed broker message on %s: %s", channel, exc)
+            return
+        for watch in tuple(watches):
+            if watch.accepts(published.event) and not watch.push(published):
+                self.metrics.slow_consumers_closed_total.inc()
+
+    def _on_reconnect(self) -> None:
+        self.metrics.broker_reconnects_total.inc()
+        for watches in tuple(self._watches.values()):
+            for watch in tuple(watches):
+                if not watch.push(RESYNC):
+                    self.metrics.slow_consumers_closed_total.inc()

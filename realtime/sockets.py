@@ -1,0 +1,497 @@
+"""Protocol mechanics of the two live feeds, on an already accepted websocket.
+
+The app authenticates, checks the Origin, accepts, then hands the socket here
+with a *source*: the seam through which this package reads the database
+without knowing its schema.
+
+Each socket runs exactly two tasks: a receiver that always reads (so a
+disconnect is noticed even when nothing is sent) and a single sender that owns
+every outgoing frame (live events, catch-ups, heartbeats, error replies), so
+frames are never interleaved or sent concurrently. When either task ends, the
+other is cancelled.
+
+Close codes: 1008 policy violation (message flood), 1009 frame over
+``MAX_FRAME``, 1011 unexpected server error, 1013 try again later (the socket's
+queue overflowed or a send stalled; the client reconnects and resyncs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, Final, Protocol, TypeGuard
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
+
+from realtime.events import (
+    CANDIDATE_UPDATED,
+    MAX_FRAME,
+    SESSION_UPDATED,
+    Published,
+    decode,
+    encode,
+)
+from realtime.hub import (
+    OVERFLOW_CLOSE_CODE,
+    OVERFLOW_CLOSE_REASON,
+    Hub,
+    Item,
+    Overflow,
+    Resync,
+    Watch,
+)
+
+logger = logging.getLogger(__name__)
+
+SEND_TIMEOUT: Final = 10.0
+CLOSE_TIMEOUT: Final = 5.0
+MESSAGES_PER_SECOND: Final = 50
+HEARTBEAT_MIN_INTERVAL: Final = 1.0
+
+CLOSE_POLICY: Final = 1008
+CLOSE_TOO_BIG: Final = 1009
+CLOSE_INTERNAL: Final = 1011
+
+INVALID_MESSAGE: Final = encode(
+    {"type": "error", "error": {"code": "INVALID_MESSAGE", "message": "Message incompris."}}
+)
+# Enough to answer a short burst of mistakes; a client that never reads its
+# error replies would otherwise make us queue them without bound.
+MAX_PENDING_ERRORS: Final = 8
+
+
+class SessionFeedSource(Protocol):
+    async def snapshot(self, session_id: int) -> dict[str, Any]:
+        """The supervisor view, including its ``"version"``."""
+
+    async def events_since(self, session_id: int, since: int) -> list[dict[str, Any]] | None:
+        """Events with version > since in ascending order; None when too old to replay."""
+
+    async def current_version(self, session_id: int) -> int: ...
+
+
+class CandidateFeedSource(Protocol):
+    async def candidate_message(self, session_id: int, candidate_id: int) -> dict[str, Any]:
+        """``{"type": "candidate", "candidate": {...}, "version": v, ...}``."""
+
+    async def heartbeat(self, session_id: int, candidate_id: int) -> None: ...
+
+
+class _Close(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+
+class _Gone(Exception):
+    """The client disconnected."""
+
+
+def _is_version(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+class _Connection:
+    """What both feeds share: framing limits, the sender's wake-up, sending, closing."""
+
+    def __init__(self, websocket: WebSocket, hub: Hub, watch: Watch, send_timeout: float) -> None:
+        self.websocket = websocket
+        self.hub = hub
+        self.watch = watch
+        self.send_timeout = send_timeout
+        self.errors_pending = 0
+        self._wake = asyncio.Event()
+        self._get_task: asyncio.Task[Item] | None = None
+        self._wake_task: asyncio.Task[bool] | None = None
+        self._window_start = 0.0
+        self._window_count = 0
+        self._loop = asyncio.get_running_loop()
+
+    # -- receiving (receiver task) --
+
+    async def receive(self) -> dict[str, Any] | None:
+        """Next client object; None for anything malformed. Raises _Gone / _Close."""
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise _Gone
+        now = self._loop.time()
+        if now - self._window_start >= 1.0:
+            self._window_start, self._window_count = now, 0
+        self._window_count += 1
+        if self._window_count > MESSAGES_PER_SECOND:
+            raise _Close(CLOSE_POLICY, "Trop de messages.")
+        text = message.get("text")
+        if text is None:
+            data = message.get("bytes") or b""
+            if len(data) > MAX_FRAME:
+                raise _Close(CLOSE_TOO_BIG, "Message trop long.")
+            return None
+        # len() counts characters; only a long string can be over in UTF-8 bytes.
+        if len(text) > MAX_FRAME or (
+            len(text) * 4 > MAX_FRAME and len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME
+        ):
+            raise _Close(CLOSE_TOO_BIG, "Message trop long.")
+        try:
+            return decode(text)
+        except ValueError:
+            return None
+
+    def report_invalid(self) -> None:
+        self.errors_pending = min(self.errors_pending + 1, MAX_PENDING_ERRORS)
+        self.wake()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- waiting (sender task) --
+
+    async def next_item(self, wait_seconds: float | None) -> Item | None:
+        """Next queued item, or None when woken by the receiver or timed out."""
+        if self._get_task is None:
+            self._get_task = asyncio.create_task(self.watch.get())
+        if self._wake_task is None:
+            self._wake_task = asyncio.create_task(self._wake.wait())
+        get_task, wake_task = self._get_task, self._wake_task
+        done, _ = await asyncio.wait(
+            (get_task, wake_task), timeout=wait_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+        if wake_task in done:
+            self._wake.clear()
+            self._wake_task = None
+        if get_task in done:
+            self._get_task = None
+            return get_task.result()
+        return None
+
+    async def next_queued(self, wait_seconds: float) -> Item | None:
+        """Next queued item only (the receiver's requests can wait), or None on timeout."""
+        if self._get_task is None:
+            self._get_task = asyncio.create_task(self.watch.get())
+        get_task = self._get_task
+        done, _ = await asyncio.wait((get_task,), timeout=max(wait_seconds, 0.0))
+        if get_task in done:
+            self._get_task = None
+            return get_task.result()
+        return None
+
+    # -- sending (sender task) --
+
+    async def send(self, text: str) -> None:
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                await self.websocket.send_text(text)
+        except TimeoutError:
+            raise _Close(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON) from None
+        except (WebSocketDisconnect, WebSocketDisconnected, OSError) as exc:
+            raise _Gone from exc
+
+    async def send_errors(self) -> None:
+        while self.errors_pending:
+            self.errors_pending -= 1
+            await self.send(INVALID_MESSAGE)
+
+    async def send_live(self, published: Published) -> None:
+        """Send a broker event as is, with the stats every live delivery feeds."""
+        await self.send(published.text)
+        self.delivered(published)
+
+    def delivered(self, published: Published | None) -> None:
+        metrics = self.hub.metrics
+        metrics.events_delivered_total.inc()
+        if published is not None and published.published_at is not None:
+            # Clamped: with several hosts, clocks may disagree by a few ms.
+            latency = max(0.0, time.time() - published.published_at)
+            metrics.fanout_latency_seconds.observe(latency)
+
+    # -- lifecycle --
+
+    async def run(
+        self, sender: Coroutine[Any, Any, None], receiver: Coroutine[Any, Any, None]
+    ) -> None:
+        tasks = (asyncio.create_task(sender), asyncio.create_task(receiver))
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (*tasks, self._get_task, self._wake_task):
+                if task is not None:
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for task in (self._get_task, self._wake_task):
+                if task is not None:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+        close: _Close | None = None
+        for task in tasks:
+            if task.cancelled():
+                continue
+            exc = task.exception()
+            if exc is None or isinstance(exc, _Gone):
+                continue
+            if isinstance(exc, _Close):
+                close = close or exc
+            else:
+                logger.error(
+                    "live feed of session %s failed",
+                    self.watch.session_id,
+                    exc_info=(type(exc), exc, exc.__traceback__),
+                )
+                close = close or _Close(CLOSE_INTERNAL, "Erreur interne.")
+        if close is not None:
+            await self.close(close.code, close.reason)
+
+    async def close(self, code: int, reason: str) -> None:
+        # The peer may be gone or stuck; closing is best effort and bounded.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.websocket.close(code, reason)
+
+
+class _SessionFeed:
+    def __init__(
+        self,
+        conn: _Connection,
+        session_id: int,
+        source: SessionFeedSource,
+        heartbeat_seconds: float,
+        gap_grace_seconds: float,
+    ) -> None:
+        self.conn = conn
+        self.session_id = session_id
+        self.source = source
+        self.heartbeat_seconds = heartbeat_seconds
+        self.gap_grace_seconds = gap_grace_seconds
+        self.last = -1
+        self.resync_since: int | None = None
+
+    async def receiver(self) -> None:
+        while True:
+            message = await self.conn.receive()
+            if message is not None and message.get("type") == "resync":
+                since = message.get("since")
+                if _is_version(since):
+                    # Coalesced: replaying from the lowest request covers the others.
+                    if self.resync_since is None or since < self.resync_since:
+                        self.resync_since = since
+                    self.conn.wake()
+                    continue
+            self.conn.report_invalid()
+
+    async def sender(self) -> None:
+        loop = asyncio.get_running_loop()
+        await self.send_snapshot()
+        next_heartbeat = loop.time() + self.heartbeat_seconds
+        while True:
+            item = await self.conn.next_item(max(next_heartbeat - loop.time(), 0.0))
+            await self.conn.send_errors()
+            if self.resync_since is not None:
+                since, self.resync_since = self.resync_since, None
+                await self.catch_up(since, requested=True)
+            if item is not None:
+                await self.handle(item)
+            if loop.time() >= next_heartbeat:
+                await self.heartbeat()
+                next_heartbeat = loop.time() + self.heartbeat_seconds
+
+    async def handle(self, item: Item) -> None:
+        if isinstance(item, Overflow):
+            raise _Close(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON)
+        if isinstance(item, Resync):
+            await self.catch_up(self.last)
+        elif item.version <= self.last:
+            pass  # duplicate, or already covered by a catch-up
+        elif item.version == self.last + 1:
+            await self.conn.send_live(item)
+            self.last = item.version
+        else:
+            await self.fill_gap(item)
+
+    async def fill_gap(self, first: Published) -> None:
+        # Two publishes racing through Redis can arrive swapped; a short wait
+        # usually fills the gap without touching the database.
+        loop = asyncio.get_running_loop()
+        buffered = {first.version: first}
+        deadline = loop.time() + self.gap_grace_seconds
+        resync = False
+        while True:
+            await self.flush(buffered)
+            if not buffered:
+                return
+            item = await self.conn.next_queued(deadline - loop.time())
+            if item is None:
+                break
+            if isinstance(item, Overflow):
+                raise _Close(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON)
+            if isinstance(item, Resync):
+                resync = True
+                break
+            if item.version > self.last:
+                buffered[item.version] = item
+        await self.catch_up(self.last)
+        await self.flush(buffered)
+        if buffered and not resync:
+            # Newer than what the log returned (a lagging replica?): the next
+            # heartbeat compares versions and catches up then.
+            logger.info("session %s: dropping %d early events", self.session_id, len(buffered))
+
+    async def flush(self, buffered: dict[int, Published]) -> None:
+        """Send buffered events that are now next in line; forget those already covered."""
+        for version in sorted(buffered):
+            if version <= self.last:
+                del buffered[version]
+            elif version == self.last + 1:
+                await self.conn.send_live(buffered.pop(version))
+                self.last = version
+            else:
+                return
+
+    async def catch_up(self, since: int, *, requested: bool = False) -> None:
+        events = await self.source.events_since(self.session_id, since)
+        if events is None:
+            await self.send_snapshot()
+            return
+        for event in events:
+            version = event.get("version")
+            if not _is_version(version):
+                raise ValueError(f"event without a valid version: {event!r}")
+            # A client's own request replays what it asks for, even if this
+            # socket already sent it; otherwise only what is new.
+            if version <= since or (not requested and version <= self.last):
+                continue
+            await self.conn.send(encode(event))
+            self.conn.delivered(None)
+            self.last = max(self.last, version)
+
+    async def send_snapshot(self) -> None:
+        snapshot = await self.source.snapshot(self.session_id)
+        version = snapshot.get("version")
+        if not _is_version(version):
+            raise ValueError("snapshot without a valid version")
+        await self.conn.send(encode({"type": "snapshot", **snapshot}))
+        self.last = version
+
+    async def heartbeat(self) -> None:
+        # Pub/sub can silently lose the last event; the version in the log
+        # reveals it and the heartbeat then carries no stale version.
+        if await self.source.current_version(self.session_id) > self.last:
+            await self.catch_up(self.last)
+        await self.conn.send(encode({"type": "heartbeat", "version": self.last}))
+
+
+async def serve_session_feed(
+    websocket: WebSocket,
+    hub: Hub,
+    session_id: int,
+    source: SessionFeedSource,
+    *,
+    heartbeat_seconds: float = 15.0,
+    gap_grace_seconds: float = 0.1,
+    send_timeout: float = SEND_TIMEOUT,
+) -> None:
+    """Supervisor feed: snapshot, then every event in strictly increasing version."""
+    metrics = hub.metrics
+    metrics.sockets_open.inc(kind="supervisor")
+    try:
+        # Watch first: an event committed after the snapshot is read is then queued.
+        async with hub.watch(session_id) as watch:
+            conn = _Connection(websocket, hub, watch, send_timeout)
+            feed = _SessionFeed(conn, session_id, source, heartbeat_seconds, gap_grace_seconds)
+            await conn.run(feed.sender(), feed.receiver())
+    finally:
+        metrics.sockets_open.dec(kind="supervisor")
+
+
+def candidate_filter(candidate_id: int) -> Callable[[dict[str, Any]], bool]:
+    """Events a candidate's socket needs: its own, and the session's."""
+
+    def accept(event: dict[str, Any]) -> bool:
+        if event.get("name") == SESSION_UPDATED:
+            return True
+        candidate = event.get("candidate")
+        return isinstance(candidate, dict) and candidate.get("id") == candidate_id
+
+    return accept
+
+
+class _CandidateFeed:
+    def __init__(
+        self, conn: _Connection, session_id: int, candidate_id: int, source: CandidateFeedSource
+    ) -> None:
+        self.conn = conn
+        self.session_id = session_id
+        self.candidate_id = candidate_id
+        self.source = source
+        self.last = -1
+        self.last_heartbeat = float("-inf")
+
+    async def receiver(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            message = await self.conn.receive()
+            if message is None or message.get("type") != "heartbeat":
+                self.conn.report_invalid()
+                continue
+            # Browsers send one every 5 s; more often is noise not worth a write.
+            now = loop.time()
+            if now - self.last_heartbeat >= HEARTBEAT_MIN_INTERVAL:
+                self.last_heartbeat = now
+                await self.source.heartbeat(self.session_id, self.candidate_id)
+
+    async def sender(self) -> None:
+        await self.send_state()
+        while True:
+            item = await self.conn.next_item(None)
+            await self.conn.send_errors()
+            if item is None:
+                continue
+            if isinstance(item, Overflow):
+                raise _Close(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON)
+            if isinstance(item, Resync):
+                await self.send_state()
+            elif item.version <= self.last:
+                pass  # older than the state this candidate already has
+            elif item.event.get("name") == CANDIDATE_UPDATED and isinstance(
+                item.event.get("candidate"), dict
+            ):
+                message = {
+                    "type": "candidate",
+                    "candidate": item.event["candidate"],
+                    "version": item.version,
+                }
+                await self.conn.send(encode(message))
+                self.conn.delivered(item)
+                self.last = item.version
+            else:
+                # Session changes (and removals) are rendered by the app's own view.
+                await self.send_state()
+
+    async def send_state(self) -> None:
+        message = await self.source.candidate_message(self.session_id, self.candidate_id)
+        await self.conn.send(encode(message))
+        version = message.get("version")
+        if _is_version(version):
+            self.last = max(self.last, version)
+
+
+async def serve_candidate_feed(
+    websocket: WebSocket,
+    hub: Hub,
+    session_id: int,
+    candidate_id: int,
+    source: CandidateFeedSource,
+    *,
+    send_timeout: float = SEND_TIMEOUT,
+) -> None:
+    """Candidate feed: its own state now, then again whenever it changes."""
+    metrics = hub.metrics
+    metrics.sockets_open.inc(kind="candidate")
+    try:
+        async with hub.watch(session_id, candidate_filter(candidate_id)) as watch:
+            conn = _Connection(websocket, hub, watch, send_timeout)
+            feed = _CandidateFeed(conn, session_id, candidate_id, source)
+            await conn.run(feed.sender(), feed.receiver())
+    finally:
+        metrics.sockets_open.dec(kind="candidate")
