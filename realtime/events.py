@@ -22,9 +22,7 @@ CANDIDATE_UPDATED = "candidate.updated"
 CANDIDATE_REMOVED = "candidate.removed"
 SESSION_UPDATED = "session.updated"
 SUPERVISORS_UPDATED = "supervisors.updated"
-EVENT_NAMES = frozenset(
-    {CANDIDATE_UPDATED, CANDIDATE_REMOVED, SESSION_UPDATED, SUPERVISORS_UPDATED}
-)
+EVENT_NAMES = frozenset({CANDIDATE_UPDATED, CANDIDATE_REMOVED, SESSION_UPDATED, SUPERVISORS_UPDATED})
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _decoder = json.JSONDecoder()

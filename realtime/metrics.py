@@ -134,17 +134,11 @@ class Metrics:
     """The series the realtime layer maintains; one instance per process."""
 
     def __init__(self) -> None:
-        self.sockets_open = Gauge(
-            "surveillance_sockets_open", "Open websockets by kind.", ("kind",)
-        )
+        self.sockets_open = Gauge("surveillance_sockets_open", "Open websockets by kind.", ("kind",))
         for kind in SOCKET_KINDS:
             self.sockets_open.set(0, kind=kind)
-        self.events_published_total = Counter(
-            "surveillance_events_published_total", "Events handed to the broker."
-        )
-        self.events_delivered_total = Counter(
-            "surveillance_events_delivered_total", "Live events sent on a websocket."
-        )
+        self.events_published_total = Counter("surveillance_events_published_total", "Events handed to the broker.")
+        self.events_delivered_total = Counter("surveillance_events_delivered_total", "Live events sent on a websocket.")
         self.publish_failures_total = Counter(
             "surveillance_publish_failures_total",
             "Publishes the broker refused (clients catch up from the event log).",

@@ -86,6 +86,7 @@ class RedisBroker:
         self._on_message: OnMessage | None = None
         self._on_reconnect: OnReconnect | None = None
         self._resync_after: set[str] | None = None
+        self._first_attempt = asyncio.Event()
 
     @property
     def connected(self) -> bool:
@@ -98,6 +99,10 @@ class RedisBroker:
         self._on_message = on_message
         self._on_reconnect = on_reconnect
         self._reader = asyncio.create_task(self._run(), name="redis-broker-reader")
+        # Waiting for the first attempt (bounded by the connect timeout) means
+        # watches made right after start need no resync; if Redis is down the
+        # app still starts and the reader keeps trying.
+        await self._first_attempt.wait()
 
     async def close(self) -> None:
         reader, self._reader = self._reader, None
@@ -174,12 +179,13 @@ class RedisBroker:
                 await conn.connect()  # type: ignore[no-untyped-call]
             except (TimeoutError, RedisError, OSError) as exc:
                 await self._drop(conn)
+                self._first_attempt.set()
                 pause = random.uniform(delay / 2, delay)
                 logger.warning("redis subscriber connect failed (%s); retry in %.2fs", exc, pause)
                 await asyncio.sleep(pause)
                 delay = min(delay * 2, self._backoff_max)
                 continue
-            delay = self._backoff_initial
+            connected_at = asyncio.get_running_loop().time()
             try:
                 await self._serve(conn, notify=not first)
             except asyncio.CancelledError:
@@ -188,7 +194,15 @@ class RedisBroker:
             except Exception as exc:  # any failure means this connection is unusable
                 logger.warning("redis subscriber connection lost: %r", exc)
             await self._drop(conn)
+            self._first_attempt.set()
             first = False
+            if asyncio.get_running_loop().time() - connected_at > self._backoff_max:
+                # A connection that lived a while: the next drop starts afresh.
+                delay = self._backoff_initial
+            else:
+                # A server that accepts then drops at once must not be hammered.
+                await asyncio.sleep(random.uniform(delay / 2, delay))
+                delay = min(delay * 2, self._backoff_max)
 
     async def _serve(self, conn: AbstractConnection, *, notify: bool) -> None:
         channels = sorted(self._wanted)
@@ -196,15 +210,14 @@ class RedisBroker:
         if channels:
             async with self._send_lock:
                 await conn.send_command("SUBSCRIBE", *channels, check_health=False)
-        # The hub must resync only once every wanted channel is live again,
-        # otherwise an event published in between would be missed twice over.
+        # Resync only once every wanted channel is confirmed: an event published
+        # before that would be missed both live and by a too-early catch-up.
         self._resync_after = set(channels) if notify or channels else None
+        self._first_attempt.set()
         self._maybe_notify_reconnect()
         ping_sent = False
         while True:
-            response = await conn.read_response(
-                timeout=self._idle_ping_seconds, disconnect_on_error=False
-            )
+            response = await conn.read_response(timeout=self._idle_ping_seconds, disconnect_on_error=False)
             if response is None:
                 if ping_sent:
                     raise ConnectionError("no reply to PING")

@@ -156,9 +156,7 @@ class _Connection:
         if self._wake_task is None:
             self._wake_task = asyncio.create_task(self._wake.wait())
         get_task, wake_task = self._get_task, self._wake_task
-        done, _ = await asyncio.wait(
-            (get_task, wake_task), timeout=wait_seconds, return_when=asyncio.FIRST_COMPLETED
-        )
+        done, _ = await asyncio.wait((get_task, wake_task), timeout=wait_seconds, return_when=asyncio.FIRST_COMPLETED)
         if wake_task in done:
             self._wake.clear()
             self._wake_task = None
@@ -209,9 +207,7 @@ class _Connection:
 
     # -- lifecycle --
 
-    async def run(
-        self, sender: Coroutine[Any, Any, None], receiver: Coroutine[Any, Any, None]
-    ) -> None:
+    async def run(self, sender: Coroutine[Any, Any, None], receiver: Coroutine[Any, Any, None]) -> None:
         tasks = (asyncio.create_task(sender), asyncio.create_task(receiver))
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -417,9 +413,7 @@ def candidate_filter(candidate_id: int) -> Callable[[dict[str, Any]], bool]:
 
 
 class _CandidateFeed:
-    def __init__(
-        self, conn: _Connection, session_id: int, candidate_id: int, source: CandidateFeedSource
-    ) -> None:
+    def __init__(self, conn: _Connection, session_id: int, candidate_id: int, source: CandidateFeedSource) -> None:
         self.conn = conn
         self.session_id = session_id
         self.candidate_id = candidate_id
@@ -453,9 +447,7 @@ class _CandidateFeed:
                 await self.send_state()
             elif item.version <= self.last:
                 pass  # older than the state this candidate already has
-            elif item.event.get("name") == CANDIDATE_UPDATED and isinstance(
-                item.event.get("candidate"), dict
-            ):
+            elif item.event.get("name") == CANDIDATE_UPDATED and isinstance(item.event.get("candidate"), dict):
                 message = {
                     "type": "candidate",
                     "candidate": item.event["candidate"],
