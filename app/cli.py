@@ -1,0 +1,198 @@
+"""The `surveillance` command: serve, demo, centre create, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy import select, text
+from sqlmodel import Session
+
+from app import lifecycle, migrate
+from app.db import Database, Tx
+from app.errors import DomainError
+from app.models import Candidate, Centre, ExamSession, Membership, User
+from app.security import hash_password
+from app.settings import ConfigurationError, Settings, load_settings
+
+DEMO_EMAIL = "surveillant@testix.fr"
+DEMO_PASSWORD = "Testix2021"
+DEMO_CENTRE = "Centre de Testix"
+DEMO_SESSION_ID = 668
+DEMO_CANDIDATES = [
+    ("DELARUE", "Sophie", dt.date(2001, 7, 4)),
+    ("DUPONT", "Martine", dt.date(1994, 6, 21)),
+    ("DUPONT", "Paul", dt.date(1997, 5, 21)),
+    ("DURAND", "Simon", dt.date(1988, 3, 9)),
+]
+
+
+def _fail(message: str) -> int:
+    print(f"Erreur : {message}", file=sys.stderr)
+    return 2
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    if workers > 1 and not settings.redis_url:
+        return _fail(
+            "--workers > 1 demande REDIS_URL : sans Redis, chaque processus ne verrait que ses propres "
+            "événements et les surveillants ne seraient plus à jour. / --workers > 1 requires REDIS_URL."
+        )
+    import uvicorn
+
+    migrate.upgrade(settings)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        ws_max_size=64 * 1024,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        timeout_graceful_shutdown=10,
+        log_level="info",
+        access_log=False,
+    )
+    return 0
+
+
+def _seed_demo(tx: Tx, settings: Settings) -> tuple[ExamSession, bool]:
+    db = tx.db
+    user = db.execute(select(User).where(User.email == DEMO_EMAIL)).scalar()
+    if user is None:
+        user = User(
+            email=DEMO_EMAIL, password_hash=hash_password(DEMO_PASSWORD), first_name="Surveillant", last_name="Test"
+        )
+        db.add(user)
+        db.flush()
+    centre = db.execute(select(Centre).where(Centre.name == DEMO_CENTRE)).scalar()
+    if centre is None:
+        centre = Centre(name=DEMO_CENTRE)
+        db.add(centre)
+        db.flush()
+    assert user.id is not None and centre.id is not None
+    if db.execute(select(Membership).where(Membership.centre_id == centre.id, Membership.user_id == user.id)).first() is None:
+        db.add(Membership(centre_id=centre.id, user_id=user.id))
+    existing = db.execute(
+        select(ExamSession).where(ExamSession.centre_id == centre.id, ExamSession.status == "created")
+    ).scalar()
+    if existing is not None:
+        return existing, False
+    # The guide's screenshots show session 668: keep that number when it is free.
+    taken = db.get(ExamSession, DEMO_SESSION_ID) is not None
+    session = lifecycle.create_session(
+        tx, centre.id, user.id, address=DEMO_CENTRE, room="Salle 3", examiner="Surveillant Test",
+        date=dt.date(2021, 12, 28), time="11:00",
+    ) if taken else None
+    if session is None:
+        session = ExamSession(
+            id=DEMO_SESSION_ID, centre_id=centre.id, address=DEMO_CENTRE, room="Salle 3",
+            examiner="Surveillant Test", date=dt.date(2021, 12, 28), time="11:00",
+            access_code=lifecycle._unique_access_code(db), supervisor_password=lifecycle.codes.new_supervisor_password(),
+        )
+        db.add(session)
+        db.flush()
+        if db.get_bind().dialect.name == "postgresql":
+            # An explicit id does not move the sequence; move it past ours.
+            db.execute(text("SELECT setval(pg_get_serial_sequence('exam_session', 'id'), (SELECT max(id) FROM exam_session))"))
+    rules = lifecycle.Rules(settings.test_minutes, settings.questions_per_test, limiter=None)  # type: ignore[arg-type]
+    for last, first, birth in DEMO_CANDIDATES:
+        lifecycle._enrol_one(tx, session, lifecycle.Enrolment(last, first, birth), rules, lifecycle.Actor.of(user))
+    return session, True
+
+
+async def _demo(settings: Settings) -> tuple[ExamSession, bool, int]:
+    db = Database(settings)
+    try:
+        session, created = await db.write(lambda tx: _seed_demo(tx, settings))
+
+        def count(s: Session) -> int:
+            return len(list(s.execute(select(Candidate.id).where(Candidate.session_id == session.id))))
+
+        return session, created, await db.read(count)
+    finally:
+        db.dispose()
+
+
+def demo(settings: Settings) -> int:
+    import asyncio
+
+    migrate.upgrade(settings)
+    session, created, count = asyncio.run(_demo(settings))
+    print("Session de démonstration " + ("créée" if created else "déjà présente") + " :")
+    print(f"  {DEMO_CENTRE} · Salle 3 · 28/12/2021 · 11:00 · {count} candidats")
+    print(f"  Numéro de session          : {session.id}")
+    print(f"  Mot de passe de la session : {session.supervisor_password}   (surveillants)")
+    print(f"  Code d'accès               : {session.access_code}   (candidats)")
+    print("Compte surveillant de démonstration (aussi membre du centre) :")
+    print(f"  Adresse e-mail : {DEMO_EMAIL}")
+    print(f"  Mot de passe   : {DEMO_PASSWORD}")
+    print("Candidats : " + ", ".join(f"{last} {first} ({birth:%d/%m/%Y})" for last, first, birth in DEMO_CANDIDATES))
+    return 0
+
+
+def centre_create(settings: Settings, name: str, admin: str) -> int:
+    import asyncio
+
+    migrate.upgrade(settings)
+
+    async def run() -> Centre:
+        db = Database(settings)
+        try:
+            return await db.write(lambda tx: lifecycle.create_centre(tx, name, admin))
+        finally:
+            db.dispose()
+
+    try:
+        centre = asyncio.run(run())
+    except DomainError as exc:
+        return _fail(exc.message + " Créez d'abord le compte (inscription).")
+    print(f"Centre « {centre.name} » créé (id {centre.id}), membre : {admin}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="surveillance", description="Surveillance des sessions de certification")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="lance l'application (migre la base d'abord)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1)
+    sub.add_parser("demo", help="crée la session de démonstration du guide")
+    c = sub.add_parser("centre", help="centres de certification")
+    csub = c.add_subparsers(dest="centre_command", required=True)
+    cc = csub.add_parser("create", help="crée un centre")
+    cc.add_argument("name")
+    cc.add_argument("--admin", required=True, help="e-mail d'un compte existant")
+    d = sub.add_parser("db", help="base de données")
+    dsub = d.add_subparsers(dest="db_command", required=True)
+    dsub.add_parser("upgrade", help="applique les migrations")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        return _fail(str(exc))
+    if args.command == "serve":
+        return serve(settings, args.host, args.port, args.workers)
+    if args.command == "demo":
+        return demo(settings)
+    if args.command == "centre":
+        return centre_create(settings, args.name, args.admin)
+    if args.command == "db":
+        migrate.upgrade(settings)
+        print("Base de données à jour.")
+        return 0
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

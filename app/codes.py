@@ -1,0 +1,73 @@
+"""Access codes (candidates) and session passwords (supervisors).
+
+Alphabets leave out letters and digits that are easy to confuse when read aloud or
+copied from a board (0/O, 1/I/L, 5/S, A/E vowels that could spell words).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+import unicodedata
+
+ACCESS_LETTERS = "BCDFGHJKMPQRTVWXY"
+ACCESS_DIGITS = "2346789"
+PASSWORD_ALPHABET = "2346789BCDFGHJKMPQRTVWXY"
+
+_ACCESS_RE = re.compile(rf"^[{ACCESS_LETTERS}]{{4}}[{ACCESS_DIGITS}]{{2}}$")
+_PASSWORD_RE = re.compile(rf"^C-[{PASSWORD_ALPHABET}]{{5}}$")
+
+
+def new_access_code() -> str:
+    letters = "".join(secrets.choice(ACCESS_LETTERS) for _ in range(4))
+    digits = "".join(secrets.choice(ACCESS_DIGITS) for _ in range(2))
+    return letters + digits
+
+
+def new_supervisor_password() -> str:
+    return "C-" + "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(5))
+
+
+def is_access_code(value: str) -> bool:
+    return bool(_ACCESS_RE.match(value))
+
+
+def is_supervisor_password(value: str) -> bool:
+    return bool(_PASSWORD_RE.match(value))
+
+
+def normalise_access_code(typed: str) -> str:
+    return re.sub(r"[\s-]", "", typed).upper()
+
+
+def normalise_supervisor_password(typed: str) -> str:
+    """The `C-` prefix is optional when typed; spaces and case do not matter."""
+    compact = re.sub(r"\s", "", typed).upper()
+    if compact.startswith("C-"):
+        compact = compact[2:]
+    elif compact.startswith("C") and len(compact) == 6:
+        compact = compact[1:]
+    return "C-" + compact
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time comparison, so timing does not reveal how much of a code is right."""
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def fold(text: str) -> str:
+    """Fold a name for matching and sorting: case, accents, hyphens, extra spaces,
+    and invisible characters (zero-width, direction marks) do not count."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(
+        ch
+        for ch in decomposed
+        if not unicodedata.combining(ch) and unicodedata.category(ch) not in {"Cf", "Cc"}
+    )
+    kept = re.sub(r"[-‐‑‒–—'’_.]", " ", kept.casefold())
+    return " ".join(kept.split())
+
+
+def identity_key(last_name: str, first_name: str) -> str:
+    return f"{fold(last_name)}|{fold(first_name)}"

@@ -1,0 +1,146 @@
+"""Engine, transactions and the after-commit hand-off of events.
+
+Database work runs in a bounded thread pool (sync SQLAlchemy) so the event loop never
+waits on a query. Every write runs in one transaction that first takes the session's
+lock (row lock on PostgreSQL, BEGIN IMMEDIATE on SQLite): changes of one exam session are
+serialised, so versions are contiguous and rule checks see the latest state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, create_engine
+
+from app.errors import DomainError, ServiceUnavailable
+from app.settings import Settings
+
+log = logging.getLogger("surveillance.db")
+
+T = TypeVar("T")
+Publish = Callable[[int, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class Tx:
+    """One open write transaction and the events it will publish once committed."""
+
+    db: Session
+    events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=settings.db_pool_size,
+            max_overflow=0,
+        )
+        _sqlite_transactions(engine)
+        return engine
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=0,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    # pysqlite opens transactions lazily and as DEFERRED, which lets two writers read the
+    # same state and then collide. We take over BEGIN so writes start IMMEDIATE.
+    @sa_event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @sa_event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        name = type(exc.orig).__name__ if exc.orig is not None else ""
+        return name in {"OperationalError", "InterfaceError", "AdminShutdown"} and "locked" not in str(exc)
+    return False
+
+
+class Database:
+    def __init__(self, settings: Settings, publish: Publish | None = None) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings)
+        self.publish = publish
+        # As many threads as pooled connections: a thread never waits for a connection.
+        self.limiter = anyio.CapacityLimiter(settings.db_pool_size)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    async def read(self, fn: Callable[[Session], T]) -> T:
+        def work() -> T:
+            with Session(self.engine, expire_on_commit=False) as db:
+                return fn(db)
+
+        return await self._in_thread(work)
+
+    async def write(self, fn: Callable[[Tx], T]) -> T:
+        """Run fn in one transaction; publish its events after commit, in version order.
+
+        A DomainError raised with commit=True (a refusal that still records something,
+        like a resume request) commits first, then propagates.
+        """
+
+        def work() -> tuple[T | DomainError, list[tuple[int, dict[str, Any]]]]:
+            with Session(self.engine, expire_on_commit=False) as db:
+                db.connection(execution_options={"immediate": True})
+                tx = Tx(db)
+                try:
+                    result: T | DomainError = fn(tx)
+                except DomainError as refusal:
+                    if not refusal.commit:
+                        db.rollback()
+                        raise
+                    result = refusal
+                db.commit()
+                return result, tx.events
+
+        result, events = await self._in_thread(work)
+        if self.publish is not None:
+            for session_id, payload in events:
+                await self.publish(session_id, payload)
+        if isinstance(result, DomainError):
+            raise result
+        return result
+
+    async def _in_thread(self, work: Callable[[], T]) -> T:
+        try:
+            return await anyio.to_thread.run_sync(work, limiter=self.limiter)
+        except DBAPIError as exc:
+            if _is_connection_error(exc):
+                log.warning("database unavailable: %s", type(exc.orig).__name__)
+                raise ServiceUnavailable() from exc
+            raise

@@ -1,0 +1,188 @@
+"""Request parsing and answers shared by the thin routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+
+from app.errors import DomainError, InvalidPayload, refuse
+from app.security import (
+    CANDIDATE_COOKIE,
+    CANDIDATE_MAX_AGE,
+    LOGIN_COOKIE,
+    LOGIN_MAX_AGE,
+    CandidateClaim,
+)
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+MAX_JSON_BYTES = 64 * 1024
+MAX_UPLOAD_BYTES = 1024 * 1024
+
+
+def services(conn: HTTPConnection) -> Services:
+    return conn.app.state.services  # type: ignore[no-any-return]
+
+
+def json_response(data: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status)
+
+
+def error_response(exc: DomainError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise refuse(413, "PAYLOAD_TOO_LARGE", "La requête est trop volumineuse.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise refuse(413, "PAYLOAD_TOO_LARGE", "La requête est trop volumineuse.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    raw = await read_body(request, MAX_JSON_BYTES)
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise refuse(422, "INVALID_PAYLOAD", "Le corps de la requête n'est pas un JSON valide.") from None
+    if not isinstance(data, dict):
+        raise refuse(422, "INVALID_PAYLOAD", "Le corps de la requête doit être un objet JSON.")
+    return data
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def text(body: dict[str, Any], name: str, *, max_length: int = 100, required: bool = True) -> str:
+    value = body.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidPayload(name, "champ obligatoire.")
+        return ""
+    if not isinstance(value, str):
+        raise InvalidPayload(name, "doit être une chaîne de caractères.")
+    value = " ".join(value.split())
+    if len(value) > max_length:
+        raise InvalidPayload(name, f"{max_length} caractères au maximum.")
+    if _CONTROL.search(value):
+        raise InvalidPayload(name, "caractères non autorisés.")
+    return value
+
+
+def integer(body: dict[str, Any], name: str, *, low: int, high: int, default: int | None = None) -> int:
+    value = body.get(name, default)
+    if value is None:
+        raise InvalidPayload(name, "champ obligatoire.")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidPayload(name, "doit être un nombre entier.")
+    if not low <= value <= high:
+        raise InvalidPayload(name, f"doit être compris entre {low} et {high}.")
+    return value
+
+
+def boolean(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name)
+    if not isinstance(value, bool):
+        raise InvalidPayload(name, "doit valoir true ou false.")
+    return value
+
+
+def parse_date(value: str) -> dt.date | None:
+    """ISO (2021-12-28) or French (28/12/2021) dates."""
+    value = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return dt.date.fromisoformat(value)
+        m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", value)
+        if m:
+            return dt.date(int(m[3]), int(m[2]), int(m[1]))
+    except ValueError:
+        return None
+    return None
+
+
+def date(body: dict[str, Any], name: str, *, past: bool = False) -> dt.date:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidPayload(name, "date obligatoire (AAAA-MM-JJ).")
+    parsed = parse_date(value)
+    if parsed is None or parsed.year < 1900 or parsed.year > 2200:
+        raise InvalidPayload(name, "date invalide (AAAA-MM-JJ).")
+    if past and parsed >= dt.date.today():
+        raise InvalidPayload(name, "la date doit être passée.")
+    return parsed
+
+
+def clock(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+        raise InvalidPayload(name, "heure invalide (HH:MM).")
+    return value.strip()
+
+
+def path_id(request: Request, name: str) -> int:
+    raw = request.path_params[name]
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and raw.isdigit() and len(raw) < 12:
+        value = int(raw)
+    else:
+        raise refuse(404, "NOT_FOUND", "Ressource introuvable.")
+    if value > 2**31 - 1:
+        raise refuse(404, "NOT_FOUND", "Ressource introuvable.")
+    return value
+
+
+def user_id(conn: HTTPConnection) -> int:
+    claim = services(conn).signer.read_login(conn.cookies.get(LOGIN_COOKIE))
+    if claim is None:
+        raise refuse(401, "NOT_AUTHENTICATED", "Vous devez être connecté.")
+    return claim.user_id
+
+
+def optional_user_id(conn: HTTPConnection) -> int | None:
+    claim = services(conn).signer.read_login(conn.cookies.get(LOGIN_COOKIE))
+    return claim.user_id if claim else None
+
+
+def candidate_claim(conn: HTTPConnection) -> CandidateClaim | None:
+    return services(conn).signer.read_candidate(conn.cookies.get(CANDIDATE_COOKIE))
+
+
+def set_login_cookie(response: Response, request: Request, user: int) -> None:
+    s = services(request)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        s.signer.login(user),
+        max_age=LOGIN_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=s.settings.cookie_secure or request.url.scheme == "https",
+    )
+
+
+def set_candidate_cookie(response: Response, request: Request, claim: CandidateClaim) -> None:
+    s = services(request)
+    response.set_cookie(
+        CANDIDATE_COOKIE,
+        s.signer.candidate(claim),
+        max_age=CANDIDATE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=s.settings.cookie_secure or request.url.scheme == "https",
+    )

@@ -1,0 +1,97 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from app import logs
+from app.errors import DomainError
+from app.http import error_response
+from app.middleware import RequestLog, SameOrigin
+from app.routes import auth, candidate, centre, live, ops, supervision
+from app.services import ROOT, Services
+from app.settings import Settings, load_settings
+
+log = logging.getLogger("surveillance")
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return error_response(exc)
+
+
+_HTTP_CODES = {404: ("NOT_FOUND", "Ressource introuvable."), 405: ("METHOD_NOT_ALLOWED", "Méthode non autorisée.")}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code, message = _HTTP_CODES.get(exc.status_code, ("HTTP_ERROR", "Requête refusée."))
+    if not request.url.path.startswith("/api/") and exc.status_code == 404:
+        s: Services = request.app.state.services
+        return s.templates.TemplateResponse(request, "404.html", {}, status_code=404)
+    return error_response(DomainError(message, status=exc.status_code, code=code))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc)
+    return error_response(
+        DomainError("Une erreur inattendue s'est produite. Réessayez.", status=500, code="INTERNAL_ERROR")
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    logs.configure(settings.log_json)
+    services = Services.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.open()
+        try:
+            yield
+        finally:
+            await services.close()
+
+    routes: list[BaseRoute] = [
+        *auth.routes,
+        *centre.routes,
+        *supervision.routes,
+        *candidate.routes,
+        *live.routes,
+        *ops.routes,
+        *_page_routes(),
+        Mount("/static", app=StaticFiles(directory=str(ROOT / "static")), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RequestLog),
+            Middleware(SameOrigin, allowed=settings.allowed_origins),
+        ],
+        exception_handlers={
+            DomainError: _domain_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app
+
+
+def _page_routes() -> list[BaseRoute]:
+    try:
+        from app.routes import pages
+    except ImportError:
+        return []
+    return list(pages.routes)

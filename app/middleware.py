@@ -1,0 +1,90 @@
+"""Pure ASGI middleware: request ids and logs, and the same-origin rule on state changes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.logs import request_id
+from app.security import CANDIDATE_COOKIE, LOGIN_COOKIE, origin_allowed
+
+log = logging.getLogger("surveillance.http")
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class RequestLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = Headers(scope=scope).get("x-request-id") or secrets.token_hex(8)
+        token = request_id.set(rid[:64])
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid[:64].encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if scope["method"] in UNSAFE or status >= 500:
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    },
+                )
+            request_id.reset(token)
+
+
+class SameOrigin:
+    """CSRF: a state change carrying our cookies must come from our own pages."""
+
+    def __init__(self, app: ASGIApp, allowed: tuple[str, ...]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in UNSAFE:
+            headers = Headers(scope=scope)
+            cookie = headers.get("cookie", "")
+            if (LOGIN_COOKIE in cookie or CANDIDATE_COOKIE in cookie) and not origin_allowed(
+                headers, scope.get("scheme", "http"), self.allowed
+            ):
+                body = json.dumps(
+                    {
+                        "error": {
+                            "code": "CSRF_REJECTED",
+                            "message": "Requête refusée : elle ne provient pas de l'application.",
+                        }
+                    },
+                    ensure_ascii=False,
+                ).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 403,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,124 @@
+"""Database tables. Times are aware UTC datetimes (SQLModel stores them as UTC)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_column=Column(String(254), unique=True, nullable=False))
+    password_hash: str = Field(max_length=255)
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Centre(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+
+
+class Membership(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("centre_id", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+
+
+class ExamSession(SQLModel, table=True):
+    __tablename__ = "exam_session"
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id", index=True)
+    address: str = Field(max_length=300)
+    room: str = Field(max_length=200)
+    examiner: str = Field(max_length=200)
+    date: dt.date
+    time: str = Field(max_length=5)
+    access_code: str = Field(max_length=6, index=True)
+    supervisor_password: str = Field(max_length=7)
+    status: str = Field(default="created", max_length=20)
+    # Bumped by every state change in the same transaction as its event row:
+    # clients compare versions to notice what they missed.
+    version: int = Field(default=0)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    finalized_at: dt.datetime | None = None
+
+
+class Candidate(SQLModel, table=True):
+    __table_args__ = (Index("ix_candidate_session_identity", "session_id", "identity_key", "birthdate"),)
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="exam_session.id", index=True)
+    last_name: str = Field(max_length=100)
+    first_name: str = Field(max_length=100)
+    birthdate: dt.date
+    extra_time_percentage: int = Field(default=0)
+    # Folded "last|first" used for matching on join (case, accents, hyphens, spaces).
+    identity_key: str = Field(max_length=210)
+    authorized_to_start: bool = Field(default=False)
+    status: str = Field(default="not_started", max_length=30)
+    connection: str = Field(default="never", max_length=10)
+    lease_until: dt.datetime | None = None
+    resume_requested: bool = Field(default=False)
+    resume_authorized: bool = Field(default=False)
+    # Bumped by every accepted join: only the browser holding the newest token may answer,
+    # so a resumed test cannot be driven from the old computer too.
+    join_token: int = Field(default=0)
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    question_ids: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    answered: int = Field(default=0)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Answer(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("candidate_id", "question_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    question_id: str = Field(max_length=20)
+    answer: int
+    correct: bool
+    answered_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class SupervisorAccess(SQLModel, table=True):
+    __tablename__ = "supervisor_access"
+    __table_args__ = (UniqueConstraint("session_id", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="exam_session.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    granted_at: dt.datetime = Field(default_factory=utcnow)
+    online: bool = Field(default=False)
+    lease_until: dt.datetime | None = None
+
+
+class SessionEvent(SQLModel, table=True):
+    """The event log: audit trail and replay source, one row per version of a session."""
+
+    __tablename__ = "session_event"
+    __table_args__ = (UniqueConstraint("session_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="exam_session.id")
+    version: int
+    type: str = Field(max_length=40)
+    candidate_id: int | None = Field(default=None)
+    actor_user_id: int | None = Field(default=None)
+    actor_name: str | None = Field(default=None, max_length=210)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Attempt(SQLModel, table=True):
+    """A failed code entry, counted per target for the rate limit (shared by all processes)."""
+
+    __tablename__ = "failed_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120, index=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,97 @@
+"""Who is connected, as leases in the database.
+
+A socket alone cannot tell supervisors that a candidate is gone when the process holding
+it dies. So each process renews, in one batched statement every few seconds, the leases
+of the sockets it holds (if their owner still heartbeats), and every process sweeps
+leases that ran out into "lost" events. The first connection is a real state change made
+at once; a short drop inside the lease shows nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from app import lifecycle
+from app.db import Database
+
+log = logging.getLogger("surveillance.presence")
+
+
+@dataclass
+class Presence:
+    db: Database
+    rules: lifecycle.Rules
+    renew_every: float = 3.0
+    sweep_every: float = 2.0
+    _candidates: Counter[tuple[int, int]] = field(default_factory=Counter)
+    _last_beat: dict[tuple[int, int], float] = field(default_factory=dict)
+    _supervisors: Counter[tuple[int, int]] = field(default_factory=Counter)
+    _task: asyncio.Task[None] | None = None
+
+    async def candidate_connected(self, session_id: int, candidate_id: int) -> None:
+        key = (session_id, candidate_id)
+        self._candidates[key] += 1
+        self._last_beat[key] = time.monotonic()
+        await self.db.write(lambda tx: lifecycle.candidate_connected(tx, session_id, candidate_id, self.rules))
+
+    def candidate_heartbeat(self, session_id: int, candidate_id: int) -> None:
+        self._last_beat[(session_id, candidate_id)] = time.monotonic()
+
+    def candidate_disconnected(self, session_id: int, candidate_id: int) -> None:
+        key = (session_id, candidate_id)
+        self._candidates[key] -= 1
+        if self._candidates[key] <= 0:
+            del self._candidates[key]
+            self._last_beat.pop(key, None)
+
+    async def supervisor_connected(self, session_id: int, user_id: int) -> None:
+        self._supervisors[(session_id, user_id)] += 1
+        await self.db.write(lambda tx: lifecycle.supervisor_online(tx, session_id, user_id, self.rules))
+
+    def supervisor_disconnected(self, session_id: int, user_id: int) -> None:
+        key = (session_id, user_id)
+        self._supervisors[key] -= 1
+        if self._supervisors[key] <= 0:
+            del self._supervisors[key]
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="presence")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        last_renew = 0.0
+        while True:
+            await asyncio.sleep(self.sweep_every)
+            try:
+                now = time.monotonic()
+                if now - last_renew >= self.renew_every:
+                    await self.renew()
+                    last_renew = now
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The database may be down for a while; leases catch up when it returns.
+                log.warning("presence tick failed", exc_info=True)
+
+    async def renew(self) -> None:
+        now = time.monotonic()
+        alive = [cid for (sid, cid), beat in self._last_beat.items() if now - beat < self.rules.lease_seconds]
+        sups = list(self._supervisors)
+        if alive or sups:
+            await self.db.read(lambda db: lifecycle.renew_leases(db, alive, sups, self.rules.lease_seconds))
+
+    async def sweep(self) -> None:
+        for session_id in await self.db.read(lifecycle.expired_sessions):
+            await self.db.write(lambda tx, sid=session_id: lifecycle.expire_leases(tx, sid, self.rules))  # type: ignore[misc]

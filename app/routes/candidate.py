@@ -1,0 +1,92 @@
+"""The candidate's JSON API: join, consent and start, one question at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from app import lifecycle
+from app.errors import DomainError, InvalidPayload
+from app.http import (
+    boolean,
+    candidate_claim,
+    date,
+    error_response,
+    json_body,
+    json_response,
+    services,
+    set_candidate_cookie,
+    text,
+)
+
+
+async def join(request: Request) -> Response:
+    body = await json_body(request)
+    session_id = body.get("session_id")
+    if isinstance(session_id, str) and session_id.strip().isdigit():
+        session_id = int(session_id.strip())
+    if isinstance(session_id, bool) or not isinstance(session_id, int) or not 0 < session_id < 2**31:
+        raise InvalidPayload("session_id", "numéro de session invalide.")
+    code = text(body, "access_code", max_length=20)
+    first = text(body, "first_name")
+    last = text(body, "last_name")
+    birth = date(body, "birthdate")
+    s = services(request)
+    try:
+        joined = await s.db.write(lambda tx: lifecycle.join(tx, session_id, code, first, last, birth, s.rules))
+    except DomainError as refusal:
+        response = error_response(refusal)
+        claim = refusal.private.get("claim")
+        if claim is not None:
+            set_candidate_cookie(response, request, claim)
+        return response
+    response = json_response({"candidate": joined.candidate, "next": joined.next})
+    set_candidate_cookie(response, request, joined.claim)
+    return response
+
+
+async def start(request: Request) -> Response:
+    body = await json_body(request)
+    consent = body.get("consent") is True
+    if "consent" in body and not isinstance(body["consent"], bool):
+        boolean(body, "consent")
+    claim = candidate_claim(request)
+    s = services(request)
+    candidate = await s.db.write(lambda tx: lifecycle.start(tx, claim, consent, s.rules))
+    return json_response({"candidate": candidate}, 201)
+
+
+async def test(request: Request) -> Response:
+    claim = candidate_claim(request)
+    rules = services(request).rules
+
+    def load(db: Session) -> dict[str, Any]:
+        return lifecycle.read_test(db, claim, rules)
+
+    return json_response(await services(request).db.read(load))
+
+
+async def answers(request: Request) -> Response:
+    body = await json_body(request)
+    question_id = text(body, "question_id", max_length=20)
+    choice = body.get("answer")
+    if isinstance(choice, bool) or not isinstance(choice, int):
+        raise InvalidPayload("answer", "doit être le numéro (entier) du choix.")
+    if not 0 <= choice < 100:
+        raise InvalidPayload("answer", "réponse hors des choix proposés.")
+    claim = candidate_claim(request)
+    s = services(request)
+    state = await s.db.write(lambda tx: lifecycle.answer(tx, claim, question_id, choice, s.rules))
+    return json_response(state)
+
+
+routes = [
+    Route("/api/candidate/join", join, methods=["POST"]),
+    Route("/api/candidate/start", start, methods=["POST"]),
+    Route("/api/candidate/test", test, methods=["GET"]),
+    Route("/api/candidate/answers", answers, methods=["POST"]),
+]

@@ -1,0 +1,116 @@
+"""The two websockets: the app checks who may listen, realtime/ runs the feed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from app import lifecycle, views
+from app.errors import DomainError
+from app.http import candidate_claim, services
+from app.models import Candidate
+from app.security import LOGIN_COOKIE, origin_allowed
+from app.services import Services
+from realtime.sockets import serve_candidate_feed, serve_session_feed
+
+CLOSE_POLICY = 1008
+CLOSE_NOT_LOGGED_IN = 4401
+CLOSE_NO_ACCESS = 4403
+
+
+class SessionSource:
+    def __init__(self, s: Services) -> None:
+        self.s = s
+
+    async def snapshot(self, session_id: int) -> dict[str, Any]:
+        rules = self.s.rules
+
+        def load(db: Session) -> dict[str, Any]:
+            data = views.snapshot(db, session_id, rules.test_minutes, rules.questions_per_test)
+            return data or {"version": 0, "candidates": []}
+
+        return await self.s.db.read(load)
+
+    async def events_since(self, session_id: int, since: int) -> list[dict[str, Any]] | None:
+        limit = self.s.settings.replay_limit
+        return await self.s.db.read(lambda db: lifecycle.events_since(db, session_id, since, limit))
+
+    async def current_version(self, session_id: int) -> int:
+        return await self.s.db.read(lambda db: lifecycle.current_version(db, session_id))
+
+
+class CandidateSource:
+    def __init__(self, s: Services) -> None:
+        self.s = s
+
+    async def candidate_message(self, session_id: int, candidate_id: int) -> dict[str, Any]:
+        return await self.s.db.read(lambda db: lifecycle.candidate_message(db, session_id, candidate_id, self.s.rules))
+
+    async def heartbeat(self, session_id: int, candidate_id: int) -> None:
+        self.s.presence.candidate_heartbeat(session_id, candidate_id)
+
+
+async def _admit(websocket: WebSocket, s: Services) -> bool:
+    # Close codes only exist once accepted, so refusals accept then close with a reason.
+    await websocket.accept()
+    if not origin_allowed(websocket.headers, websocket.url.scheme, s.settings.allowed_origins):
+        await websocket.close(CLOSE_POLICY, "Origine refusée.")
+        return False
+    return True
+
+
+async def supervisor_live(websocket: WebSocket) -> None:
+    s = services(websocket)
+    if not await _admit(websocket, s):
+        return
+    claim = s.signer.read_login(websocket.cookies.get(LOGIN_COOKIE))
+    if claim is None:
+        await websocket.close(CLOSE_NOT_LOGGED_IN, "Vous devez être connecté.")
+        return
+    raw = websocket.path_params.get("sid", "")
+    session_id = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else 0
+    try:
+        await s.db.read(lambda db: lifecycle.require_supervisor(db, session_id, claim.user_id))
+    except DomainError:
+        await websocket.close(CLOSE_NO_ACCESS, "Accès refusé à cette session.")
+        return
+    await s.presence.supervisor_connected(session_id, claim.user_id)
+    try:
+        await serve_session_feed(
+            websocket,
+            s.hub,
+            session_id,
+            SessionSource(s),
+            heartbeat_seconds=s.settings.supervisor_heartbeat_seconds,
+        )
+    finally:
+        s.presence.supervisor_disconnected(session_id, claim.user_id)
+
+
+async def candidate_live(websocket: WebSocket) -> None:
+    s = services(websocket)
+    if not await _admit(websocket, s):
+        return
+    claim = candidate_claim(websocket)
+
+    def known(db: Session) -> bool:
+        c = db.get(Candidate, claim.candidate_id) if claim else None
+        return c is not None and claim is not None and c.session_id == claim.session_id
+
+    if claim is None or not await s.db.read(known):
+        await websocket.close(CLOSE_NOT_LOGGED_IN, "Rejoignez d'abord la session.")
+        return
+    await s.presence.candidate_connected(claim.session_id, claim.candidate_id)
+    try:
+        await serve_candidate_feed(websocket, s.hub, claim.session_id, claim.candidate_id, CandidateSource(s))
+    finally:
+        s.presence.candidate_disconnected(claim.session_id, claim.candidate_id)
+
+
+routes = [
+    WebSocketRoute("/api/supervision/sessions/{sid}/live", supervisor_live),
+    WebSocketRoute("/api/candidate/live", candidate_live),
+]

@@ -1,0 +1,47 @@
+"""Health, readiness and metrics for operators and load balancers."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from app.errors import DomainError
+from app.http import services
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    s = services(request)
+    checks: dict[str, str] = {}
+
+    def ping(db: Session) -> None:
+        db.execute(text("SELECT 1"))
+
+    try:
+        await s.db.read(ping)
+        checks["database"] = "ok"
+    except (DomainError, Exception):
+        checks["database"] = "unavailable"
+    try:
+        checks["broker"] = "ok" if await s.hub.broker.ping() else "unavailable"
+    except Exception:
+        checks["broker"] = "unavailable"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+
+
+async def metrics(request: Request) -> Response:
+    return PlainTextResponse(services(request).metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]

@@ -1,0 +1,160 @@
+"""Passwords, signed cookies, same-origin checks and the code-entry rate limit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, func, select
+from sqlmodel import Session
+from starlette.datastructures import Headers
+
+from app.errors import DomainError
+from app.models import Attempt, utcnow
+
+# argon2id, memory-hard; parameters kept moderate so a login costs ~50 ms on 2 cores.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verifying against this when the e-mail is unknown keeps both answers equally slow.
+_DUMMY_HASH = _hasher.hash("surveillance-dummy-password-1")
+
+LOGIN_COOKIE = "surveillance_login"
+CANDIDATE_COOKIE = "surveillance_candidat"
+LOGIN_MAX_AGE = 14 * 24 * 3600
+CANDIDATE_MAX_AGE = 24 * 3600
+
+
+def hash_password(password: str) -> str:
+    return str(_hasher.hash(password))
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored or _DUMMY_HASH, password)) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < 8:
+        return "le mot de passe doit contenir au moins 8 caractères"
+    if len(password) > 200:
+        return "le mot de passe est trop long"
+    if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
+        return "le mot de passe doit contenir au moins une lettre et un chiffre"
+    return None
+
+
+@dataclass(frozen=True)
+class LoginClaim:
+    user_id: int
+
+
+@dataclass(frozen=True)
+class CandidateClaim:
+    candidate_id: int
+    session_id: int
+    token: int
+
+
+class Signer:
+    """Signs cookie values with SECRET_KEY; a cookie from another key fails verification."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._login = URLSafeTimedSerializer(secret_key, salt="surveillance.login")
+        self._candidate = URLSafeTimedSerializer(secret_key, salt="surveillance.candidate")
+
+    def login(self, user_id: int) -> str:
+        return self._login.dumps({"u": user_id})
+
+    def candidate(self, claim: CandidateClaim) -> str:
+        return self._candidate.dumps({"c": claim.candidate_id, "s": claim.session_id, "t": claim.token})
+
+    def read_login(self, value: str | None) -> LoginClaim | None:
+        data = _loads(self._login, value, LOGIN_MAX_AGE)
+        if data is None or not isinstance(data.get("u"), int):
+            return None
+        return LoginClaim(user_id=data["u"])
+
+    def read_candidate(self, value: str | None) -> CandidateClaim | None:
+        data = _loads(self._candidate, value, CANDIDATE_MAX_AGE)
+        if data is None:
+            return None
+        c, s, t = data.get("c"), data.get("s"), data.get("t")
+        if not (isinstance(c, int) and isinstance(s, int) and isinstance(t, int)):
+            return None
+        return CandidateClaim(candidate_id=c, session_id=s, token=t)
+
+
+def _loads(serializer: URLSafeTimedSerializer, value: str | None, max_age: int) -> dict[str, Any] | None:
+    if not value or len(value) > 512:
+        return None
+    try:
+        data = serializer.loads(value, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def own_origins(headers: Headers, scheme: str) -> set[str]:
+    host = headers.get("host", "")
+    forwarded_proto = headers.get("x-forwarded-proto")
+    schemes = {scheme, forwarded_proto or scheme}
+    # Behind a proxy the browser's scheme may differ from ours; ws/wss map to http/https.
+    mapped = {"ws": "http", "wss": "https"}
+    return {f"{mapped.get(s, s)}://{host}" for s in schemes if s}
+
+
+def origin_allowed(headers: Headers, scheme: str, allowed: tuple[str, ...]) -> bool:
+    """Same-origin check for state changes and websockets: Origin, else Referer."""
+    origin = headers.get("origin")
+    if not origin:
+        referer = headers.get("referer")
+        if not referer:
+            return False
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    origin = origin.rstrip("/")
+    return origin in own_origins(headers, scheme) or origin in allowed
+
+
+class RateLimiter:
+    """At most N failed entries per target and window, counted in the database so every
+    process shares the count and an attacker gains nothing by spreading addresses."""
+
+    def __init__(self, attempts: int, window_seconds: int) -> None:
+        self.attempts = attempts
+        self.window = dt.timedelta(seconds=window_seconds)
+
+    def check(self, db: Session, key: str) -> None:
+        since = utcnow() - self.window
+        count, oldest = db.execute(
+            select(func.count(Attempt.id), func.min(Attempt.at)).where(  # type: ignore[arg-type]
+                Attempt.key == key, Attempt.at > since
+            )
+        ).one()
+        if count >= self.attempts and oldest is not None:
+            retry_at = oldest + self.window
+            seconds = max(1, math.ceil((retry_at - utcnow()).total_seconds()))
+            minutes = max(1, math.ceil(seconds / 60))
+            raise DomainError(
+                f"Trop de tentatives. Veuillez réessayer dans {minutes} minute"
+                f"{'s' if minutes > 1 else ''}.",
+                status=429,
+                code="TOO_MANY_ATTEMPTS",
+                headers={"Retry-After": str(seconds)},
+                extra={"retry_after_seconds": seconds},
+            )
+
+    def fail(self, db: Session, key: str) -> None:
+        db.add(Attempt(key=key))
+        # Keep the table small: forget what no longer counts.
+        db.execute(delete(Attempt).where(Attempt.at < utcnow() - self.window * 2))  # type: ignore[arg-type]
+
+    def succeed(self, db: Session, key: str) -> None:
+        return None

@@ -1,0 +1,67 @@
+"""Everything a request needs, built once per app and opened in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.templating import Jinja2Templates
+
+from app.db import Database
+from app.lifecycle import Rules
+from app.presence import Presence
+from app.security import RateLimiter, Signer
+from app.settings import Settings
+from realtime.broker import broker_from_url
+from realtime.hub import Hub
+from realtime.metrics import Metrics
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    hub: Hub
+    metrics: Metrics
+    rules: Rules
+    signer: Signer
+    presence: Presence
+    templates: Jinja2Templates
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        metrics = Metrics()
+        hub = Hub(broker_from_url(settings.redis_url), metrics, queue_size=settings.socket_queue_size)
+        db = Database(settings, publish=hub.publish)
+        rules = Rules(
+            test_minutes=settings.test_minutes,
+            questions_per_test=settings.questions_per_test,
+            limiter=RateLimiter(settings.rate_limit_attempts, settings.rate_limit_window_seconds),
+            lease_seconds=settings.candidate_lease_seconds,
+        )
+        templates = Jinja2Templates(directory=str(ROOT / "templates"))
+        return cls(
+            settings=settings,
+            db=db,
+            hub=hub,
+            metrics=metrics,
+            rules=rules,
+            signer=Signer(settings.secret_key),
+            presence=Presence(db, rules),
+            templates=templates,
+        )
+
+    async def open(self) -> None:
+        await self.hub.start()
+        self.presence.start()
+
+    async def close(self) -> None:
+        await self.presence.stop()
+        await self.hub.close()
+        self.db.dispose()
+
+    def context(self) -> dict[str, Any]:
+        return {"settings": self.settings}
