@@ -61,8 +61,7 @@ def _font_paths() -> Iterator[dict[str, Path]]:
     folder = resources.files("app").joinpath("fonts")
     with ExitStack() as stack:
         yield {
-            style: stack.enter_context(resources.as_file(folder.joinpath(name)))
-            for style, name in _FONT_FILES.items()
+            style: stack.enter_context(resources.as_file(folder.joinpath(name))) for style, name in _FONT_FILES.items()
         }
 
 
@@ -135,9 +134,7 @@ class _Kit(FPDF):
     def paragraph(self, text: str, size: float = 10, markdown: bool = False) -> None:
         self.set_font(_FAMILY, "", size)
         self.set_text_color(*_INK)
-        self.multi_cell(
-            0, 4.8, text, markdown=markdown, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
+        self.multi_cell(0, 4.8, text, markdown=markdown, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def numbered(self, label: str, text: str) -> None:
         self.set_font(_FAMILY, "B", 10)
@@ -167,9 +164,7 @@ class _Kit(FPDF):
             # must print as typed.
             self.multi_cell(0, 6, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    def secret_box(
-        self, title: str, value: str, notes: list[str], fill: tuple[int, int, int]
-    ) -> None:
+    def secret_box(self, title: str, value: str, notes: list[str], fill: tuple[int, int, int]) -> None:
         pad = 3.5
         inner = self.epw - 2 * pad
         self.set_font(_FAMILY, "", 9.5)
@@ -204,9 +199,7 @@ class _Kit(FPDF):
         self.cell(inner, 11, value, new_x=XPos.LEFT, new_y=YPos.NEXT)
         self.set_font(_FAMILY, "", 9.5)
         for note in notes:
-            self.multi_cell(
-                inner, 4.6, note, markdown=True, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT
-            )
+            self.multi_cell(inner, 4.6, note, markdown=True, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
         self.set_xy(x, y + height + 3)
 
 
@@ -244,8 +237,7 @@ def render_kit(info: KitInfo, *, compress: bool = True) -> bytes:
         pdf.user(info.supervisor_password, limit=40),
         [
             "À saisir avec le **numéro de session** pour entrer dans l'espace surveillant.",
-            "Il est **différent du code d'accès** des candidats : "
-            "ne le communiquez jamais aux candidats.",
+            "Il est **différent du code d'accès** des candidats : ne le communiquez jamais aux candidats.",
         ],
         _NOTE_FILL,
     )
@@ -279,8 +271,7 @@ def render_kit(info: KitInfo, *, compress: bool = True) -> bytes:
     pdf.numbered("Étape 3", "Donnez aux candidats les consignes de l'examen.")
     pdf.numbered(
         "Étape 4",
-        f"Communiquez aux candidats le **numéro de session ({info.session_id})** et le "
-        "**code d'accès** de la session.",
+        f"Communiquez aux candidats le **numéro de session ({info.session_id})** et le **code d'accès** de la session.",
     )
 
     pdf.heading("Pendant le test")

@@ -89,9 +89,7 @@ def test_password_box_comes_before_the_access_code_box() -> None:
     assert text.index("C-7XK4P") < text.index("XGDZ45")
 
 
-@pytest.mark.parametrize(
-    ("count", "phrase"), [(0, "0 candidat inscrit"), (1, "1 candidat inscrit")]
-)
+@pytest.mark.parametrize(("count", "phrase"), [(0, "0 candidat inscrit"), (1, "1 candidat inscrit")])
 def test_candidate_count_is_singular_up_to_one(count: int, phrase: str) -> None:
     info = dataclasses.replace(GUIDE_SESSION, candidate_count=count)
     assert phrase + " à cette session" in _squash(_text(render_kit(info)))
@@ -122,9 +120,7 @@ def test_hostile_user_text_renders_without_crashing(hostile: str) -> None:
 
 
 def test_hostile_text_is_printed_literally() -> None:
-    info = dataclasses.replace(
-        GUIDE_SESSION, room="<script>alert('x')</script>", examiner="**Jean** Dupont"
-    )
+    info = dataclasses.replace(GUIDE_SESSION, room="<script>alert('x')</script>", examiner="**Jean** Dupont")
     text = _text(render_kit(info))
     assert "<script>alert('x')</script>" in text
     assert "**Jean** Dupont" in text
