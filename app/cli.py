@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import datetime as dt
 import sys
 from collections.abc import Sequence
@@ -53,7 +54,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
         ws_ping_interval=20,
         ws_ping_timeout=20,
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         timeout_graceful_shutdown=10,
         log_level="info",
         access_log=False,
