@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import os
 import datetime as dt
+import os
 import sys
 from collections.abc import Sequence
 
 from sqlalchemy import select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from app import lifecycle, migrate
+from app import codes, lifecycle, migrate
 from app.db import Database, Tx
 from app.errors import DomainError
 from app.models import Candidate, Centre, ExamSession, Membership, User
-from app.security import hash_password
+from app.security import RateLimiter, hash_password
 from app.settings import ConfigurationError, Settings, load_settings
 
 DEMO_EMAIL = "surveillant@testix.fr"
@@ -64,44 +64,71 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
 
 def _seed_demo(tx: Tx, settings: Settings) -> tuple[ExamSession, bool]:
     db = tx.db
-    user = db.execute(select(User).where(User.email == DEMO_EMAIL)).scalar()
+    user = db.execute(select(User).where(col(User.email) == DEMO_EMAIL)).scalar()
     if user is None:
         user = User(
             email=DEMO_EMAIL, password_hash=hash_password(DEMO_PASSWORD), first_name="Surveillant", last_name="Test"
         )
         db.add(user)
         db.flush()
-    centre = db.execute(select(Centre).where(Centre.name == DEMO_CENTRE)).scalar()
+    centre = db.execute(select(Centre).where(col(Centre.name) == DEMO_CENTRE)).scalar()
     if centre is None:
         centre = Centre(name=DEMO_CENTRE)
         db.add(centre)
         db.flush()
     assert user.id is not None and centre.id is not None
-    if db.execute(select(Membership).where(Membership.centre_id == centre.id, Membership.user_id == user.id)).first() is None:
+    if (
+        db.execute(
+            select(Membership).where(col(Membership.centre_id) == centre.id, col(Membership.user_id) == user.id)
+        ).first()
+        is None
+    ):
         db.add(Membership(centre_id=centre.id, user_id=user.id))
     existing = db.execute(
-        select(ExamSession).where(ExamSession.centre_id == centre.id, ExamSession.status == "created")
+        select(ExamSession).where(col(ExamSession.centre_id) == centre.id, col(ExamSession.status) == "created")
     ).scalar()
     if existing is not None:
         return existing, False
     # The guide's screenshots show session 668: keep that number when it is free.
     taken = db.get(ExamSession, DEMO_SESSION_ID) is not None
-    session = lifecycle.create_session(
-        tx, centre.id, user.id, address=DEMO_CENTRE, room="Salle 3", examiner="Surveillant Test",
-        date=dt.date(2021, 12, 28), time="11:00",
-    ) if taken else None
+    session = (
+        lifecycle.create_session(
+            tx,
+            centre.id,
+            user.id,
+            address=DEMO_CENTRE,
+            room="Salle 3",
+            examiner="Surveillant Test",
+            date=dt.date(2021, 12, 28),
+            time="11:00",
+        )
+        if taken
+        else None
+    )
     if session is None:
         session = ExamSession(
-            id=DEMO_SESSION_ID, centre_id=centre.id, address=DEMO_CENTRE, room="Salle 3",
-            examiner="Surveillant Test", date=dt.date(2021, 12, 28), time="11:00",
-            access_code=lifecycle._unique_access_code(db), supervisor_password=lifecycle.codes.new_supervisor_password(),
+            id=DEMO_SESSION_ID,
+            centre_id=centre.id,
+            address=DEMO_CENTRE,
+            room="Salle 3",
+            examiner="Surveillant Test",
+            date=dt.date(2021, 12, 28),
+            time="11:00",
+            access_code=lifecycle._unique_access_code(db),
+            supervisor_password=codes.new_supervisor_password(),
         )
         db.add(session)
         db.flush()
         if db.get_bind().dialect.name == "postgresql":
             # An explicit id does not move the sequence; move it past ours.
-            db.execute(text("SELECT setval(pg_get_serial_sequence('exam_session', 'id'), (SELECT max(id) FROM exam_session))"))
-    rules = lifecycle.Rules(settings.test_minutes, settings.questions_per_test, limiter=None)  # type: ignore[arg-type]
+            db.execute(
+                text("SELECT setval(pg_get_serial_sequence('exam_session', 'id'), (SELECT max(id) FROM exam_session))")
+            )
+    rules = lifecycle.Rules(
+        settings.test_minutes,
+        settings.questions_per_test,
+        RateLimiter(settings.rate_limit_attempts, settings.rate_limit_window_seconds),
+    )
     for last, first, birth in DEMO_CANDIDATES:
         lifecycle._enrol_one(tx, session, lifecycle.Enrolment(last, first, birth), rules, lifecycle.Actor.of(user))
     return session, True
@@ -113,7 +140,7 @@ async def _demo(settings: Settings) -> tuple[ExamSession, bool, int]:
         session, created = await db.write(lambda tx: _seed_demo(tx, settings))
 
         def count(s: Session) -> int:
-            return len(list(s.execute(select(Candidate.id).where(Candidate.session_id == session.id))))
+            return len(list(s.execute(select(col(Candidate.id)).where(col(Candidate.session_id) == session.id))))
 
         return session, created, await db.read(count)
     finally:

@@ -61,9 +61,7 @@ def fold(text: str) -> str:
     and invisible characters (zero-width, direction marks) do not count."""
     decomposed = unicodedata.normalize("NFKD", text)
     kept = "".join(
-        ch
-        for ch in decomposed
-        if not unicodedata.combining(ch) and unicodedata.category(ch) not in {"Cf", "Cc"}
+        ch for ch in decomposed if not unicodedata.combining(ch) and unicodedata.category(ch) not in {"Cf", "Cc"}
     )
     kept = re.sub(r"[-‐‑‒–—'’_.]", " ", kept.casefold())
     return " ".join(kept.split())

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import codes, views
 from app.db import Tx
@@ -137,26 +137,33 @@ def _emit_supervisors(tx: Tx, s: ExamSession, rules: Rules, actor: Actor | None)
 
 def _emit_session(tx: Tx, s: ExamSession, rules: Rules, actor: Actor | None) -> None:
     centre = views.centre_name(tx.db, s.centre_id)
-    _emit(tx, s, "session.updated", rules, actor=actor, payload={"session": views.session_view(s, centre, with_codes=False)})
+    _emit(
+        tx,
+        s,
+        "session.updated",
+        rules,
+        actor=actor,
+        payload={"session": views.session_view(s, centre, with_codes=False)},
+    )
 
 
 def events_since(db: Session, session_id: int, since: int, limit: int) -> list[dict[str, Any]] | None:
     """Events after `since`, in order; None when the client is too far behind to replay."""
-    current = db.execute(select(ExamSession.version).where(ExamSession.id == session_id)).scalar()
+    current = db.execute(select(col(ExamSession.version)).where(col(ExamSession.id) == session_id)).scalar()
     if current is None:
         return []
     if current - since > limit:
         return None
     rows = db.execute(
-        select(SessionEvent.payload)
-        .where(SessionEvent.session_id == session_id, SessionEvent.version > since)
-        .order_by(SessionEvent.version)  # type: ignore[arg-type]
+        select(col(SessionEvent.payload))
+        .where(col(SessionEvent.session_id) == session_id, col(SessionEvent.version) > since)
+        .order_by(col(SessionEvent.version))
     ).scalars()
     return [json.loads(p) for p in rows]
 
 
 def current_version(db: Session, session_id: int) -> int:
-    return db.execute(select(ExamSession.version).where(ExamSession.id == session_id)).scalar() or 0
+    return db.execute(select(col(ExamSession.version)).where(col(ExamSession.id) == session_id)).scalar() or 0
 
 
 # ---------------------------------------------------------------- lookups
@@ -164,7 +171,9 @@ def current_version(db: Session, session_id: int) -> int:
 
 def _lock_session(tx: Tx, session_id: int) -> ExamSession:
     # Row lock on PostgreSQL; on SQLite the transaction already holds the write lock.
-    s = tx.db.execute(select(ExamSession).where(ExamSession.id == session_id).with_for_update()).scalar()
+    s: ExamSession | None = tx.db.execute(
+        select(ExamSession).where(col(ExamSession.id) == session_id).with_for_update()
+    ).scalar()
     if s is None:
         raise err(SESSION_NOT_FOUND)
     return s
@@ -177,7 +186,7 @@ def _require_open(s: ExamSession, status: int = 409) -> None:
 
 def _require_member(db: Session, centre_id: int, user_id: int) -> None:
     found = db.execute(
-        select(Membership.id).where(Membership.centre_id == centre_id, Membership.user_id == user_id)
+        select(col(Membership.id)).where(col(Membership.centre_id) == centre_id, col(Membership.user_id) == user_id)
     ).first()
     if found is None:
         raise err(NOT_A_MEMBER)
@@ -202,8 +211,8 @@ def _candidate_of(db: Session, session_id: int, candidate_id: int) -> Candidate:
 def require_supervisor(db: Session, session_id: int, user_id: int) -> ExamSession:
     s = db.get(ExamSession, session_id)
     access = db.execute(
-        select(SupervisorAccess.id).where(
-            SupervisorAccess.session_id == session_id, SupervisorAccess.user_id == user_id
+        select(col(SupervisorAccess.id)).where(
+            col(SupervisorAccess.session_id) == session_id, col(SupervisorAccess.user_id) == user_id
         )
     ).first()
     if s is None or access is None:
@@ -225,7 +234,7 @@ def _user(db: Session, user_id: int) -> User:
 
 def signup(tx: Tx, email: str, password_hash: str, first_name: str, last_name: str) -> User:
     email = email.strip().lower()
-    if tx.db.execute(select(User.id).where(User.email == email)).first():
+    if tx.db.execute(select(col(User.id)).where(col(User.email) == email)).first():
         raise refuse(409, "EMAIL_TAKEN", "Un compte existe déjà avec cette adresse e-mail.")
     user = User(email=email, password_hash=password_hash, first_name=first_name, last_name=last_name)
     tx.db.add(user)
@@ -237,7 +246,7 @@ def signup(tx: Tx, email: str, password_hash: str, first_name: str, last_name: s
 
 
 def create_centre(tx: Tx, name: str, admin_email: str) -> Centre:
-    user = tx.db.execute(select(User).where(User.email == admin_email.strip().lower())).scalar()
+    user = tx.db.execute(select(User).where(col(User.email) == admin_email.strip().lower())).scalar()
     if user is None:
         raise refuse(404, "USER_NOT_FOUND", f"Aucun compte pour {admin_email}.")
     centre = Centre(name=name)
@@ -252,7 +261,9 @@ def _unique_access_code(db: Session) -> str:
     for _ in range(50):
         code = codes.new_access_code()
         taken = db.execute(
-            select(ExamSession.id).where(ExamSession.access_code == code, ExamSession.status != "finalized")
+            select(col(ExamSession.id)).where(
+                col(ExamSession.access_code) == code, col(ExamSession.status) != "finalized"
+            )
         ).first()
         if taken is None:
             return code
@@ -292,8 +303,10 @@ def _enrol_one(tx: Tx, s: ExamSession, e: Enrolment, rules: Rules, actor: Actor)
     assert s.id is not None
     key = codes.identity_key(e.last_name, e.first_name)
     exists = tx.db.execute(
-        select(Candidate.id).where(
-            Candidate.session_id == s.id, Candidate.identity_key == key, Candidate.birthdate == e.birthdate
+        select(col(Candidate.id)).where(
+            col(Candidate.session_id) == s.id,
+            col(Candidate.identity_key) == key,
+            col(Candidate.birthdate) == e.birthdate,
         )
     ).first()
     if exists:
@@ -363,7 +376,9 @@ def remove_candidate(tx: Tx, session_id: int, candidate_id: int, user_id: int, r
     _require_open(s)
     c = _candidate_of(tx.db, session_id, candidate_id)
     if c.status != "not_started":
-        raise refuse(409, "CANDIDATE_ALREADY_STARTED", "Ce candidat a déjà commencé son test : il ne peut plus être retiré.")
+        raise refuse(
+            409, "CANDIDATE_ALREADY_STARTED", "Ce candidat a déjà commencé son test : il ne peut plus être retiré."
+        )
     tx.db.delete(c)
     tx.db.flush()
     _emit(
@@ -383,7 +398,7 @@ def finalize(tx: Tx, session_id: int, user_id: int, rules: Rules) -> ExamSession
     actor = Actor.of(_user(tx.db, user_id))
     now = utcnow()
     running = tx.db.execute(
-        select(Candidate).where(Candidate.session_id == session_id, Candidate.status == "in_progress")
+        select(Candidate).where(col(Candidate.session_id) == session_id, col(Candidate.status) == "in_progress")
     ).scalars()
     for c in running:
         c.status = "ended_by_finalization"
@@ -404,7 +419,7 @@ def finalize(tx: Tx, session_id: int, user_id: int, rules: Rules) -> ExamSession
 def grant_supervision(tx: Tx, session_id: int, typed_password: str, user_id: int, rules: Rules) -> None:
     key = f"supervision:{session_id}"
     rules.limiter.check(tx.db, key)
-    s = tx.db.execute(select(ExamSession).where(ExamSession.id == session_id).with_for_update()).scalar()
+    s = tx.db.execute(select(ExamSession).where(col(ExamSession.id) == session_id).with_for_update()).scalar()
     password = codes.normalise_supervisor_password(typed_password)
     # Same answer for an unknown session and a wrong password: nothing to enumerate.
     if s is None or not codes.same(password, s.supervisor_password):
@@ -413,7 +428,9 @@ def grant_supervision(tx: Tx, session_id: int, typed_password: str, user_id: int
     _require_open(s, status=403)
     user = _user(tx.db, user_id)
     existing = tx.db.execute(
-        select(SupervisorAccess).where(SupervisorAccess.session_id == session_id, SupervisorAccess.user_id == user_id)
+        select(SupervisorAccess).where(
+            col(SupervisorAccess.session_id) == session_id, col(SupervisorAccess.user_id) == user_id
+        )
     ).scalar()
     if existing is not None:
         existing.granted_at = utcnow()
@@ -430,7 +447,9 @@ def _supervised(tx: Tx, session_id: int, candidate_id: int, user_id: int) -> tup
     return s, c, Actor.of(_user(tx.db, user_id))
 
 
-def set_presence(tx: Tx, session_id: int, candidate_id: int, user_id: int, authorized: bool, rules: Rules) -> dict[str, Any]:
+def set_presence(
+    tx: Tx, session_id: int, candidate_id: int, user_id: int, authorized: bool, rules: Rules
+) -> dict[str, Any]:
     s, c, actor = _supervised(tx, session_id, candidate_id, user_id)
     if c.status != "not_started":
         if not authorized:
@@ -488,7 +507,7 @@ def join(
 ) -> Joined:
     key = f"access:{session_id}"
     rules.limiter.check(tx.db, key)
-    s = tx.db.execute(select(ExamSession).where(ExamSession.id == session_id).with_for_update()).scalar()
+    s = tx.db.execute(select(ExamSession).where(col(ExamSession.id) == session_id).with_for_update()).scalar()
     code = codes.normalise_access_code(typed_code)
     if s is None or not codes.same(code, s.access_code):
         rules.limiter.fail(tx.db, key)
@@ -498,7 +517,9 @@ def join(
     wanted = codes.identity_key(last_name, first_name)
     c = tx.db.execute(
         select(Candidate).where(
-            Candidate.session_id == session_id, Candidate.identity_key == wanted, Candidate.birthdate == birthdate
+            col(Candidate.session_id) == session_id,
+            col(Candidate.identity_key) == wanted,
+            col(Candidate.birthdate) == birthdate,
         )
     ).scalar()
     if c is None:
@@ -517,7 +538,9 @@ def join(
     actor = Actor(name=f"{c.first_name} {c.last_name}")
     if c.status == "not_started":
         if not c.authorized_to_start:
-            raise refuse(403, "CANDIDATE_NOT_AUTHORIZED_TO_JOIN_SESSION", NOT_AUTHORIZED_TO_JOIN, private={"claim": waiting})
+            raise refuse(
+                403, "CANDIDATE_NOT_AUTHORIZED_TO_JOIN_SESSION", NOT_AUTHORIZED_TO_JOIN, private={"claim": waiting}
+            )
         c.join_token += 1
         tx.db.add(c)
         next_step = "consent"
@@ -548,12 +571,17 @@ def join(
 def _claimed(tx_db: Session, claim: CandidateClaim | None) -> Candidate:
     c = tx_db.get(Candidate, claim.candidate_id) if claim else None
     if claim is None or c is None or c.session_id != claim.session_id:
-        raise refuse(401, "NOT_AUTHENTICATED", "Veuillez rejoindre la session avec votre numéro de session et votre code d'accès.")
+        raise refuse(
+            401,
+            "NOT_AUTHENTICATED",
+            "Veuillez rejoindre la session avec votre numéro de session et votre code d'accès.",
+        )
     if c.join_token != claim.token:
         raise refuse(
             401,
             "NOT_AUTHENTICATED",
-            "Votre test a été ouvert sur un autre poste. Rejoignez à nouveau la session si votre surveillant vous y autorise.",
+            "Votre test a été ouvert sur un autre poste. "
+            "Rejoignez à nouveau la session si votre surveillant vous y autorise.",
         )
     return c
 
@@ -562,7 +590,9 @@ def _refuse_if_over(c: Candidate, session_status: str) -> None:
     if c.status == "ended_by_supervisor":
         raise refuse(409, "TEST_ENDED_BY_SUPERVISOR", "Votre surveillant a mis fin à votre test de certification.")
     if c.status == "ended_by_finalization" or session_status == "finalized":
-        raise refuse(409, "TEST_ENDED_BY_FINALIZATION", "La session a été finalisée : votre test de certification est terminé.")
+        raise refuse(
+            409, "TEST_ENDED_BY_FINALIZATION", "La session a été finalisée : votre test de certification est terminé."
+        )
 
 
 def start(tx: Tx, claim: CandidateClaim | None, consent: bool, rules: Rules) -> dict[str, Any]:
@@ -671,7 +701,9 @@ def candidate_connected(tx: Tx, session_id: int, candidate_id: int, rules: Rules
 def supervisor_online(tx: Tx, session_id: int, user_id: int, rules: Rules) -> None:
     s = _lock_session(tx, session_id)
     access = tx.db.execute(
-        select(SupervisorAccess).where(SupervisorAccess.session_id == session_id, SupervisorAccess.user_id == user_id)
+        select(SupervisorAccess).where(
+            col(SupervisorAccess.session_id) == session_id, col(SupervisorAccess.user_id) == user_id
+        )
     ).scalar()
     if access is None:
         return
@@ -686,11 +718,11 @@ def renew_leases(db: Session, candidate_ids: list[int], supervisors: list[tuple[
     """One statement per kind for all of this process's live sockets: no event, no lock."""
     until = utcnow() + dt.timedelta(seconds=seconds)
     if candidate_ids:
-        db.execute(update(Candidate).where(Candidate.id.in_(candidate_ids)).values(lease_until=until))  # type: ignore[union-attr]
+        db.execute(update(Candidate).where(col(Candidate.id).in_(candidate_ids)).values(lease_until=until))
     for session_id, user_id in supervisors:
         db.execute(
             update(SupervisorAccess)
-            .where(SupervisorAccess.session_id == session_id, SupervisorAccess.user_id == user_id)
+            .where(col(SupervisorAccess.session_id) == session_id, col(SupervisorAccess.user_id) == user_id)
             .values(lease_until=until)
         )
     db.commit()
@@ -699,11 +731,13 @@ def renew_leases(db: Session, candidate_ids: list[int], supervisors: list[tuple[
 def expired_sessions(db: Session) -> list[int]:
     now = utcnow()
     a = db.execute(
-        select(Candidate.session_id).where(Candidate.connection == "connected", Candidate.lease_until < now).distinct()
+        select(col(Candidate.session_id))
+        .where(col(Candidate.connection) == "connected", col(Candidate.lease_until) < now)
+        .distinct()
     ).scalars()
     b = db.execute(
-        select(SupervisorAccess.session_id)
-        .where(SupervisorAccess.online == True, SupervisorAccess.lease_until < now)  # noqa: E712
+        select(col(SupervisorAccess.session_id))
+        .where(col(SupervisorAccess.online) == True, col(SupervisorAccess.lease_until) < now)  # noqa: E712
         .distinct()
     ).scalars()
     return sorted(set(a) | set(b))
@@ -716,7 +750,9 @@ def expire_leases(tx: Tx, session_id: int, rules: Rules) -> None:
     now = utcnow()
     lost = tx.db.execute(
         select(Candidate).where(
-            Candidate.session_id == session_id, Candidate.connection == "connected", Candidate.lease_until < now
+            col(Candidate.session_id) == session_id,
+            col(Candidate.connection) == "connected",
+            col(Candidate.lease_until) < now,
         )
     ).scalars()
     for c in lost:
@@ -726,9 +762,9 @@ def expire_leases(tx: Tx, session_id: int, rules: Rules) -> None:
     gone = list(
         tx.db.execute(
             select(SupervisorAccess).where(
-                SupervisorAccess.session_id == session_id,
-                SupervisorAccess.online == True,  # noqa: E712
-                SupervisorAccess.lease_until < now,
+                col(SupervisorAccess.session_id) == session_id,
+                col(SupervisorAccess.online) == True,  # noqa: E712
+                col(SupervisorAccess.lease_until) < now,
             )
         ).scalars()
     )

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 from starlette.datastructures import Headers
 
 from app.errors import DomainError
@@ -134,8 +134,8 @@ class RateLimiter:
     def check(self, db: Session, key: str) -> None:
         since = utcnow() - self.window
         count, oldest = db.execute(
-            select(func.count(Attempt.id), func.min(Attempt.at)).where(  # type: ignore[arg-type]
-                Attempt.key == key, Attempt.at > since
+            select(func.count(col(Attempt.id)), func.min(col(Attempt.at))).where(
+                col(Attempt.key) == key, col(Attempt.at) > since
             )
         ).one()
         if count >= self.attempts and oldest is not None:
@@ -143,8 +143,7 @@ class RateLimiter:
             seconds = max(1, math.ceil((retry_at - utcnow()).total_seconds()))
             minutes = max(1, math.ceil(seconds / 60))
             raise DomainError(
-                f"Trop de tentatives. Veuillez réessayer dans {minutes} minute"
-                f"{'s' if minutes > 1 else ''}.",
+                f"Trop de tentatives. Veuillez réessayer dans {minutes} minute{'s' if minutes > 1 else ''}.",
                 status=429,
                 code="TOO_MANY_ATTEMPTS",
                 headers={"Retry-After": str(seconds)},
@@ -154,7 +153,7 @@ class RateLimiter:
     def fail(self, db: Session, key: str) -> None:
         db.add(Attempt(key=key))
         # Keep the table small: forget what no longer counts.
-        db.execute(delete(Attempt).where(Attempt.at < utcnow() - self.window * 2))  # type: ignore[arg-type]
+        db.execute(delete(Attempt).where(col(Attempt.at) < utcnow() - self.window * 2))
 
     def succeed(self, db: Session, key: str) -> None:
         return None

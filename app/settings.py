@@ -77,8 +77,7 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("sqlite:") or url.startswith("postgresql+"):
         return url
     raise ConfigurationError(
-        f"DATABASE_URL non reconnue : {url!r} (attendu sqlite:///chemin ou postgresql://…) / "
-        "unsupported DATABASE_URL"
+        f"DATABASE_URL non reconnue : {url!r} (attendu sqlite:///chemin ou postgresql://…) / unsupported DATABASE_URL"
     )
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.codes import fold
 from app.models import Candidate, Centre, ExamSession, SupervisorAccess, User, utcnow
@@ -76,10 +76,10 @@ def sort_key(c: Candidate) -> tuple[str, str, int]:
 
 def supervisors(db: Session, session_id: int) -> list[dict[str, Any]]:
     rows = db.execute(
-        select(User.first_name, User.last_name, SupervisorAccess.online, SupervisorAccess.user_id)
-        .join(User, User.id == SupervisorAccess.user_id)  # type: ignore[arg-type]
-        .where(SupervisorAccess.session_id == session_id)
-        .order_by(SupervisorAccess.granted_at)
+        select(col(User.first_name), col(User.last_name), col(SupervisorAccess.online), col(SupervisorAccess.user_id))
+        .join(User, col(User.id) == col(SupervisorAccess.user_id))
+        .where(col(SupervisorAccess.session_id) == session_id)
+        .order_by(col(SupervisorAccess.granted_at))
     ).all()
     return [{"id": uid, "name": f"{first} {last}", "online": bool(online)} for first, last, online, uid in rows]
 
@@ -105,12 +105,11 @@ def snapshot(db: Session, session_id: int, test_minutes: int, questions: int) ->
     if s is None:
         return None
     version = s.version
-    candidates = list(db.execute(select(Candidate).where(Candidate.session_id == session_id)).scalars())
+    candidates = list(db.execute(select(Candidate).where(col(Candidate.session_id) == session_id)).scalars())
     candidates.sort(key=sort_key)
     now = utcnow()
     return {
-        "session": session_view(s, centre_name(db, s.centre_id), with_codes=False)
-        | {"access_code": s.access_code},
+        "session": session_view(s, centre_name(db, s.centre_id), with_codes=False) | {"access_code": s.access_code},
         "version": version,
         "supervisors": supervisors(db, session_id),
         "counts": counts(candidates),

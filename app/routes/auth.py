@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anyio
 from sqlalchemy import select
+from sqlmodel import Session, col
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -55,9 +56,10 @@ async def login(request: Request) -> Response:
     s = services(request)
     key = f"login:{email}"
 
-    def find(db: lifecycle.Session) -> User | None:
+    def find(db: Session) -> User | None:
         s.rules.limiter.check(db, key)
-        return db.execute(select(User).where(User.email == email)).scalar()
+        found: User | None = db.execute(select(User).where(col(User.email) == email)).scalar()
+        return found
 
     user = await s.db.read(find)
     # The hash check runs outside any transaction: it is slow on purpose.
@@ -80,11 +82,13 @@ async def logout(request: Request) -> Response:
 async def me(request: Request) -> Response:
     uid = user_id(request)
 
-    def load(db: lifecycle.Session) -> tuple[User | None, list[Centre]]:
+    def load(db: Session) -> tuple[User | None, list[Centre]]:
         user = db.get(User, uid)
         centres = list(
             db.execute(
-                select(Centre).join(Membership, Membership.centre_id == Centre.id).where(Membership.user_id == uid)  # type: ignore[arg-type]
+                select(Centre)
+                .join(Membership, col(Membership.centre_id) == col(Centre.id))
+                .where(col(Membership.user_id) == uid)
             ).scalars()
         )
         return user, centres

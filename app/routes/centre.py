@@ -6,13 +6,14 @@ from typing import Any
 
 import anyio
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from app import lifecycle, roster, views
-from app.errors import err, refuse
+from app.db import Tx
+from app.errors import NOT_A_MEMBER, err, refuse
 from app.http import (
     MAX_UPLOAD_BYTES,
     clock,
@@ -39,10 +40,12 @@ async def list_sessions(request: Request) -> Response:
 
     def load(db: Session) -> list[dict[str, Any]]:
         if db.get(Centre, cid) is None:
-            raise err(lifecycle.NOT_A_MEMBER)
+            raise err(NOT_A_MEMBER)
         lifecycle._require_member(db, cid, uid)
         rows = db.execute(
-            select(ExamSession).where(ExamSession.centre_id == cid).order_by(ExamSession.date.desc(), ExamSession.id.desc())  # type: ignore[attr-defined,union-attr]
+            select(ExamSession)
+            .where(col(ExamSession.centre_id) == cid)
+            .order_by(col(ExamSession.date).desc(), col(ExamSession.id).desc())
         ).scalars()
         return [_session_json(db, s) for s in rows]
 
@@ -52,16 +55,13 @@ async def list_sessions(request: Request) -> Response:
 async def create_session(request: Request) -> Response:
     uid, cid = user_id(request), path_id(request, "cid")
     body = await json_body(request)
-    fields = {
-        "address": text(body, "address", max_length=300),
-        "room": text(body, "room", max_length=200),
-        "examiner": text(body, "examiner", max_length=200),
-        "date": date(body, "date"),
-        "time": clock(body, "time"),
-    }
+    address = text(body, "address", max_length=300)
+    room = text(body, "room", max_length=200)
+    examiner = text(body, "examiner", max_length=200)
+    day, hour = date(body, "date"), clock(body, "time")
 
-    def create(tx: lifecycle.Tx) -> dict[str, Any]:
-        s = lifecycle.create_session(tx, cid, uid, **fields)
+    def create(tx: Tx) -> dict[str, Any]:
+        s = lifecycle.create_session(tx, cid, uid, address=address, room=room, examiner=examiner, date=day, time=hour)
         return _session_json(tx.db, s)
 
     return json_response({"session": await services(request).db.write(create)}, 201)
@@ -73,7 +73,7 @@ async def session_detail(request: Request) -> Response:
 
     def load(db: Session) -> dict[str, Any]:
         s = lifecycle.member_session(db, sid, uid)
-        candidates = list(db.execute(select(Candidate).where(Candidate.session_id == sid)).scalars())
+        candidates = list(db.execute(select(Candidate).where(col(Candidate.session_id) == sid)).scalars())
         candidates.sort(key=views.sort_key)
         return {
             "session": _session_json(db, s),
@@ -128,7 +128,7 @@ async def supervisor_kit(request: Request) -> Response:
 
     def load(db: Session) -> KitInfo:
         s = lifecycle.member_session(db, sid, uid)
-        count = len(list(db.execute(select(Candidate.id).where(Candidate.session_id == sid))))
+        count = len(list(db.execute(select(col(Candidate.id)).where(col(Candidate.session_id) == sid))))
         assert s.id is not None
         return KitInfo(
             session_id=s.id,
@@ -156,7 +156,7 @@ async def finalize(request: Request) -> Response:
     uid, sid = user_id(request), path_id(request, "sid")
     s = services(request)
 
-    def run(tx: lifecycle.Tx) -> dict[str, Any]:
+    def run(tx: Tx) -> dict[str, Any]:
         return _session_json(tx.db, lifecycle.finalize(tx, sid, uid, s.rules))
 
     return json_response({"session": await s.db.write(run)})

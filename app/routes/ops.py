@@ -33,7 +33,9 @@ async def readyz(request: Request) -> Response:
     except Exception:
         checks["broker"] = "unavailable"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )
 
 
 async def metrics(request: Request) -> Response:

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import lifecycle, views
+from app.db import Tx
 from app.errors import InvalidPayload
 from app.http import boolean, json_body, json_response, path_id, services, text, user_id
 
@@ -42,7 +43,7 @@ async def snapshot(request: Request) -> Response:
     return json_response(await services(request).db.read(load))
 
 
-Action = Callable[[lifecycle.Tx, int, int, int, lifecycle.Rules], dict[str, Any]]
+Action = Callable[[Tx, int, int, int, lifecycle.Rules], dict[str, Any]]
 
 
 def _action(act: Action) -> Callable[[Request], Any]:
