@@ -18,7 +18,7 @@ from app import logs
 from app.errors import DomainError
 from app.http import error_response
 from app.middleware import RequestLog, SameOrigin
-from app.routes import auth, candidate, centre, live, ops, supervision
+from app.routes import auth, candidate, centre, live, ops, pages, supervision
 from app.services import ROOT, Services
 from app.settings import Settings, load_settings
 
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *candidate.routes,
         *live.routes,
         *ops.routes,
-        *_page_routes(),
+        *pages.routes,
         Mount("/static", app=StaticFiles(directory=str(ROOT / "static")), name="static"),
     ]
     app = Starlette(
@@ -87,11 +87,3 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.services = services
     return app
-
-
-def _page_routes() -> list[BaseRoute]:
-    try:
-        from app.routes import pages
-    except ImportError:
-        return []
-    return list(pages.routes)

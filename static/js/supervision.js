@@ -1,0 +1,506 @@
+// The espace surveillant of one session: live list, presence, resume, end of test.
+import { api, loginUrl } from "./api.js";
+import { h, $ } from "./dom.js";
+import { clock, fold, frDate, listName, personName } from "./format.js";
+import { CLOSE_NOT_LOGGED_IN, LiveFeed, liveUrl } from "./live.js";
+import { actionMenu } from "./menu.js";
+import { announce, confirmDialog, toast } from "./ui.js";
+
+const main = $("[data-dashboard]");
+const sessionId = Number(main.dataset.sessionId);
+const listEl = $("[data-candidates]");
+const searchEl = $("[data-search]");
+const ENDED = new Set(["finished", "ended_by_supervisor", "ended_by_finalization"]);
+const OVERTIME_CHECK_MS = 30000;
+const ACTIVITY_MAX = 30;
+
+const state = {
+  session: null,
+  candidates: new Map(),
+  supervisors: [],
+  me: null,
+  link: "connecting",
+  // Presence ticks sent but not yet confirmed by the live feed: shown as asked, not as done.
+  pending: new Map(),
+  rows: new Map(),
+  query: "",
+};
+
+// ------------------------------------------------------------------ derived facts
+
+function isOvertime(c) {
+  if (c.status !== "in_progress") return false;
+  if (c.overtime) return true;
+  // The server computes overtime when it sends; time passes between events.
+  return Boolean(c.theoretical_end_at) && Date.now() > Date.parse(c.theoretical_end_at);
+}
+
+function counts() {
+  const all = [...state.candidates.values()];
+  return {
+    enrolled: all.length,
+    present: all.filter((c) => c.authorized_to_start || c.status !== "not_started").length,
+    in_progress: all.filter((c) => c.status === "in_progress").length,
+    finished: all.filter((c) => ENDED.has(c.status)).length,
+  };
+}
+
+function sorted() {
+  const key = (c) => [c.resume_requested && c.status === "in_progress" ? 0 : 1, fold(c.last_name), fold(c.first_name), c.id];
+  return [...state.candidates.values()].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    for (let i = 0; i < ka.length; i += 1) {
+      if (ka[i] < kb[i]) return -1;
+      if (ka[i] > kb[i]) return 1;
+    }
+    return 0;
+  });
+}
+
+function matches(c) {
+  if (!state.query) return true;
+  const words = state.query.split(" ");
+  const hay = `${fold(c.last_name)} ${fold(c.first_name)}`;
+  return words.every((w) => hay.includes(w));
+}
+
+const finalized = () => state.session && state.session.status === "finalized";
+const frozen = () => state.link !== "live" || finalized();
+
+// ------------------------------------------------------------------ rendering
+
+function tag(text, kind) {
+  return h("span", { class: `tag tag--${kind}`, text });
+}
+
+function statusTags(c) {
+  const tags = [];
+  if (c.status === "in_progress") {
+    if (c.resume_requested) tags.push(tag("Reprise demandée", "warning"));
+    tags.push(tag("En cours", "success"));
+    if (c.resume_authorized) tags.push(tag("Reprise autorisée", "info"));
+  } else if (ENDED.has(c.status)) {
+    tags.push(tag("Terminé", "neutral"));
+  }
+  if (c.connection === "lost" && !ENDED.has(c.status)) tags.push(tag("Connexion perdue", "danger"));
+  if (isOvertime(c)) tags.push(tag("Temps écoulé", "danger"));
+  return tags;
+}
+
+function endNote(c) {
+  if (c.status === "ended_by_supervisor") return "Test terminé par un surveillant";
+  if (c.status === "ended_by_finalization") return "Test terminé à la finalisation de la session";
+  return null;
+}
+
+function progress(c) {
+  const { answered, total } = c.progress;
+  const percent = total ? Math.round((answered / total) * 100) : 0;
+  return h(
+    "div",
+    { class: "progress" },
+    h("span", { class: "progress__text", "aria-hidden": "true", text: `${answered}/${total}` }),
+    h(
+      "span",
+      {
+        class: "progress__bar",
+        role: "progressbar",
+        "aria-label": `Questions répondues par ${listName(c)}`,
+        "aria-valuemin": "0",
+        "aria-valuemax": String(total),
+        "aria-valuenow": String(answered),
+        "aria-valuetext": `${answered} sur ${total}`,
+      },
+      h("span", { class: "progress__fill", style: `width: ${percent}%` }),
+    ),
+  );
+}
+
+function timing(c) {
+  if (!c.started_at) return null;
+  const parts = [`Début ${clock(c.started_at)}`];
+  if (c.theoretical_end_at && !ENDED.has(c.status)) parts.push(`fin théorique ${clock(c.theoretical_end_at)}`);
+  if (c.extra_time_percentage) parts.push(`temps majoré +${c.extra_time_percentage} %`);
+  return h("p", { class: "candidate__timing", text: parts.join(" · ") });
+}
+
+function identity(c) {
+  return [
+    h("span", { class: "candidate__name", text: listName(c) }),
+    h("span", { class: "candidate__birth", text: frDate(c.birthdate) }),
+  ];
+}
+
+function renderRow(c) {
+  const classes = ["candidate"];
+  if (c.resume_requested && c.status === "in_progress") classes.push("candidate--attention");
+  if (ENDED.has(c.status)) classes.push("candidate--done");
+  const row = h("li", { class: classes.join(" "), dataset: { candidateId: String(c.id) } });
+
+  if (c.status === "not_started") {
+    const asked = state.pending.get(c.id);
+    const checked = asked !== undefined ? asked : c.authorized_to_start;
+    const box = h("input", {
+      type: "checkbox",
+      id: `presence-${c.id}`,
+      class: "candidate__check",
+      checked,
+      disabled: frozen() || asked !== undefined,
+      dataset: { focusKey: "presence" },
+    });
+    box.addEventListener("change", () => setPresence(c, box.checked));
+    row.append(
+      h(
+        "div",
+        { class: "candidate__who" },
+        box,
+        h("label", { for: `presence-${c.id}`, class: "candidate__label" }, identity(c)),
+      ),
+    );
+  } else {
+    row.append(h("div", { class: "candidate__who" }, h("span", { class: "candidate__spacer", "aria-hidden": "true" }), h("div", { class: "candidate__label" }, identity(c))));
+  }
+
+  const details = h("div", { class: "candidate__details" });
+  const tags = statusTags(c);
+  if (tags.length) details.append(h("div", { class: "tags" }, tags));
+  const note = endNote(c);
+  if (note) details.append(h("p", { class: "candidate__timing", text: note }));
+  if (c.status !== "not_started") details.append(progress(c));
+  const times = timing(c);
+  if (times) details.append(times);
+  row.append(details);
+
+  const actions = h("div", { class: "candidate__actions" });
+  if (c.status === "in_progress") {
+    const menu = actionMenu({
+      label: `Afficher les actions pour ${listName(c)}`,
+      disabled: frozen(),
+      items: [
+        { label: "Autoriser la reprise du test", onSelect: () => authorizeResume(c.id) },
+        { label: "Terminer le test", danger: true, onSelect: () => endTest(c.id) },
+      ],
+    });
+    menu.button.dataset.focusKey = "menu";
+    row.menu = menu;
+    actions.append(menu.root);
+  }
+  row.append(actions);
+  return row;
+}
+
+function signature(c) {
+  return JSON.stringify([c, isOvertime(c), state.pending.get(c.id), frozen()]);
+}
+
+function renderList() {
+  if (!state.session) return;
+  const active = document.activeElement;
+  const activeRow = active && active.closest ? active.closest("[data-candidate-id]") : null;
+  const activeKey = active && active.dataset ? active.dataset.focusKey : undefined;
+
+  const wanted = sorted();
+  const rows = [];
+  const seen = new Set();
+  for (const c of wanted) {
+    seen.add(c.id);
+    const previous = state.rows.get(c.id);
+    const sig = signature(c);
+    let el = previous && previous.sig === sig ? previous.el : null;
+    // Never pull a menu from under the keyboard; the row is redrawn when it closes.
+    if (!el && previous && previous.el.menu && previous.el.menu.isOpen()) el = previous.el;
+    if (!el) {
+      el = renderRow(c);
+      state.rows.set(c.id, { el, sig });
+    }
+    el.hidden = !matches(c);
+    rows.push(el);
+  }
+  for (const id of [...state.rows.keys()]) if (!seen.has(id)) state.rows.delete(id);
+
+  const current = [...listEl.children];
+  const sameOrder = current.length === rows.length && current.every((el, i) => el === rows[i]);
+  if (!sameOrder) listEl.replaceChildren(...rows);
+  if (!rows.length) listEl.append(h("li", { class: "candidate-list__empty muted", text: "Aucun candidat n'est inscrit à cette session." }));
+  $("[data-no-match]").hidden = !(rows.length && rows.every((r) => r.hidden));
+
+  // Keep the keyboard where it was when its row was redrawn or moved.
+  if (active && active !== document.activeElement && activeRow) {
+    const id = Number(activeRow.dataset.candidateId);
+    const row = state.rows.get(id);
+    if (active.isConnected) active.focus();
+    else if (row) {
+      const target = (activeKey && row.el.querySelector(`[data-focus-key="${activeKey}"]`)) || row.el.querySelector("input, button");
+      if (target && !target.disabled) target.focus();
+    }
+  }
+}
+
+function renderCounts() {
+  const n = counts();
+  for (const [key, value] of Object.entries(n)) $(`[data-count="${key}"]`).textContent = String(value);
+}
+
+function renderSession() {
+  const s = state.session;
+  $("[data-session-date]").textContent = `${frDate(s.date)} · ${s.time}`;
+  $("[data-session-site]").textContent = s.address || s.centre;
+  $("[data-session-room]").textContent = s.room;
+  $("[data-session-examiner]").textContent = s.examiner;
+  $("[data-session-code]").textContent = s.access_code || "";
+  $("[data-finalized-banner]").hidden = !finalized();
+}
+
+function renderSupervisors() {
+  const el = $("[data-supervisors]");
+  el.replaceChildren(
+    ...state.supervisors.map((s) =>
+      h(
+        "li",
+        { class: "person" },
+        h("span", { class: `dot ${s.online ? "dot--on" : "dot--off"}`, "aria-hidden": "true" }),
+        h("span", { class: "person__name", text: s.name }),
+        state.me && s.id === state.me.id ? h("span", { class: "person__me", text: "(vous)" }) : null,
+        h("span", { class: "person__state", text: s.online ? "en ligne" : "hors ligne" }),
+      ),
+    ),
+  );
+}
+
+function renderLink() {
+  const down = state.link === "reconnecting";
+  $("[data-live-banner]").hidden = !down;
+  $("[data-stale-note]").hidden = !down;
+  main.classList.toggle("is-stale", down);
+  listEl.setAttribute("aria-busy", state.link === "live" ? "false" : "true");
+  $("[data-counters]").classList.toggle("is-stale", down);
+}
+
+function renderAll() {
+  renderSession();
+  renderCounts();
+  renderSupervisors();
+  renderList();
+}
+
+// ------------------------------------------------------------------ activity and announcements
+
+function changes(prev, c) {
+  const words = [];
+  if (!prev) return words;
+  if (prev.status === "not_started" && c.status === "not_started" && prev.authorized_to_start !== c.authorized_to_start) {
+    words.push(c.authorized_to_start ? "présence confirmée" : "présence retirée");
+  }
+  if (prev.status !== c.status) {
+    words.push(
+      {
+        in_progress: "test en cours",
+        finished: "test terminé",
+        ended_by_supervisor: "test terminé par un surveillant",
+        ended_by_finalization: "test terminé, session finalisée",
+      }[c.status] || "",
+    );
+  }
+  if (!prev.resume_requested && c.resume_requested) words.push("reprise demandée");
+  if (!prev.resume_authorized && c.resume_authorized) words.push("reprise autorisée");
+  if (prev.resume_authorized && !c.resume_authorized && c.status === "in_progress") words.push("test repris");
+  if (prev.connection !== "lost" && c.connection === "lost" && !ENDED.has(c.status)) words.push("connexion perdue");
+  if (prev.connection === "lost" && c.connection === "connected") words.push("connexion rétablie");
+  return words.filter(Boolean);
+}
+
+function describe(prev, c, actor) {
+  const who = listName(c);
+  if (!prev) return `${actor} a inscrit ${who}`;
+  const byCandidate = fold(actor) === fold(personName(c));
+  if (prev.status === "not_started" && c.status === "not_started" && prev.authorized_to_start !== c.authorized_to_start) {
+    return c.authorized_to_start ? `${actor} a confirmé la présence de ${who}` : `${actor} a retiré la présence de ${who}`;
+  }
+  if (prev.status !== c.status) {
+    if (c.status === "in_progress") return `${who} a commencé son test`;
+    if (c.status === "finished") return `${who} a terminé son test`;
+    if (c.status === "ended_by_supervisor") return `${actor} a mis fin au test de ${who}`;
+    return null;
+  }
+  if (!prev.resume_requested && c.resume_requested) return `${who} demande à reprendre son test`;
+  if (!prev.resume_authorized && c.resume_authorized) return `${actor} a autorisé la reprise de ${who}`;
+  if (prev.resume_authorized && !c.resume_authorized && byCandidate) return `${who} a repris son test`;
+  return null;
+}
+
+function addActivity(text, at) {
+  const list = $("[data-activity]");
+  const empty = $(".activity__empty", list);
+  if (empty) empty.remove();
+  const time = clock(at) || clock(new Date().toISOString());
+  list.prepend(
+    h("li", { class: "activity__item" }, h("span", { class: "activity__text", text }), h("time", { class: "activity__time", datetime: at || "", text: ` — ${time}` })),
+  );
+  while (list.children.length > ACTIVITY_MAX) list.lastElementChild.remove();
+}
+
+// ------------------------------------------------------------------ live feed
+
+function applySnapshot(snapshot) {
+  state.session = snapshot.session;
+  state.supervisors = snapshot.supervisors || [];
+  state.candidates = new Map(snapshot.candidates.map((c) => [c.id, c]));
+  state.pending.clear();
+  renderAll();
+}
+
+function applyEvent(event) {
+  const actor = event.actor && event.actor.name;
+  if (event.name === "candidate.updated" && event.candidate) {
+    const c = event.candidate;
+    const prev = state.candidates.get(c.id);
+    state.candidates.set(c.id, c);
+    state.pending.delete(c.id);
+    const words = changes(prev, c);
+    if (words.length) announce(`${listName(c)} : ${words.join(", ")}`);
+    if (actor) {
+      const line = describe(prev, c, actor);
+      if (line) addActivity(line, event.at);
+    }
+  } else if (event.name === "candidate.removed" && event.candidate) {
+    const prev = state.candidates.get(event.candidate.id);
+    state.candidates.delete(event.candidate.id);
+    if (prev && actor) addActivity(`${actor} a retiré ${listName(prev)} de la session`, event.at);
+  } else if (event.name === "supervisors.updated" && Array.isArray(event.supervisors)) {
+    const before = new Set(state.supervisors.map((s) => s.id));
+    state.supervisors = event.supervisors;
+    for (const s of event.supervisors) if (!before.has(s.id) && actor) addActivity(`${actor} surveille la session`, event.at);
+    renderSupervisors();
+    return;
+  } else if (event.name === "session.updated" && event.session) {
+    const wasFinal = finalized();
+    state.session = { ...state.session, ...event.session };
+    if (!wasFinal && finalized()) {
+      addActivity(`${actor || "Le centre"} a finalisé la session`, event.at);
+      announce("La session a été finalisée");
+      feed.stop();
+    }
+  }
+  renderSession();
+  renderCounts();
+  renderList();
+}
+
+function onStatus(link) {
+  state.link = link;
+  renderLink();
+  renderList();
+}
+
+function onRefused(code) {
+  if (code === CLOSE_NOT_LOGGED_IN) location.assign(loginUrl());
+  else location.assign(`/surveillance?session=${sessionId}&info=${finalized() ? "finalisee" : "acces"}`);
+}
+
+const feed = new LiveFeed(liveUrl(`/api/supervision/sessions/${sessionId}/live`), {
+  onSnapshot: applySnapshot,
+  onEvent: applyEvent,
+  onStatus,
+  onRefused,
+});
+
+// ------------------------------------------------------------------ actions
+
+function refusal(res) {
+  if (res.error.code === "NOT_AUTHENTICATED") {
+    location.assign(loginUrl());
+    return;
+  }
+  if (res.error.code === "NO_SUPERVISOR_ACCESS") {
+    location.assign(`/surveillance?session=${sessionId}&info=acces`);
+    return;
+  }
+  toast(res.error.message, "error");
+}
+
+async function setPresence(c, authorized) {
+  state.pending.set(c.id, authorized);
+  renderList();
+  const res = await api("POST", `/api/supervision/sessions/${sessionId}/candidates/${c.id}/presence`, { authorized });
+  if (!res.ok) {
+    state.pending.delete(c.id);
+    renderList();
+    refusal(res);
+    return;
+  }
+  // Normally the feed's event has already cleared the mark; if the feed is late, the answer
+  // is as fresh as anything we hold, unless an event newer than our request has arrived.
+  if (state.pending.has(c.id)) {
+    state.pending.delete(c.id);
+    const known = state.candidates.get(c.id);
+    if (known && known.status === "not_started") state.candidates.set(c.id, { ...known, authorized_to_start: res.data.candidate.authorized_to_start });
+    renderCounts();
+    renderList();
+  }
+}
+
+async function authorizeResume(id) {
+  const c = state.candidates.get(id);
+  if (!c) return;
+  const ok = await confirmDialog({
+    title: `Autoriser la reprise du test de ${personName(c)} ?`,
+    body: [
+      "Si le candidat a fermé la fenêtre de son test de certification (par erreur, ou à cause d'un problème technique) et est toujours présent dans la salle de test, vous pouvez lui permettre de reprendre son test à l'endroit où il l'avait quitté.",
+    ],
+    confirmLabel: "Je confirme l'autorisation",
+  });
+  if (!ok) return;
+  const res = await api("POST", `/api/supervision/sessions/${sessionId}/candidates/${id}/authorize-resume`);
+  if (!res.ok) return refusal(res);
+  toast(`Succès ! ${personName(c)} peut reprendre son test de certification.`);
+}
+
+async function endTest(id) {
+  const c = state.candidates.get(id);
+  if (!c) return;
+  const ok = await confirmDialog({
+    title: `Terminer le test de ${personName(c)} ?`,
+    body: ["Attention : cette action entraîne la fin de son test de certification et est irréversible."],
+    confirmLabel: "Terminer le test",
+    danger: true,
+  });
+  if (!ok) return;
+  const res = await api("POST", `/api/supervision/sessions/${sessionId}/candidates/${id}/end-test`);
+  if (!res.ok) return refusal(res);
+  toast(`Succès ! Le test de ${personName(c)} est terminé.`);
+}
+
+$("[data-quit]").addEventListener("click", async () => {
+  const ok = await confirmDialog({
+    title: `Quitter la surveillance de la session ${sessionId} ?`,
+    body: [
+      "Le déroulement des tests des candidats n'en sera pas affecté.",
+      "Pour revenir, il vous faudra de nouveau le numéro de la session et son mot de passe.",
+    ],
+    confirmLabel: "Quitter la surveillance",
+  });
+  if (ok) {
+    feed.stop();
+    location.assign(`/surveillance?session=${sessionId}&info=quitte`);
+  }
+});
+
+searchEl.addEventListener("input", () => {
+  state.query = fold(searchEl.value);
+  renderList();
+});
+
+// A menu closing lets its row catch up on what arrived while it was open.
+document.addEventListener("focusin", () => renderList());
+
+setInterval(renderList, OVERTIME_CHECK_MS);
+
+api("GET", "/api/me").then((res) => {
+  if (res.ok) {
+    state.me = res.data.user;
+    renderSupervisors();
+  }
+});
+
+feed.start();
