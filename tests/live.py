@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -88,10 +89,8 @@ class SupervisorFeed:
             if left <= 0 or (self.closed is not None and not predicate(self)):
                 raise AssertionError(f"feed condition not met (version {self.version}, closed {self.closed})")
             self._changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), left)
-            except TimeoutError:
-                pass
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))
@@ -130,7 +129,9 @@ class Candidate:
     async def answer(self) -> dict[str, Any]:
         state = (await self.http.get("/api/candidate/test")).json()
         q = state["question"]
-        r = await self.http.post("/api/candidate/answers", json={"question_id": q["id"], "answer": by_id(q["id"]).answer})
+        r = await self.http.post(
+            "/api/candidate/answers", json={"question_id": q["id"], "answer": by_id(q["id"]).answer}
+        )
         assert r.status_code == 200, r.text
         return dict(r.json())
 
