@@ -1,0 +1,406 @@
+// The candidate's page: join, wait for the supervisor, consent, the test, the end.
+//
+// What the candidate typed is kept in memory only, so that a supervisor's
+// confirmation (pushed on the candidate socket) can re-send the join without
+// asking for anything again.
+import { api, fieldMessage } from "./api.js";
+import { h, $ } from "./dom.js";
+import { countdown } from "./format.js";
+import { backoffDelay, liveUrl } from "./live.js";
+import { announce, formValues, setBusy, showFormError } from "./ui.js";
+
+const HEARTBEAT_MS = 5000;
+const LABELS = {
+  session_id: "Numéro de session",
+  access_code: "Code d'accès",
+  first_name: "Prénom",
+  last_name: "Nom",
+  birthdate: "Date de naissance",
+};
+// The guide's wording, whatever the server says.
+const NOT_CONFIRMED =
+  "Votre surveillant n'a pas confirmé votre présence dans la salle de test. Vous ne pouvez donc pas encore commencer votre test de certification. Merci de prévenir votre surveillant.";
+const ENDINGS = {
+  finished: ["Votre test de certification est terminé.", "Vous pouvez fermer cette page. Merci de votre participation."],
+  ended_by_supervisor: [
+    "Votre surveillant a mis fin à votre test de certification.",
+    "Vos réponses enregistrées jusqu'ici sont conservées. Vous pouvez fermer cette page.",
+  ],
+  ended_by_finalization: [
+    "La session a été finalisée : votre test de certification est terminé.",
+    "Vos réponses enregistrées jusqu'ici sont conservées. Vous pouvez fermer cette page.",
+  ],
+  elsewhere: [
+    "Votre test a été ouvert sur un autre poste.",
+    "Pour le reprendre ici, rejoignez à nouveau la session : votre surveillant devra vous y autoriser.",
+  ],
+};
+const TITLES = {
+  join: "Rejoindre une session",
+  waiting: "En attente du surveillant",
+  consent: "Commencer mon test",
+  test: "Test de certification",
+  end: "Test terminé",
+};
+
+const joinForm = $("[data-join-form]");
+const answerForm = $("[data-answer-form]");
+
+const state = {
+  step: "join",
+  values: null,
+  waitingFor: null, // "presence" | "resume"
+  rejoining: false,
+  question: null,
+  deadline: null,
+  timer: null,
+  answering: false,
+};
+
+// ------------------------------------------------------------------ steps
+
+function show(step, { focus = true } = {}) {
+  state.step = step;
+  for (const section of document.querySelectorAll("[data-step]")) section.hidden = section.dataset.step !== step;
+  const shown = step === "waiting" ? "join" : step;
+  for (const li of document.querySelectorAll("[data-step-label]")) {
+    if (li.dataset.stepLabel === shown) li.setAttribute("aria-current", "step");
+    else li.removeAttribute("aria-current");
+  }
+  document.title = `${TITLES[step]} · Surveillance`;
+  if (step !== "test") stopTimer();
+  if (focus) {
+    const heading = $(`[data-step="${step}"] [tabindex="-1"]`);
+    if (heading) heading.focus();
+  }
+}
+
+function finish(kind) {
+  const [title, detail] = ENDINGS[kind] || ENDINGS.finished;
+  $("[data-end-title]").textContent = title;
+  $("[data-end-detail]").textContent = detail;
+  const back = $("[data-end-back]");
+  if (back) back.remove();
+  if (kind === "elsewhere") {
+    $("[data-step='end']").append(
+      h("button", { type: "button", class: "button button--secondary", "data-end-back": "", text: "Rejoindre à nouveau", onclick: () => show("join") }),
+    );
+  } else {
+    socket.stop();
+  }
+  show("end");
+}
+
+function wait(kind, message) {
+  state.waitingFor = kind;
+  $("[data-wait-code]").textContent = (state.values.access_code || "").toUpperCase().split("").join(" ");
+  $("[data-wait-message]").replaceChildren(h("p", { text: message }));
+  show("waiting");
+  socket.start();
+}
+
+// ------------------------------------------------------------------ join
+
+async function join() {
+  const v = state.values;
+  const res = await api("POST", "/api/candidate/join", {
+    session_id: Number(v.session_id),
+    access_code: v.access_code,
+    first_name: v.first_name,
+    last_name: v.last_name,
+    birthdate: v.birthdate,
+  });
+  if (res.ok) {
+    state.waitingFor = null;
+    socket.start();
+    const c = res.data.candidate;
+    if (res.data.next === "test") {
+      await loadTest();
+    } else {
+      $("[data-consent-name]").textContent = `${c.first_name} ${c.last_name}`;
+      $("[data-consent-session]").textContent = String(v.session_id);
+      showFormError($("[data-step='consent']"), null);
+      $("[data-consent-error]").hidden = true;
+      show("consent");
+    }
+    return null;
+  }
+  const { code } = res.error;
+  if (code === "CANDIDATE_NOT_AUTHORIZED_TO_JOIN_SESSION") {
+    wait("presence", NOT_CONFIRMED);
+    return null;
+  }
+  if (code === "CANDIDATE_NOT_AUTHORIZED_TO_RESUME_SESSION") {
+    wait("resume", res.error.message);
+    return null;
+  }
+  if (code === "TEST_FINISHED") {
+    finish("finished");
+    return null;
+  }
+  return fieldMessage(res.error, LABELS);
+}
+
+joinForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const values = formValues(joinForm);
+  const missing = Object.keys(LABELS).filter((k) => !values[k]);
+  if (missing.length) {
+    showFormError(joinForm, `Champs à renseigner : ${missing.map((k) => LABELS[k]).join(", ")}.`);
+    joinForm.querySelector(`[name="${missing[0]}"]`).focus();
+    return;
+  }
+  if (!/^\d{1,9}$/.test(values.session_id)) {
+    showFormError(joinForm, "Le numéro de session ne contient que des chiffres.");
+    joinForm.querySelector("#session_id").focus();
+    return;
+  }
+  showFormError(joinForm, null);
+  state.values = values;
+  const button = joinForm.querySelector('[type="submit"]');
+  setBusy(button, true);
+  const problem = await join();
+  setBusy(button, false);
+  if (problem) {
+    showFormError(joinForm, problem);
+    $("[data-form-error]", joinForm).scrollIntoView({ block: "nearest" });
+  }
+});
+
+$("[data-wait-back]").addEventListener("click", () => {
+  state.waitingFor = null;
+  show("join");
+});
+
+// The supervisor acted: go on without the candidate having to do anything.
+async function rejoin() {
+  if (state.rejoining) return;
+  state.rejoining = true;
+  const problem = await join();
+  state.rejoining = false;
+  if (problem) {
+    showFormError(joinForm, problem);
+    show("join");
+  }
+}
+
+// ------------------------------------------------------------------ consent
+
+$("[data-start]").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  setBusy(button, true);
+  const res = await api("POST", "/api/candidate/start", { consent: true });
+  setBusy(button, false);
+  if (res.ok) {
+    await loadTest();
+    return;
+  }
+  if (res.error.code === "CANDIDATE_NOT_AUTHORIZED_TO_JOIN_SESSION") {
+    wait("presence", NOT_CONFIRMED);
+    return;
+  }
+  if (res.error.code === "TEST_ENDED_BY_SUPERVISOR") return finish("ended_by_supervisor");
+  if (res.error.code === "TEST_ENDED_BY_FINALIZATION") return finish("ended_by_finalization");
+  if (res.error.code === "NOT_AUTHENTICATED") return finish("elsewhere");
+  const box = $("[data-consent-error]");
+  box.hidden = false;
+  box.replaceChildren(h("p", { text: res.error.message }));
+});
+
+// ------------------------------------------------------------------ test
+
+function testRefused(error) {
+  if (error.code === "TEST_ENDED_BY_SUPERVISOR") finish("ended_by_supervisor");
+  else if (error.code === "TEST_ENDED_BY_FINALIZATION") finish("ended_by_finalization");
+  else if (error.code === "NOT_AUTHENTICATED") finish("elsewhere");
+  else return false;
+  return true;
+}
+
+async function loadTest() {
+  const res = await api("GET", "/api/candidate/test");
+  if (!res.ok) {
+    if (!testRefused(res.error)) {
+      showFormError(joinForm, res.error.message);
+      show("join");
+    }
+    return;
+  }
+  renderTest(res.data, true);
+}
+
+function renderTest(data, moveFocus) {
+  const c = data.candidate;
+  if (!data.question) {
+    finish(c.status in ENDINGS ? c.status : "finished");
+    return;
+  }
+  const q = data.question;
+  const total = c.progress.total;
+  const wasTest = state.step === "test";
+  state.question = q;
+  $("[data-question-count]").textContent = `Question ${q.index + 1} / ${total}`;
+  const bar = $("[data-test-progress]");
+  bar.replaceChildren(
+    h(
+      "span",
+      {
+        class: "progress__bar",
+        role: "progressbar",
+        "aria-label": "Avancement du test",
+        "aria-valuemin": "0",
+        "aria-valuemax": String(total),
+        "aria-valuenow": String(c.progress.answered),
+      },
+      h("span", { class: "progress__fill", style: `width: ${Math.round((c.progress.answered / total) * 100)}%` }),
+    ),
+  );
+  $("[data-question-text]").textContent = q.text;
+  $("[data-choices]").replaceChildren(
+    ...q.choices.map((choice, i) =>
+      h("label", { class: "choice" }, h("input", { type: "radio", name: "answer", value: String(i), required: true }), h("span", { text: choice })),
+    ),
+  );
+  showFormError(answerForm, null);
+  startTimer(data.time_left_seconds);
+  show("test", { focus: moveFocus || !wasTest });
+  if (wasTest) $("[data-question-count]").focus();
+}
+
+answerForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (state.answering || !state.question) return;
+  const picked = answerForm.querySelector('input[name="answer"]:checked');
+  if (!picked) {
+    showFormError(answerForm, "Choisissez une réponse avant de valider.");
+    answerForm.querySelector('input[name="answer"]').focus();
+    return;
+  }
+  state.answering = true;
+  const button = answerForm.querySelector('[type="submit"]');
+  setBusy(button, true);
+  const res = await api("POST", "/api/candidate/answers", { question_id: state.question.id, answer: Number(picked.value) });
+  setBusy(button, false);
+  state.answering = false;
+  if (res.ok) {
+    renderTest(res.data, false);
+    return;
+  }
+  if (testRefused(res.error)) return;
+  if (res.error.code === "QUESTION_NOT_CURRENT") {
+    await loadTest();
+    return;
+  }
+  showFormError(answerForm, res.error.message);
+});
+
+function startTimer(seconds) {
+  stopTimer();
+  state.deadline = performance.now() + seconds * 1000;
+  const el = $("[data-timer]");
+  let warned = false;
+  const tick = () => {
+    const left = Math.round((state.deadline - performance.now()) / 1000);
+    if (left > 0) {
+      el.textContent = `Temps restant : ${countdown(left)}`;
+      el.classList.remove("timer--over");
+      if (left <= 300 && !warned) {
+        warned = true;
+        announce("Il vous reste 5 minutes.");
+      }
+    } else {
+      el.textContent = "Temps écoulé";
+      el.classList.add("timer--over");
+    }
+  };
+  tick();
+  state.timer = setInterval(tick, 1000);
+}
+
+function stopTimer() {
+  clearInterval(state.timer);
+  state.timer = null;
+}
+
+// ------------------------------------------------------------------ candidate socket
+
+function onCandidateMessage(message) {
+  if (message.type !== "candidate") return;
+  const c = message.candidate;
+  if (!c || message.session_status === "finalized") {
+    if (state.step !== "end" && state.step !== "join") finish("ended_by_finalization");
+    return;
+  }
+  if (state.step === "waiting") {
+    if (state.waitingFor === "presence" && c.status === "not_started" && c.authorized_to_start) rejoin();
+    else if (state.waitingFor === "resume" && c.resume_authorized) rejoin();
+    else if (c.status === "ended_by_supervisor" || c.status === "ended_by_finalization") finish(c.status);
+    return;
+  }
+  if (state.step === "consent" && c.status === "not_started" && !c.authorized_to_start) {
+    wait("presence", NOT_CONFIRMED);
+    return;
+  }
+  if ((state.step === "test" || state.step === "consent") && (c.status === "ended_by_supervisor" || c.status === "ended_by_finalization")) {
+    finish(c.status);
+  }
+}
+
+class CandidateSocket {
+  constructor(onMessage) {
+    this.onMessage = onMessage;
+    this.ws = null;
+    this.attempt = 0;
+    this.running = false;
+    this.beat = null;
+    this.retry = null;
+  }
+
+  start() {
+    if (this.running) return;
+    this.running = true;
+    this.connect();
+  }
+
+  connect() {
+    const ws = new WebSocket(liveUrl("/api/candidate/live"));
+    this.ws = ws;
+    ws.addEventListener("open", () => {
+      this.attempt = 0;
+      clearInterval(this.beat);
+      this.beat = setInterval(() => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "heartbeat" }));
+      }, HEARTBEAT_MS);
+    });
+    ws.addEventListener("message", (event) => {
+      try {
+        this.onMessage(JSON.parse(event.data));
+      } catch {
+        /* a malformed frame is not worth stopping the test for */
+      }
+    });
+    ws.addEventListener("close", (event) => {
+      clearInterval(this.beat);
+      if (this.ws !== ws) return;
+      this.ws = null;
+      // 4401: no candidate cookie (yet); the next join starts the socket again.
+      if (!this.running || event.code === 4401 || event.code === 1008) {
+        this.running = false;
+        return;
+      }
+      this.retry = setTimeout(() => this.connect(), backoffDelay(this.attempt));
+      this.attempt += 1;
+    });
+  }
+
+  stop() {
+    this.running = false;
+    clearInterval(this.beat);
+    clearTimeout(this.retry);
+    if (this.ws) this.ws.close(1000, "bye");
+    this.ws = null;
+  }
+}
+
+const socket = new CandidateSocket(onCandidateMessage);
+show("join", { focus: false });
