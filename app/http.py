@@ -40,7 +40,7 @@ def error_response(exc: DomainError) -> JSONResponse:
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isdecimal() and int(declared) > limit:
         raise refuse(413, "PAYLOAD_TOO_LARGE", "La requête est trop volumineuse.")
     chunks: list[bytes] = []
     size = 0
@@ -139,7 +139,7 @@ def path_id(request: Request, name: str) -> int:
     raw = request.path_params[name]
     if isinstance(raw, int):
         value = raw
-    elif isinstance(raw, str) and raw.isdigit() and len(raw) < 12:
+    elif isinstance(raw, str) and raw.isdecimal() and len(raw) < 12:
         value = int(raw)
     else:
         raise refuse(404, "NOT_FOUND", "Ressource introuvable.")

@@ -27,7 +27,7 @@ from app.http import (
 async def join(request: Request) -> Response:
     body = await json_body(request)
     session_id = body.get("session_id")
-    if isinstance(session_id, str) and session_id.strip().isdigit():
+    if isinstance(session_id, str) and session_id.strip().isdecimal():
         session_id = int(session_id.strip())
     if isinstance(session_id, bool) or not isinstance(session_id, int) or not 0 < session_id < 2**31:
         raise InvalidPayload("session_id", "numéro de session invalide.")

@@ -71,7 +71,7 @@ async def supervisor_live(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_NOT_LOGGED_IN, "Vous devez être connecté.")
         return
     raw = websocket.path_params.get("sid", "")
-    session_id = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else 0
+    session_id = int(raw) if isinstance(raw, str) and raw.isdecimal() and len(raw) < 10 else 0
     try:
         await s.db.read(lambda db: lifecycle.require_supervisor(db, session_id, claim.user_id))
     except DomainError:
