@@ -55,7 +55,12 @@ def parse(text: str) -> tuple[list[tuple[int, Enrolment]], list[RowProblem]]:
     rows: list[tuple[int, Enrolment]] = []
     problems: list[RowProblem] = []
     header_seen = False
-    for number, cells in enumerate(reader, start=1):
+    try:
+        records = list(enumerate(reader, start=1))
+    except csv.Error:
+        # A field over the csv module's limit (128 KiB) or a malformed quote: refuse, not crash.
+        return [], [RowProblem(reader.line_num, "fichier", "fichier CSV illisible (champ trop long ou mal formé)")]
+    for number, cells in records:
         if not any(c.strip() for c in cells):
             continue
         if not header_seen:
@@ -77,7 +82,7 @@ def parse(text: str) -> tuple[list[tuple[int, Enrolment]], list[RowProblem]]:
         extra_raw = cells[3].strip().rstrip("%").strip()
         extra = 0
         if extra_raw:
-            if not extra_raw.isdigit() or int(extra_raw) > 200:
+            if not extra_raw.isdecimal() or int(extra_raw) > 200:
                 problems.append(RowProblem(number, "temps_majore", "pourcentage entre 0 et 200"))
             else:
                 extra = int(extra_raw)
