@@ -80,8 +80,7 @@ class Watch:
             # Free the memory now; nothing queued will be sent anyway.
             while not self._queue.empty():
                 self._queue.get_nowait()
-            # Wakes a reader blocked in get() (impossible with a full queue
-            # today, but keeps get() honest if the queue policy ever changes).
+            # A marker so a reader waiting in get() wakes up and sees the flag.
             self._queue.put_nowait(RESYNC)
             return False
         return True
@@ -91,6 +90,15 @@ class Watch:
             return OVERFLOW
         item = await self._queue.get()
         return OVERFLOW if self.overflowed else item
+
+    def get_nowait(self) -> Item | None:
+        """The next item if one is already queued, else None."""
+        if self.overflowed:
+            return OVERFLOW
+        try:
+            return self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
 
     def qsize(self) -> int:
         return self._queue.qsize()

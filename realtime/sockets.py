@@ -47,7 +47,7 @@ from realtime.hub import (
 logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT: Final = 10.0
-CLOSE_TIMEOUT: Final = 5.0
+CLOSE_TIMEOUT: Final = 1.0
 MESSAGES_PER_SECOND: Final = 50
 HEARTBEAT_MIN_INTERVAL: Final = 1.0
 
@@ -152,6 +152,11 @@ class _Connection:
     async def next_item(self, wait_seconds: float | None) -> Item | None:
         """Next queued item, or None when woken by the receiver or timed out."""
         if self._get_task is None:
+            # Fast path for a busy session: no task per event when one is waiting.
+            # (A pending get task must be used instead: it may already hold one.)
+            ready = self.watch.get_nowait()
+            if ready is not None:
+                return ready
             self._get_task = asyncio.create_task(self.watch.get())
         if self._wake_task is None:
             self._wake_task = asyncio.create_task(self._wake.wait())

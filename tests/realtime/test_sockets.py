@@ -375,3 +375,26 @@ async def test_candidate_feed_rejects_unknown_messages_and_resyncs() -> None:
         hub._on_reconnect()  # as after a broker reconnect
         message = await c.recv()
         assert message["candidate"] == {"id": 1, "status": "present"}
+
+
+async def test_a_stalled_client_is_dropped_after_the_send_timeout() -> None:
+    log = EventLog(session_id=33)
+    async with (
+        memory_hub(queue_size=100_000) as hub,
+        session_feed(hub, log, send_timeout=0.2) as server,
+    ):
+        # max_queue=1: the client library soon stops reading the TCP socket;
+        # no compression, or the padding would shrink to nothing.
+        stalled = connect(server.ws("/live"), max_size=None, max_queue=1, compression=None, close_timeout=1)
+        async with stalled:
+            await eventually(lambda: hub.watching(33) == 1)
+            big = "x" * (MAX_FRAME - 200)
+            version = 0
+            async with asyncio.timeout(15):
+                while hub.watching(33):
+                    for _ in range(50):
+                        version += 1
+                        event = {"type": "event", "version": version, "name": "x", "pad": big}
+                        await hub.publish(33, event)
+                    await asyncio.sleep(0.05)
+        await eventually(lambda: hub.metrics.sockets_open.value(kind="supervisor") == 0)
