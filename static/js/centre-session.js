@@ -1,0 +1,182 @@
+// One session seen by its centre: codes, candidates, kit, finalisation.
+import { api, fieldMessage, loginUrl } from "./api.js";
+import { h, $ } from "./dom.js";
+import { frDate, listName } from "./format.js";
+import { confirmDialog, formValues, setBusy, showFormError, toast } from "./ui.js";
+
+const main = $("[data-centre-session]");
+const sessionId = Number(main.dataset.sessionId);
+const addForm = $("[data-add-form]");
+const importForm = $("[data-import-form]");
+const LABELS = { last_name: "Nom", first_name: "Prénom", birthdate: "Date de naissance", extra_time_percentage: "Temps majoré" };
+const STATUS = {
+  not_started: ["Inscrit", "neutral"],
+  in_progress: ["En cours", "success"],
+  finished: ["Terminé", "neutral"],
+  ended_by_supervisor: ["Terminé par le surveillant", "neutral"],
+  ended_by_finalization: ["Terminé à la finalisation", "neutral"],
+};
+let session = null;
+
+function pageError(message) {
+  const box = $("[data-page-error]");
+  box.hidden = !message;
+  box.replaceChildren(message ? h("p", { text: message }) : "");
+}
+
+function refused(res) {
+  if (res.status === 401) {
+    location.assign(loginUrl());
+    return true;
+  }
+  return false;
+}
+
+function candidateRow(c) {
+  const [label, kind] = STATUS[c.status] || [c.status, "neutral"];
+  const status = c.status === "not_started" && c.authorized_to_start ? ["Présence confirmée", "info"] : [label, kind];
+  const remove =
+    c.status === "not_started" && session.status !== "finalized"
+      ? h("button", {
+          type: "button",
+          class: "button button--ghost button--small",
+          "aria-label": `Retirer ${listName(c)}`,
+          text: "Retirer",
+          onclick: () => removeCandidate(c),
+        })
+      : null;
+  return h(
+    "tr",
+    {},
+    h("td", { class: "table__strong", text: String(c.last_name).toLocaleUpperCase("fr") }),
+    h("td", { text: c.first_name }),
+    h("td", { text: frDate(c.birthdate) }),
+    h("td", { text: c.extra_time_percentage ? `${c.extra_time_percentage} %` : "—" }),
+    h("td", {}, h("span", { class: `tag tag--${status[1]}`, text: status[0] })),
+    h("td", {}, remove),
+  );
+}
+
+async function load() {
+  const res = await api("GET", `/api/sessions/${sessionId}`);
+  if (!res.ok) {
+    if (!refused(res)) pageError(res.error.message);
+    return;
+  }
+  session = res.data.session;
+  const { candidates } = res.data;
+  $("[data-session-date]").textContent = `${frDate(session.date)} · ${session.time}`;
+  $("[data-session-centre]").textContent = session.centre;
+  $("[data-session-site]").textContent = session.address;
+  $("[data-session-room]").textContent = session.room;
+  $("[data-session-examiner]").textContent = session.examiner;
+  $("[data-session-password]").textContent = session.supervisor_password || "";
+  $("[data-session-code]").textContent = session.access_code || "";
+  const final = session.status === "finalized";
+  $("[data-session-status]").replaceChildren(h("span", { class: `tag ${final ? "tag--neutral" : "tag--success"}`, text: final ? "Finalisée" : "Ouverte" }));
+  $("[data-finalize]").hidden = final;
+  for (const el of document.querySelectorAll("[data-editing]")) el.hidden = final;
+  $("[data-cand-count]").textContent = `(${candidates.length})`;
+  $("[data-cand-rows]").replaceChildren(...candidates.map(candidateRow));
+  $("[data-cand-empty]").hidden = candidates.length > 0;
+}
+
+async function removeCandidate(c) {
+  const ok = await confirmDialog({
+    title: `Retirer ${listName(c)} de la session ?`,
+    body: ["Le candidat ne pourra plus rejoindre cette session, sauf s'il y est inscrit de nouveau."],
+    confirmLabel: "Retirer le candidat",
+    danger: true,
+  });
+  if (!ok) return;
+  const res = await api("DELETE", `/api/sessions/${sessionId}/candidates/${c.id}`);
+  if (!res.ok) {
+    if (!refused(res)) toast(res.error.message, "error");
+    return;
+  }
+  toast(`${listName(c)} a été retiré de la session.`);
+  await load();
+  $("#cands-title").focus({ preventScroll: true });
+}
+
+addForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const values = formValues(addForm);
+  const missing = ["last_name", "first_name", "birthdate"].filter((k) => !values[k]);
+  if (missing.length) {
+    showFormError(addForm, `Champs à renseigner : ${missing.map((k) => LABELS[k]).join(", ")}.`);
+    addForm.querySelector(`[name="${missing[0]}"]`).focus();
+    return;
+  }
+  const body = { last_name: values.last_name, first_name: values.first_name, birthdate: values.birthdate };
+  if (values.extra_time_percentage) body.extra_time_percentage = Number(values.extra_time_percentage);
+  const button = addForm.querySelector('[type="submit"]');
+  setBusy(button, true);
+  const res = await api("POST", `/api/sessions/${sessionId}/candidates`, body);
+  setBusy(button, false);
+  if (!res.ok) {
+    if (!refused(res)) showFormError(addForm, fieldMessage(res.error, LABELS));
+    return;
+  }
+  showFormError(addForm, null);
+  addForm.reset();
+  toast(`${listName(res.data.candidate)} est inscrit à la session.`);
+  await load();
+  addForm.querySelector("#last_name").focus();
+});
+
+importForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const file = importForm.querySelector("#csv").files[0];
+  if (!file) {
+    showFormError(importForm, "Choisissez un fichier CSV.");
+    importForm.querySelector("#csv").focus();
+    return;
+  }
+  const button = importForm.querySelector('[type="submit"]');
+  setBusy(button, true);
+  // Sent as bytes: the server recognises the file's encoding itself.
+  const res = await api("POST", `/api/sessions/${sessionId}/candidates/import`, await file.arrayBuffer(), { contentType: "text/csv" });
+  setBusy(button, false);
+  if (res.ok) {
+    showFormError(importForm, null);
+    importForm.reset();
+    toast(`${res.data.imported} candidat(s) importé(s).`);
+    await load();
+    return;
+  }
+  if (refused(res)) return;
+  const rows = res.error.rows || [];
+  showFormError(importForm, [
+    h("p", { text: res.error.message }),
+    rows.length
+      ? h(
+          "ul",
+          {},
+          rows.map((r) => h("li", { text: `Ligne ${r.line}${r.field ? ` (${r.field})` : ""} : ${r.message}` })),
+        )
+      : null,
+  ].filter(Boolean));
+});
+
+$("[data-finalize]").addEventListener("click", async () => {
+  const ok = await confirmDialog({
+    title: `Finaliser la session ${sessionId} ?`,
+    body: [
+      "Les tests encore en cours seront terminés, et la session ne sera plus accessible aux surveillants ni aux candidats.",
+      "Attention : cette action est irréversible.",
+    ],
+    confirmLabel: "Finaliser la session",
+    danger: true,
+  });
+  if (!ok) return;
+  const res = await api("POST", `/api/sessions/${sessionId}/finalize`);
+  if (!res.ok) {
+    if (!refused(res)) toast(res.error.message, "error");
+    return;
+  }
+  toast(`La session ${sessionId} est finalisée.`);
+  await load();
+});
+
+load();
