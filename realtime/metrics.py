@@ -138,7 +138,9 @@ class Metrics:
         for kind in SOCKET_KINDS:
             self.sockets_open.set(0, kind=kind)
         self.events_published_total = Counter("surveillance_events_published_total", "Events handed to the broker.")
-        self.events_delivered_total = Counter("surveillance_events_delivered_total", "Live events sent on a websocket.")
+        self.events_delivered_total = Counter(
+            "surveillance_events_delivered_total", "Event frames sent on websockets, live or caught up."
+        )
         self.publish_failures_total = Counter(
             "surveillance_publish_failures_total",
             "Publishes the broker refused (clients catch up from the event log).",
