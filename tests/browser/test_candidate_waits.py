@@ -43,7 +43,7 @@ def test_waits_for_presence_then_continues(server: Server, new_context: NewConte
 
     expect(page.get_by_role("button", name="Commencer mon test")).to_be_visible()
     expect(page.get_by_text("Sophie DELARUE")).to_be_visible()
-    expect(page.get_by_text("En cliquant sur \"Commencer mon test\", j'accepte")).to_be_visible()
+    expect(page.get_by_text('En cliquant sur "Commencer mon test", j\'accepte')).to_be_visible()
     page.get_by_role("button", name="Commencer mon test").click()
     expect(page.get_by_text("Question 1 / 16")).to_be_visible()
     expect(page.get_by_text("Temps restant")).to_be_visible()
