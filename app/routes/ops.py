@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from app import openapi
 from app.errors import DomainError
 from app.http import services
 
@@ -42,7 +43,12 @@ async def metrics(request: Request) -> Response:
     return PlainTextResponse(services(request).metrics.render(), media_type="text/plain; version=0.0.4")
 
 
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(openapi.document())
+
+
 routes = [
+    Route("/openapi.json", openapi_json, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),

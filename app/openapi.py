@@ -1,0 +1,148 @@
+"""The JSON API described as OpenAPI 3.0, served at /openapi.json for integrators and for
+the fuzzing tests (schemathesis). Kept by hand next to CONTRACT.md: the routes are few."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ID = {"type": "integer", "minimum": 1}
+_DATE = {"type": "string", "example": "2021-12-28"}
+
+
+def _obj(required: list[str], **props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": props}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+_ERROR = {
+    "description": "Erreur",
+    "content": {
+        "application/json": {
+            "schema": _obj(
+                ["error"], error=_obj(["code", "message"], code={"type": "string"}, message={"type": "string"})
+            )
+        }
+    },
+}
+
+
+def _op(summary: str, ok: int, body: dict[str, Any] | None = None, params: tuple[str, ...] = ()) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {str(ok): {"description": "Succès"}, "default": _ERROR},
+    }
+    if body is not None:
+        op["requestBody"] = _json(body)
+    if params:
+        op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": _ID} for p in params]
+    return op
+
+
+_CANDIDATE_IN = _obj(
+    ["last_name", "first_name", "birthdate"],
+    last_name={"type": "string"},
+    first_name={"type": "string"},
+    birthdate=_DATE,
+    extra_time_percentage={"type": "integer", "minimum": 0, "maximum": 200},
+)
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/api/auth/signup": {
+        "post": _op(
+            "Créer un compte",
+            201,
+            _obj(
+                ["email", "password", "first_name", "last_name"],
+                email={"type": "string"},
+                password={"type": "string"},
+                first_name={"type": "string"},
+                last_name={"type": "string"},
+            ),
+        )
+    },
+    "/api/auth/login": {
+        "post": _op(
+            "Se connecter", 200, _obj(["email", "password"], email={"type": "string"}, password={"type": "string"})
+        )
+    },
+    "/api/auth/logout": {"post": _op("Se déconnecter", 204)},
+    "/api/me": {"get": _op("Mon compte et mes centres", 200)},
+    "/api/centres/{cid}/sessions": {
+        "get": _op("Sessions du centre", 200, params=("cid",)),
+        "post": _op(
+            "Créer une session",
+            201,
+            _obj(
+                ["address", "room", "examiner", "date", "time"],
+                address={"type": "string"},
+                room={"type": "string"},
+                examiner={"type": "string"},
+                date=_DATE,
+                time={"type": "string", "example": "11:00"},
+            ),
+            params=("cid",),
+        ),
+    },
+    "/api/sessions/{sid}": {"get": _op("Session et candidats", 200, params=("sid",))},
+    "/api/sessions/{sid}/candidates": {"post": _op("Inscrire un candidat", 201, _CANDIDATE_IN, params=("sid",))},
+    "/api/sessions/{sid}/candidates/{id}": {"delete": _op("Retirer un candidat", 204, params=("sid", "id"))},
+    "/api/sessions/{sid}/supervisor-kit.pdf": {"get": _op("Kit surveillant (PDF)", 200, params=("sid",))},
+    "/api/sessions/{sid}/finalize": {"post": _op("Finaliser la session", 200, params=("sid",))},
+    "/api/supervision/access": {
+        "post": _op(
+            "Accéder à l'espace surveillant",
+            204,
+            _obj(["session_id", "supervisor_password"], session_id=_ID, supervisor_password={"type": "string"}),
+        )
+    },
+    "/api/supervision/sessions/{sid}": {"get": _op("Instantané de la session", 200, params=("sid",))},
+    "/api/supervision/sessions/{sid}/candidates/{id}/presence": {
+        "post": _op(
+            "Confirmer la présence", 200, _obj(["authorized"], authorized={"type": "boolean"}), params=("sid", "id")
+        )
+    },
+    "/api/supervision/sessions/{sid}/candidates/{id}/authorize-resume": {
+        "post": _op("Autoriser la reprise", 200, params=("sid", "id"))
+    },
+    "/api/supervision/sessions/{sid}/candidates/{id}/end-test": {
+        "post": _op("Terminer le test", 200, params=("sid", "id"))
+    },
+    "/api/candidate/join": {
+        "post": _op(
+            "Rejoindre la session",
+            200,
+            _obj(
+                ["session_id", "access_code", "first_name", "last_name", "birthdate"],
+                session_id=_ID,
+                access_code={"type": "string"},
+                first_name={"type": "string"},
+                last_name={"type": "string"},
+                birthdate=_DATE,
+            ),
+        )
+    },
+    "/api/candidate/start": {"post": _op("Commencer le test", 201, _obj(["consent"], consent={"type": "boolean"}))},
+    "/api/candidate/test": {"get": _op("Question en cours", 200)},
+    "/api/candidate/answers": {
+        "post": _op(
+            "Répondre",
+            200,
+            _obj(["question_id", "answer"], question_id={"type": "string"}, answer={"type": "integer", "minimum": 0}),
+        )
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Surveillance",
+            "version": "1",
+            "description": "API JSON de Surveillance (voir CONTRACT.md).",
+        },
+        "paths": PATHS,
+    }

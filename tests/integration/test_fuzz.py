@@ -1,0 +1,65 @@
+"""Fuzz the JSON API from the OpenAPI description it serves: whatever schemathesis sends,
+logged in or not, the answer is never a server error and always a JSON error shape."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from tests.servers import VENV_BIN, AppProcess
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("fuzz")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'fuzz.db'}", "SECRET_KEY": "fuzz-" + "f" * 32}
+    out = subprocess.run([str(VENV_BIN / "surveillance"), "demo"], env=env, capture_output=True, text=True, check=True).stdout
+    password = re.search(r"Mot de passe de la session : (\S+)", out)
+    code = re.search(r"Code d'accès\s+: (\S+)", out)
+    assert password and code
+    app = AppProcess(env, log_dir=folder).start()
+    with httpx.Client(base_url=app.url, headers={"Origin": app.url}) as c:
+        c.post("/api/auth/login", json={"email": "surveillant@testix.fr", "password": "Testix2021"}).raise_for_status()
+        c.post("/api/supervision/access", json={"session_id": 668, "supervisor_password": password.group(1)}).raise_for_status()
+        c.post("/api/supervision/sessions/668/candidates/1/presence", json={"authorized": True}).raise_for_status()
+        r = c.post(
+            "/api/candidate/join",
+            json={"session_id": 668, "access_code": code.group(1), "first_name": "Sophie", "last_name": "DELARUE", "birthdate": "2001-07-04"},
+        )
+        r.raise_for_status()
+        cookies = dict(c.cookies)
+    yield {"url": app.url, "cookies": cookies}
+    app.kill()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_no_server_error(server: dict[str, Any]) -> None:
+    schema = schemathesis.openapi.from_url(server["url"] + "/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 20
+
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def check(case: Any) -> None:
+            for cookies in (server["cookies"], {}):
+                response = case.call(base_url=server["url"], headers={"Origin": server["url"]}, cookies=cookies)
+                assert response.status_code < 500, (case.method, case.path, response.text[:300])
+                if response.status_code >= 400:
+                    body = response.json()
+                    assert set(body["error"]) >= {"code", "message"}
+                    assert "Traceback" not in response.text and "SELECT" not in response.text
+
+        check()
