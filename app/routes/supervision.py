@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,9 @@ from app.db import Tx
 from app.errors import InvalidPayload
 from app.http import boolean, json_body, json_response, path_id, services, text, user_id
 
+# One line per supervisor action, for operators (the event log is the audit trail).
+log = logging.getLogger("surveillance.supervision")
+
 
 async def access(request: Request) -> Response:
     uid = user_id(request)
@@ -27,6 +31,7 @@ async def access(request: Request) -> Response:
     password = text(body, "supervisor_password", max_length=20)
     s = services(request)
     await s.db.write(lambda tx: lifecycle.grant_supervision(tx, session_id, password, uid, s.rules))
+    log.info("supervisor action", extra={"action": "access", "session_id": session_id, "actor": uid})
     return Response(status_code=204)
 
 
@@ -51,6 +56,9 @@ def _action(act: Action) -> Callable[[Request], Any]:
         uid, sid, cid = user_id(request), path_id(request, "sid"), path_id(request, "id")
         s = services(request)
         candidate = await s.db.write(lambda tx: act(tx, sid, cid, uid, s.rules))
+        log.info(
+            "supervisor action", extra={"action": act.__name__, "session_id": sid, "candidate_id": cid, "actor": uid}
+        )
         return json_response({"candidate": candidate})
 
     return endpoint
@@ -61,6 +69,8 @@ async def presence(request: Request) -> Response:
     authorized = boolean(await json_body(request), "authorized")
     s = services(request)
     candidate = await s.db.write(lambda tx: lifecycle.set_presence(tx, sid, cid, uid, authorized, s.rules))
+    action = "confirm_presence" if authorized else "withdraw_presence"
+    log.info("supervisor action", extra={"action": action, "session_id": sid, "candidate_id": cid, "actor": uid})
     return json_response({"candidate": candidate})
 
 
