@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, text
 from sqlmodel import Session, col
 
-from app import codes, lifecycle, migrate
+from app import codes, lifecycle, logs, migrate
 from app.db import Database, Tx
 from app.errors import DomainError
 from app.models import Candidate, Centre, ExamSession, Membership, User
@@ -43,6 +43,9 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
         )
     import uvicorn
 
+    # Ours before anything logs, and uvicorn's own lines (start, stop, sockets) through it too:
+    # one format on stderr, JSON unless LOG_PLAIN, for whatever collects the logs.
+    logs.configure(settings.log_json)
     migrate.upgrade(settings)
     uvicorn.run(
         "app.main:create_app",
@@ -56,6 +59,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
         proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         timeout_graceful_shutdown=10,
+        log_config=None,
         log_level="info",
         access_log=False,
     )
