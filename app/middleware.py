@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 
@@ -16,6 +17,7 @@ from app.security import CANDIDATE_COOKIE, LOGIN_COOKIE, origin_allowed
 log = logging.getLogger("surveillance.http")
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class RequestLog:
@@ -26,8 +28,11 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = Headers(scope=scope).get("x-request-id") or secrets.token_hex(8)
-        token = request_id.set(rid[:64])
+        # A caller's id (nginx's $request_id, a client's trace id) is kept when it looks like one;
+        # anything else is replaced rather than echoed into logs and headers.
+        given = Headers(scope=scope).get("x-request-id", "")
+        rid = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+        token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
 
@@ -36,7 +41,7 @@ class RequestLog:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid[:64].encode())]
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
