@@ -441,8 +441,10 @@ def grant_supervision(tx: Tx, session_id: int, typed_password: str, user_id: int
 
 
 def _supervised(tx: Tx, session_id: int, candidate_id: int, user_id: int) -> tuple[ExamSession, Candidate, Actor]:
-    require_supervisor(tx.db, session_id, user_id)
-    s = _lock_session(tx, session_id)
+    # Lock, then check: on PostgreSQL a check read before the lock misses a finalisation
+    # committed while we waited for it. An unknown session locks nothing and is refused below.
+    tx.db.execute(select(ExamSession).where(col(ExamSession.id) == session_id).with_for_update()).scalar()
+    s = require_supervisor(tx.db, session_id, user_id)
     c = _candidate_of(tx.db, session_id, candidate_id)
     return s, c, Actor.of(_user(tx.db, user_id))
 
