@@ -1,0 +1,44 @@
+"""The benchmark's quick sizes as a smoke test: every supervisor ends on the database's
+state, nothing missing, nothing twice. Timings are the benchmark's business, not CI's:
+this machine is shared, so no latency is asserted here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+def _run(scenario: str, out: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", scenario, "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads(out.read_text())["scenarios"][scenario]
+
+
+@pytest.mark.parametrize("scenario", ["exam-day", "two-processes"])
+def test_quick_run_is_complete(scenario: str, tmp_path: Path) -> None:
+    result = _run(scenario, tmp_path / "result.json")
+    completeness = result["completeness"]
+    assert completeness["complete"], completeness
+    assert completeness["verdicts"] == {"equal": completeness["dashboards_checked"]}
+    assert completeness["dashboards_checked"] == result["shape"]["supervisors"]
+    assert completeness["version_gaps_seen_by_clients"] == 0
+    assert completeness["duplicates_seen_by_clients"] == 0
+    assert completeness["event_log_contiguous"] is True
+    assert completeness["answer_errors"] == 0
+    latency = result["latency"]
+    assert latency["answers"] > 0
+    assert latency["missing_deliveries"] == 0
