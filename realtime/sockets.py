@@ -50,6 +50,9 @@ SEND_TIMEOUT: Final = 10.0
 CLOSE_TIMEOUT: Final = 1.0
 MESSAGES_PER_SECOND: Final = 50
 HEARTBEAT_MIN_INTERVAL: Final = 1.0
+# A candidate has no version to compare on heartbeats, so its state is re-read this often:
+# a publish lost while the broker connection stayed up is then noticed within this time.
+CANDIDATE_REFRESH_SECONDS: Final = 30.0
 
 CLOSE_POLICY: Final = 1008
 CLOSE_TOO_BIG: Final = 1009
@@ -425,6 +428,8 @@ class _CandidateFeed:
         self.source = source
         self.last = -1
         self.last_heartbeat = float("-inf")
+        self.last_candidate: Any = None
+        self.refresh_seconds = CANDIDATE_REFRESH_SECONDS
 
     async def receiver(self) -> None:
         loop = asyncio.get_running_loop()
@@ -440,10 +445,15 @@ class _CandidateFeed:
                 await self.source.heartbeat(self.session_id, self.candidate_id)
 
     async def sender(self) -> None:
+        loop = asyncio.get_running_loop()
         await self.send_state()
+        next_refresh = loop.time() + self.refresh_seconds
         while True:
-            item = await self.conn.next_item(None)
+            item = await self.conn.next_item(max(0.0, next_refresh - loop.time()))
             await self.conn.send_errors()
+            if loop.time() >= next_refresh:
+                await self.send_state(only_if_changed=True)
+                next_refresh = loop.time() + self.refresh_seconds
             if item is None:
                 continue
             if isinstance(item, Overflow):
@@ -461,12 +471,16 @@ class _CandidateFeed:
                 await self.conn.send(encode(message))
                 self.conn.delivered(item)
                 self.last = item.version
+                self.last_candidate = item.event["candidate"]
             else:
                 # Session changes (and removals) are rendered by the app's own view.
                 await self.send_state()
 
-    async def send_state(self) -> None:
+    async def send_state(self, *, only_if_changed: bool = False) -> None:
         message = await self.source.candidate_message(self.session_id, self.candidate_id)
+        if only_if_changed and message.get("candidate") == self.last_candidate:
+            return
+        self.last_candidate = message.get("candidate")
         await self.conn.send(encode(message))
         version = message.get("version")
         if _is_version(version):
@@ -481,6 +495,7 @@ async def serve_candidate_feed(
     source: CandidateFeedSource,
     *,
     send_timeout: float = SEND_TIMEOUT,
+    refresh_seconds: float = CANDIDATE_REFRESH_SECONDS,
 ) -> None:
     """Candidate feed: its own state now, then again whenever it changes."""
     metrics = hub.metrics
@@ -489,6 +504,7 @@ async def serve_candidate_feed(
         async with hub.watch(session_id, candidate_filter(candidate_id)) as watch:
             conn = _Connection(websocket, hub, watch, send_timeout)
             feed = _CandidateFeed(conn, session_id, candidate_id, source)
+            feed.refresh_seconds = refresh_seconds
             await conn.run(feed.sender(), feed.receiver())
     finally:
         metrics.sockets_open.dec(kind="candidate")

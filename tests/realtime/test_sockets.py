@@ -80,9 +80,9 @@ async def session_feed(hub: Hub, log: EventLog, **options: Any) -> AsyncIterator
 
 
 @contextlib.asynccontextmanager
-async def candidate_feed(hub: Hub, log: EventLog, candidate_id: int) -> AsyncIterator[LiveServer]:
+async def candidate_feed(hub: Hub, log: EventLog, candidate_id: int, **options: Any) -> AsyncIterator[LiveServer]:
     async def handler(websocket: WebSocket) -> None:
-        await serve_candidate_feed(websocket, hub, log.session_id, candidate_id, log)
+        await serve_candidate_feed(websocket, hub, log.session_id, candidate_id, log, **options)
 
     async with live_server(websocket_app(handler)) as server:
         yield server
@@ -341,6 +341,23 @@ async def test_candidate_feed_only_sees_its_own_events() -> None:
             latest = await c.recv()
             assert latest["version"] == 6 and latest["candidate"]["status"] == "in progress"
         await eventually(lambda: hub.metrics.sockets_open.value(kind="candidate") == 0)
+
+
+async def test_candidate_feed_notices_a_lost_publish_on_its_periodic_refresh() -> None:
+    log = EventLog(session_id=31)
+    log.commit(candidate_id=7, status="enrolled")
+    async with (
+        memory_hub() as hub,
+        candidate_feed(hub, log, candidate_id=7, refresh_seconds=0.3) as server,
+        client(server) as c,
+    ):
+        assert (await c.recv())["candidate"] == {"id": 7, "status": "enrolled"}
+        log.commit(candidate_id=7, status="authorised")  # committed, never published
+        refreshed = await asyncio.wait_for(c.recv(), 5)
+        assert refreshed["candidate"] == {"id": 7, "status": "authorised"}
+        # Nothing changed since: the refresh sends nothing more.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(c.recv(), 1)
 
 
 async def test_candidate_heartbeats_are_throttled_and_a_flood_is_closed() -> None:
