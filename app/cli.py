@@ -8,14 +8,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app import codes, lifecycle, logs, migrate
+from app import lifecycle, logs, migrate
 from app.db import Database, Tx
 from app.errors import DomainError
 from app.models import Candidate, Centre, ExamSession, Membership, User
-from app.security import RateLimiter, hash_password
+from app.security import hash_password
 from app.settings import ConfigurationError, Settings, load_settings
 
 DEMO_EMAIL = "surveillant@testix.fr"
@@ -94,47 +94,21 @@ def _seed_demo(tx: Tx, settings: Settings) -> tuple[ExamSession, bool]:
     if existing is not None:
         return existing, False
     # The guide's screenshots show session 668: keep that number when it is free.
-    taken = db.get(ExamSession, DEMO_SESSION_ID) is not None
-    session = (
-        lifecycle.create_session(
-            tx,
-            centre.id,
-            user.id,
-            address=DEMO_CENTRE,
-            room="Salle 3",
-            examiner="Surveillant Test",
-            date=dt.date(2021, 12, 28),
-            time="11:00",
-        )
-        if taken
-        else None
+    free = db.get(ExamSession, DEMO_SESSION_ID) is None
+    session = lifecycle.create_session(
+        tx,
+        centre.id,
+        user.id,
+        address=DEMO_CENTRE,
+        room="Salle 3",
+        examiner="Surveillant Test",
+        date=dt.date(2021, 12, 28),
+        time="11:00",
+        number=DEMO_SESSION_ID if free else None,
     )
-    if session is None:
-        session = ExamSession(
-            id=DEMO_SESSION_ID,
-            centre_id=centre.id,
-            address=DEMO_CENTRE,
-            room="Salle 3",
-            examiner="Surveillant Test",
-            date=dt.date(2021, 12, 28),
-            time="11:00",
-            access_code=lifecycle._unique_access_code(db),
-            supervisor_password=codes.new_supervisor_password(),
-        )
-        db.add(session)
-        db.flush()
-        if db.get_bind().dialect.name == "postgresql":
-            # An explicit id does not move the sequence; move it past ours.
-            db.execute(
-                text("SELECT setval(pg_get_serial_sequence('exam_session', 'id'), (SELECT max(id) FROM exam_session))")
-            )
-    rules = lifecycle.Rules(
-        settings.test_minutes,
-        settings.questions_per_test,
-        RateLimiter(settings.rate_limit_attempts, settings.rate_limit_window_seconds),
-    )
+    rules = lifecycle.Rules.from_settings(settings)
     for last, first, birth in DEMO_CANDIDATES:
-        lifecycle._enrol_one(tx, session, lifecycle.Enrolment(last, first, birth), rules, lifecycle.Actor.of(user))
+        lifecycle.enrol_into(tx, session, lifecycle.Enrolment(last, first, birth), rules, lifecycle.Actor.of(user))
     return session, True
 
 

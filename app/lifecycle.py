@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -47,6 +47,7 @@ from app.models import (
 )
 from app.questions import by_id, draw_test, public_view
 from app.security import CandidateClaim, RateLimiter
+from app.settings import Settings
 
 NOT_AUTHORIZED_TO_JOIN = (
     "Votre surveillant n'a pas confirmé votre présence dans la salle de test. Vous ne pouvez "
@@ -66,6 +67,15 @@ class Rules:
     questions_per_test: int
     limiter: RateLimiter
     lease_seconds: int = 10
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Rules:
+        return cls(
+            test_minutes=settings.test_minutes,
+            questions_per_test=settings.questions_per_test,
+            limiter=RateLimiter(settings.rate_limit_attempts, settings.rate_limit_window_seconds),
+            lease_seconds=settings.candidate_lease_seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -271,12 +281,23 @@ def _unique_access_code(db: Session) -> str:
 
 
 def create_session(
-    tx: Tx, centre_id: int, user_id: int, *, address: str, room: str, examiner: str, date: dt.date, time: str
+    tx: Tx,
+    centre_id: int,
+    user_id: int,
+    *,
+    address: str,
+    room: str,
+    examiner: str,
+    date: dt.date,
+    time: str,
+    number: int | None = None,
 ) -> ExamSession:
+    """`number` asks for a given session number (the demo's 668); the caller checks it is free."""
     if tx.db.get(Centre, centre_id) is None:
         raise err(NOT_A_MEMBER)
     _require_member(tx.db, centre_id, user_id)
     s = ExamSession(
+        id=number,
         centre_id=centre_id,
         address=address,
         room=room,
@@ -288,6 +309,11 @@ def create_session(
     )
     tx.db.add(s)
     tx.db.flush()
+    if number is not None and tx.db.get_bind().dialect.name == "postgresql":
+        # An explicit id does not move PostgreSQL's sequence: move it past ours.
+        tx.db.execute(
+            text("SELECT setval(pg_get_serial_sequence('exam_session', 'id'), (SELECT max(id) FROM exam_session))")
+        )
     return s
 
 
@@ -299,7 +325,7 @@ class Enrolment:
     extra_time_percentage: int = 0
 
 
-def _enrol_one(tx: Tx, s: ExamSession, e: Enrolment, rules: Rules, actor: Actor) -> Candidate:
+def enrol_into(tx: Tx, s: ExamSession, e: Enrolment, rules: Rules, actor: Actor) -> Candidate:
     assert s.id is not None
     key = codes.identity_key(e.last_name, e.first_name)
     exists = tx.db.execute(
@@ -332,7 +358,7 @@ def enrol(tx: Tx, session_id: int, user_id: int, e: Enrolment, rules: Rules) -> 
     s = _lock_session(tx, session_id)
     _require_member(tx.db, s.centre_id, user_id)
     _require_open(s)
-    c = _enrol_one(tx, s, e, rules, Actor.of(_user(tx.db, user_id)))
+    c = enrol_into(tx, s, e, rules, Actor.of(_user(tx.db, user_id)))
     return views.candidate_view(c, rules.test_minutes, rules.questions_per_test)
 
 
@@ -353,7 +379,7 @@ def enrol_many(tx: Tx, session_id: int, user_id: int, rows: list[tuple[int, Enro
         raise _import_refusal(problems)
     for line, e in rows:
         try:
-            _enrol_one(tx, s, e, rules, actor)
+            enrol_into(tx, s, e, rules, actor)
         except DomainError as refusal:
             problems.append({"line": line, "field": "nom", "message": refusal.message})
     if problems:

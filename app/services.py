@@ -11,7 +11,7 @@ from starlette.templating import Jinja2Templates
 from app.db import Database
 from app.lifecycle import Rules
 from app.presence import Presence
-from app.security import RateLimiter, Signer
+from app.security import Signer
 from app.settings import Settings
 from realtime.broker import broker_from_url
 from realtime.hub import Hub
@@ -36,12 +36,7 @@ class Services:
         metrics = Metrics()
         hub = Hub(broker_from_url(settings.redis_url), metrics, queue_size=settings.socket_queue_size)
         db = Database(settings, publish=hub.publish)
-        rules = Rules(
-            test_minutes=settings.test_minutes,
-            questions_per_test=settings.questions_per_test,
-            limiter=RateLimiter(settings.rate_limit_attempts, settings.rate_limit_window_seconds),
-            lease_seconds=settings.candidate_lease_seconds,
-        )
+        rules = Rules.from_settings(settings)
         templates = Jinja2Templates(directory=str(ROOT / "templates"))
         return cls(
             settings=settings,
