@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.conftest import DEMO_EMAIL, DEMO_PASSWORD, Server
@@ -14,6 +15,8 @@ CANDIDATES = {
     "Martine": ("DUPONT", "1994-06-21"),
     "Paul": ("DUPONT", "1997-05-21"),
     "Simon": ("DURAND", "1988-03-09"),
+    # Not in the demo: enrolled by the tests that need a fifth candidate.
+    "Léa": ("MARTIN", "2003-02-14"),
 }
 
 
@@ -93,9 +96,62 @@ def candidate_id(server: Server, first: str) -> int:
     with server.supervisor() as api:
         snapshot: dict[str, Any] = api.get(f"/api/supervision/sessions/{server.session_id}").json()
     last, _ = CANDIDATES[first]
-    return next(c["id"] for c in snapshot["candidates"] if c["first_name"] == first and c["last_name"] == last)
+    return int(next(c["id"] for c in snapshot["candidates"] if c["first_name"] == first and c["last_name"] == last))
 
 
 def answer_current(page: Page) -> None:
     page.locator("label.choice").first.click()
     page.get_by_role("button", name="Valider ma réponse").click()
+
+
+def tick(server: Server, first: str) -> None:
+    cid = candidate_id(server, first)
+    with server.supervisor() as api:
+        api.post(
+            f"/api/supervision/sessions/{server.session_id}/candidates/{cid}/presence", json={"authorized": True}
+        ).raise_for_status()
+
+
+def api_candidate(server: Server, first: str, *, answers: int = 0) -> httpx.Client:
+    """A candidate without a browser: joins, starts and answers through the JSON API."""
+    last, birth = CANDIDATES[first]
+    client = server.client()
+    client.post(
+        "/api/candidate/join",
+        json={
+            "session_id": server.session_id,
+            "access_code": server.access_code,
+            "first_name": first,
+            "last_name": last,
+            "birthdate": birth,
+        },
+    ).raise_for_status()
+    client.post("/api/candidate/start", json={"consent": True}).raise_for_status()
+    for _ in range(answers):
+        question = client.get("/api/candidate/test").json()["question"]
+        client.post("/api/candidate/answers", json={"question_id": question["id"], "answer": 0}).raise_for_status()
+    return client
+
+
+def busy_session(server: Server) -> None:
+    """The guide's second screenshot, and a resume request: one row of each kind."""
+    tick(server, "Sophie")
+    api_candidate(server, "Sophie", answers=16).close()
+    tick(server, "Simon")
+    api_candidate(server, "Simon", answers=5).close()
+    tick(server, "Paul")
+    api_candidate(server, "Paul", answers=9).close()
+    # Paul comes back from another computer: refused until a supervisor agrees.
+    with server.client() as again:
+        refused = again.post(
+            "/api/candidate/join",
+            json={
+                "session_id": server.session_id,
+                "access_code": server.access_code,
+                "first_name": "Paul",
+                "last_name": "Dupont",
+                "birthdate": CANDIDATES["Paul"][1],
+            },
+        )
+        assert refused.status_code == 403, refused.text
+    tick(server, "Martine")

@@ -33,7 +33,7 @@ def test_dashboard_survives_a_server_restart(server: Server, new_context: NewCon
             f"/api/supervision/sessions/{server.session_id}/candidates/{simon}/presence", json={"authorized": True}
         ).raise_for_status()
 
-    expect(presence(page, "Simon")).to_be_checked(timeout=20_000)
+    expect(presence(page, "Simon")).to_be_checked(timeout=30_000)
     expect(page.get_by_text("Reconnexion…")).to_be_hidden()
     expect(page.locator("[data-stale-note]")).to_be_hidden()
     expect(presence(page, "Simon")).to_be_enabled()
