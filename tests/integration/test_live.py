@@ -150,6 +150,12 @@ async def test_killed_process_shows_its_candidates_lost(cluster: Cluster) -> Non
     cluster.b.kill()
     await feed.wait(lambda f: f.candidates[cid]["connection"] == "lost", 15)
     assert time.monotonic() - killed_at < 15
-    await feed.close()
+    # The candidate's page reconnects to the surviving process: back to "connected".
     await paul.close()
+    back = Candidate(cluster.a.url, day.session, "CANDIDAT000", "Prenom0", "2000-01-01")
+    back.http.cookies.update(paul.http.cookies)
+    await back.connect(cluster.a.ws_url)
+    await feed.wait(lambda f: f.candidates[cid]["connection"] == "connected", 5)
+    await feed.close()
+    await back.close()
     await _close(cluster)
