@@ -444,8 +444,9 @@ def finalize(tx: Tx, session_id: int, user_id: int, rules: Rules) -> ExamSession
 
 def grant_supervision(tx: Tx, session_id: int, typed_password: str, user_id: int, rules: Rules) -> None:
     key = f"supervision:{session_id}"
-    rules.limiter.check(tx.db, key)
     s = tx.db.execute(select(ExamSession).where(col(ExamSession.id) == session_id).with_for_update()).scalar()
+    # Counted under the session's lock: simultaneous guesses take turns (PostgreSQL).
+    rules.limiter.check(tx.db, key)
     password = codes.normalise_supervisor_password(typed_password)
     # Same answer for an unknown session and a wrong password: nothing to enumerate.
     if s is None or not codes.same(password, s.supervisor_password):
@@ -493,10 +494,14 @@ def set_presence(
     return views.candidate_view(c, rules.test_minutes, rules.questions_per_test)
 
 
-def authorize_resume(tx: Tx, session_id: int, candidate_id: int, user_id: int, rules: Rules) -> dict[str, Any]:
-    s, c, actor = _supervised(tx, session_id, candidate_id, user_id)
+def _require_started(c: Candidate) -> None:
     if c.status == "not_started":
         raise refuse(409, "TEST_NOT_STARTED", "Ce candidat n'a pas encore commencé son test.")
+
+
+def authorize_resume(tx: Tx, session_id: int, candidate_id: int, user_id: int, rules: Rules) -> dict[str, Any]:
+    s, c, actor = _supervised(tx, session_id, candidate_id, user_id)
+    _require_started(c)
     if c.status in views.ENDED:
         raise refuse(409, "TEST_ALREADY_FINISHED", "Le test de ce candidat est déjà terminé.")
     if not c.resume_authorized:
@@ -509,8 +514,7 @@ def authorize_resume(tx: Tx, session_id: int, candidate_id: int, user_id: int, r
 
 def end_test(tx: Tx, session_id: int, candidate_id: int, user_id: int, rules: Rules) -> dict[str, Any]:
     s, c, actor = _supervised(tx, session_id, candidate_id, user_id)
-    if c.status == "not_started":
-        raise refuse(409, "TEST_NOT_STARTED", "Ce candidat n'a pas encore commencé son test.")
+    _require_started(c)
     if c.status == "in_progress":
         c.status = "ended_by_supervisor"
         c.ended_at = utcnow()
@@ -534,8 +538,9 @@ def join(
     rules: Rules,
 ) -> Joined:
     key = f"access:{session_id}"
-    rules.limiter.check(tx.db, key)
     s = tx.db.execute(select(ExamSession).where(col(ExamSession.id) == session_id).with_for_update()).scalar()
+    # Counted under the session's lock: simultaneous guesses take turns (PostgreSQL).
+    rules.limiter.check(tx.db, key)
     code = codes.normalise_access_code(typed_code)
     if s is None or not codes.same(code, s.access_code):
         rules.limiter.fail(tx.db, key)
