@@ -164,25 +164,31 @@ def candidate_claim(conn: HTTPConnection) -> CandidateClaim | None:
     return services(conn).signer.read_candidate(conn.cookies.get(CANDIDATE_COOKIE))
 
 
-def set_login_cookie(response: Response, request: Request, user: int) -> None:
+def session_number(body: dict[str, Any], name: str) -> int:
+    """A session number as typed: an integer, or digits in a string."""
+    value = body.get(name)
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) < 12:
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise InvalidPayload(name, "numéro de session invalide.")
+    return value
+
+
+def _set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
     s = services(request)
     response.set_cookie(
-        LOGIN_COOKIE,
-        s.signer.login(user),
-        max_age=LOGIN_MAX_AGE,
+        name,
+        value,
+        max_age=max_age,
         httponly=True,
         samesite="lax",
         secure=s.settings.cookie_secure or request.url.scheme == "https",
     )
+
+
+def set_login_cookie(response: Response, request: Request, user: int) -> None:
+    _set_cookie(response, request, LOGIN_COOKIE, services(request).signer.login(user), LOGIN_MAX_AGE)
 
 
 def set_candidate_cookie(response: Response, request: Request, claim: CandidateClaim) -> None:
-    s = services(request)
-    response.set_cookie(
-        CANDIDATE_COOKIE,
-        s.signer.candidate(claim),
-        max_age=CANDIDATE_MAX_AGE,
-        httponly=True,
-        samesite="lax",
-        secure=s.settings.cookie_secure or request.url.scheme == "https",
-    )
+    _set_cookie(response, request, CANDIDATE_COOKIE, services(request).signer.candidate(claim), CANDIDATE_MAX_AGE)

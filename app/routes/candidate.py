@@ -19,6 +19,7 @@ from app.http import (
     json_body,
     json_response,
     services,
+    session_number,
     set_candidate_cookie,
     text,
 )
@@ -26,11 +27,7 @@ from app.http import (
 
 async def join(request: Request) -> Response:
     body = await json_body(request)
-    session_id = body.get("session_id")
-    if isinstance(session_id, str) and session_id.strip().isdecimal():
-        session_id = int(session_id.strip())
-    if isinstance(session_id, bool) or not isinstance(session_id, int) or not 0 < session_id < 2**31:
-        raise InvalidPayload("session_id", "numéro de session invalide.")
+    session_id = session_number(body, "session_id")
     code = text(body, "access_code", max_length=20)
     first = text(body, "first_name")
     last = text(body, "last_name")

@@ -13,8 +13,7 @@ from starlette.routing import Route
 
 from app import lifecycle, views
 from app.db import Tx
-from app.errors import InvalidPayload
-from app.http import boolean, json_body, json_response, path_id, services, text, user_id
+from app.http import boolean, json_body, json_response, path_id, services, session_number, text, user_id
 
 # One line per supervisor action, for operators (the event log is the audit trail).
 log = logging.getLogger("surveillance.supervision")
@@ -23,11 +22,7 @@ log = logging.getLogger("surveillance.supervision")
 async def access(request: Request) -> Response:
     uid = user_id(request)
     body = await json_body(request)
-    session_id = body.get("session_id")
-    if isinstance(session_id, str) and session_id.strip().isdecimal():
-        session_id = int(session_id.strip())
-    if isinstance(session_id, bool) or not isinstance(session_id, int) or not 0 < session_id < 2**31:
-        raise InvalidPayload("session_id", "numéro de session invalide.")
+    session_id = session_number(body, "session_id")
     password = text(body, "supervisor_password", max_length=20)
     s = services(request)
     await s.db.write(lambda tx: lifecycle.grant_supervision(tx, session_id, password, uid, s.rules))
