@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 
 from alembic import command
@@ -28,9 +29,18 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
     url = settings.database_url
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        command.upgrade(alembic_config(url), revision)
+        if not path or path == ":memory:":
+            command.upgrade(alembic_config(url), revision)
+            return
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # SQLite has no advisory lock: a lock file beside the database plays its part, else two
+        # commands started together (serve and demo, say) both create the tables and one fails.
+        with open(f"{path}-migrate.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                command.upgrade(alembic_config(url), revision)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
         return
     engine = create_engine(url)
     try:
