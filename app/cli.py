@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
 from app import lifecycle, logs, migrate
@@ -187,6 +188,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
     except ConfigurationError as exc:
         return _fail(str(exc))
+    try:
+        return _run(args, settings)
+    except OperationalError as exc:
+        # Every command starts by migrating: an unreachable database shows here, before any
+        # socket is opened. One line for the operator rather than a driver traceback.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        return _fail(
+            f"base de données injoignable ou en erreur ({reason}) : vérifiez DATABASE_URL. "
+            "/ database unreachable or failing: check DATABASE_URL."
+        )
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         return serve(settings, args.host, args.port, args.workers)
     if args.command == "demo":
