@@ -156,4 +156,7 @@ class RateLimiter:
         db.execute(delete(Attempt).where(col(Attempt.at) < utcnow() - self.window * 2))
 
     def succeed(self, db: Session, key: str) -> None:
-        return None
+        """Forget one try of this key: the one a right entry recorded before it was judged."""
+        newest = db.execute(select(func.max(Attempt.id)).where(col(Attempt.key) == key)).scalar()
+        if newest is not None:
+            db.execute(delete(Attempt).where(col(Attempt.id) == newest))

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import lifecycle
+from app.db import Tx
 from app.errors import InvalidPayload, refuse
 from app.http import json_body, json_response, services, set_login_cookie, text, user_id
 from app.models import Centre, Membership, User
@@ -56,17 +57,20 @@ async def login(request: Request) -> Response:
     s = services(request)
     key = f"login:{email}"
 
-    def find(db: Session) -> User | None:
-        s.rules.limiter.check(db, key)
-        found: User | None = db.execute(select(User).where(col(User.email) == email)).scalar()
+    def reserve(tx: Tx) -> User | None:
+        # Under the account's row lock, count, then record this try as failed until the
+        # password proves right: simultaneous tries cannot all pass the count.
+        found: User | None = tx.db.execute(select(User).where(col(User.email) == email).with_for_update()).scalar()
+        s.rules.limiter.check(tx.db, key)
+        s.rules.limiter.fail(tx.db, key)
         return found
 
-    user = await s.db.read(find)
+    user = await s.db.write(reserve)
     # The hash check runs outside any transaction: it is slow on purpose.
     ok = await anyio.to_thread.run_sync(verify_password, user.password_hash if user else None, password)
     if user is None or not ok:
-        await s.db.write(lambda tx: s.rules.limiter.fail(tx.db, key))
         raise refuse(401, "INVALID_CREDENTIALS", "L'adresse e-mail et/ou le mot de passe saisis sont incorrects.")
+    await s.db.write(lambda tx: s.rules.limiter.succeed(tx.db, key))
     response = json_response({"user": user_json(user)})
     assert user.id is not None
     set_login_cookie(response, request, user.id)
