@@ -158,6 +158,14 @@ class Metrics:
             "surveillance_broker_reconnects_total",
             "Times the broker subscription came back after a drop.",
         )
+        self.snapshot_requests_total = Counter(
+            "surveillance_snapshot_requests_total",
+            "Snapshots sockets asked for (on connect, and when too far behind to replay).",
+        )
+        self.snapshot_reads_total = Counter(
+            "surveillance_snapshot_reads_total",
+            "Snapshots read from the database; below the requests when concurrent reads are shared.",
+        )
         self._all: list[_Metric] = [
             self.sockets_open,
             self.events_published_total,
@@ -166,6 +174,8 @@ class Metrics:
             self.slow_consumers_closed_total,
             self.fanout_latency_seconds,
             self.broker_reconnects_total,
+            self.snapshot_requests_total,
+            self.snapshot_reads_total,
         ]
 
     def render(self) -> str:

@@ -27,6 +27,8 @@ class SessionSource:
 
     async def snapshot(self, session_id: int) -> dict[str, Any]:
         rules = self.s.rules
+        self.s.metrics.snapshot_requests_total.inc()
+        self.s.metrics.snapshot_reads_total.inc()
 
         def load(db: Session) -> dict[str, Any]:
             data = views.snapshot(db, session_id, rules.test_minutes, rules.questions_per_test)
