@@ -48,6 +48,8 @@ def test_two_supervisors_and_a_candidate(server: Server, new_context: NewContext
     expect(presence(b, "Paul")).not_to_be_checked()
     presence(a, "Paul").check()
     expect(presence(b, "Paul")).to_be_checked()
+    # Screen readers hear it too, through the polite live region.
+    expect(b.locator("[data-announcer]")).to_have_text("DUPONT Paul : présence confirmée")
     expect(b.locator("[data-activity]")).to_contain_text("Surveillant Test a confirmé la présence de DUPONT Paul")
 
     # The candidate joins and starts: both supervisors see "En cours".
@@ -58,6 +60,7 @@ def test_two_supervisors_and_a_candidate(server: Server, new_context: NewContext
     expect(c.get_by_text("Question 1 / 16")).to_be_visible()
     for page in (a, b):
         expect(row(page, "Paul").locator(".tag", has_text="En cours")).to_be_visible()
+    expect(a.locator("[data-announcer]")).to_contain_text("DUPONT Paul : test en cours")
     answer_current(c)
     expect(c.get_by_text("Question 2 / 16")).to_be_visible()
     answer_current(c)
