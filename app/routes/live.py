@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from typing import Any
 
 from sqlmodel import Session
@@ -9,6 +11,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
 from app import lifecycle, views
+from app.db import Database
 from app.errors import DomainError
 from app.http import candidate_claim, services
 from app.models import Candidate
@@ -21,20 +24,53 @@ CLOSE_NOT_LOGGED_IN = 4401
 CLOSE_NO_ACCESS = 4403
 
 
+class _SnapshotRead:
+    """One database read of a session's snapshot, shared by every socket that asks before
+    it begins. A socket asks once its watch is registered; a read that has not begun yet
+    will see every event committed before that, so sharing it is as safe as reading alone.
+    A read already under way may be older than a newcomer's watch: it gets a read of its own."""
+
+    __slots__ = ("begun", "task")
+
+    def __init__(self) -> None:
+        self.begun = False
+        self.task: asyncio.Future[dict[str, Any]] | None = None
+
+
+# Per database (so per app): the reads waiting for a worker thread, by session.
+_pending_reads: weakref.WeakKeyDictionary[Database, dict[int, _SnapshotRead]] = weakref.WeakKeyDictionary()
+
+
 class SessionSource:
     def __init__(self, s: Services) -> None:
         self.s = s
 
     async def snapshot(self, session_id: int) -> dict[str, Any]:
-        rules = self.s.rules
         self.s.metrics.snapshot_requests_total.inc()
+        pending = _pending_reads.setdefault(self.s.db, {})
+        read = pending.get(session_id)
+        if read is None or read.begun:
+            read = pending[session_id] = _SnapshotRead()
+            read.task = asyncio.ensure_future(self._read(session_id, read, pending))
+        assert read.task is not None
+        # Shielded: one socket closing while it waits must not cancel the others' read.
+        return await asyncio.shield(read.task)
+
+    async def _read(self, session_id: int, read: _SnapshotRead, pending: dict[int, _SnapshotRead]) -> dict[str, Any]:
+        rules = self.s.rules
         self.s.metrics.snapshot_reads_total.inc()
 
         def load(db: Session) -> dict[str, Any]:
+            # Set in the worker thread before the first query: from now on, newcomers read anew.
+            read.begun = True
             data = views.snapshot(db, session_id, rules.test_minutes, rules.questions_per_test)
             return data or {"version": 0, "candidates": []}
 
-        return await self.s.db.read(load)
+        try:
+            return await self.s.db.read(load)
+        finally:
+            if pending.get(session_id) is read:
+                del pending[session_id]
 
     async def events_since(self, session_id: int, since: int) -> list[dict[str, Any]] | None:
         limit = self.s.settings.replay_limit
