@@ -5,19 +5,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench import scenarios
 from bench.rig import log, result_path
-from bench.stack import machine, raise_fd_limit
+from bench.stack import cleanup, machine, raise_fd_limit
 
 Runner = Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]
 
 SCENARIOS: dict[str, tuple[str, Runner]] = {
     "exam-day": ("1. exam day, one process (PostgreSQL)", lambda a: scenarios.exam_day(a.quick, a.database)),
     "two-processes": ("2. two processes + Redis", lambda a: scenarios.two_processes(a.quick)),
+    "polling": ("3. push against polling every 5 s", lambda a: scenarios.polling(a.quick)),
+    "floor": ("4. the floor: bare Redis PUBLISH -> websocket", lambda a: scenarios.floor(a.quick)),
+    "capacity": ("5. idle sockets held by one process", lambda a: scenarios.capacity(a.quick)),
+    "storm": ("6. reconnect storm", lambda a: scenarios.storm(a.quick)),
+    "slow-consumer": ("7. 2% of supervisors stop reading", lambda a: scenarios.slow_consumer(a.quick)),
+    "start-burst": ("8. exam start burst", lambda a: scenarios.start_burst(a.quick)),
 }
 
 
@@ -39,12 +46,16 @@ def main(argv: list[str] | None = None) -> int:
             report["scenarios"][name] = {"title": title, **await runner(args)}
             print(json.dumps(report["scenarios"][name], indent=1)[:6000], flush=True)
 
+    # SIGTERM unwinds like Ctrl-C, so the servers and databases of the run are cleaned up.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         import uvloop
 
         uvloop.run(run_all())
     except ImportError:
         asyncio.run(run_all())
+    finally:
+        cleanup()
     path = args.out or str(result_path(args.scenario + ("-quick" if args.quick else "")))
     with open(path, "w") as f:
         json.dump(report, f, indent=1)

@@ -28,7 +28,8 @@ def comparable(candidates: Any) -> dict[int, dict[str, Any]]:
 class Dashboard:
     """A supervisor's live page for one session."""
 
-    def __init__(self, index: int, sid: int, host: str, port: int, cookie: str, deflate: bool) -> None:
+    def __init__(self, index: int, sid: int, host: str, port: int, cookie: str, deflate: bool, path: str = "") -> None:
+        self.path = path or f"/api/supervision/sessions/{sid}/live"
         self.index = index
         self.sid = sid
         self.host = host
@@ -60,7 +61,7 @@ class Dashboard:
         ws = await ws_connect(
             self.host,
             self.port,
-            f"/api/supervision/sessions/{self.sid}/live",
+            self.path,
             origin=f"http://{self.host}:{self.port}",
             cookie=self.cookie,
             on_text=self.on_text,
@@ -173,7 +174,11 @@ class Dashboard:
 class Examinee:
     """A candidate's browser: HTTP for the test, a live socket that heartbeats."""
 
-    def __init__(self, sid: int, cid: int, identity: dict[str, str], access_code: str, host: str, port: int) -> None:
+    def __init__(
+        self, sid: int, cid: int, identity: dict[str, str], access_code: str, host: str, port: int, floor: bool = False
+    ) -> None:
+        # On the floor server there is no test: one fixed question, answered at its own URL.
+        self.answer_path = f"/floor/{sid}/{cid}" if floor else "/api/candidate/answers"
         self.sid = sid
         self.cid = cid
         self.identity = identity
@@ -182,7 +187,7 @@ class Examinee:
         self.port = port
         self.http = HttpClient(host, port)
         self.ws: WsClient | None = None
-        self.question: str | None = None
+        self.question: str | None = "q" if floor else None
         self.answered = 0
         self.messages = 0
         self.errors: list[str] = []
@@ -228,7 +233,7 @@ class Examinee:
     async def answer(self, scheduled: float) -> None:
         assert self.question is not None
         sent = now()
-        r = await self.http.post("/api/candidate/answers", {"question_id": self.question, "answer": 0})
+        r = await self.http.post(self.answer_path, {"question_id": self.question, "answer": 0})
         done = now()
         if r.status != 200:
             self.errors.append(f"answer {r.status} {r.body[:120]!r}")

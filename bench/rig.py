@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -26,6 +28,7 @@ from bench.stack import (
     Usage,
     app_env,
     app_server,
+    free_port,
     postgres_pids,
 )
 from bench.stats import answers_sent, deliveries
@@ -134,7 +137,39 @@ class Rig:
             await self.fleet.all("heartbeats", every=shape.heartbeat)
         return self
 
-    async def _distribute(self) -> None:
+    async def up_floor(self) -> Rig:
+        """The same browsers against the bench's bare Redis-to-websocket server (no app, no DB)."""
+        shape = self.shape
+        self.redis = RedisServer().start()
+        port = free_port()
+        argv = [sys.executable, "-m", "bench.floor", str(port), self.redis.url]
+        self.servers = [Server(argv, dict(os.environ), self.log_dir / f"floor-{port}.log", port).start()]
+        self.endpoints = [Endpoint("127.0.0.1", port)]
+        self.fleet = Fleet(shape.workers)
+        sessions = [
+            plan.Session(
+                sid,
+                "",
+                "",
+                [
+                    {"id": sid * 1000 + i, "last_name": "", "first_name": ""}
+                    for i in range(shape.candidates_per_session)
+                ],
+            )
+            for sid in range(1, shape.sessions + 1)
+        ]
+        sups = [
+            plan.Supervisor(i, f"sup{i}", sessions[i // shape.supervisors_per_session].id, 0, {})
+            for i in range(shape.sessions * shape.supervisors_per_session)
+        ]
+        self.day = Day(sessions, sups, {})
+        await self._distribute(floor=True)
+        r = await self.fleet.all("connect_dashboards")
+        log(f"floor dashboards connected: {sum(x['connected'] for x in r)}")
+        await self.fleet.all("heartbeats", every=shape.heartbeat)
+        return self
+
+    async def _distribute(self, floor: bool = False) -> None:
         assert self.fleet is not None and self.day is not None
         n = self.fleet.size
         dash: list[list[dict[str, Any]]] = [[] for _ in range(n)]
@@ -161,8 +196,10 @@ class Rig:
                     }
                 )
                 i += 1
+        deflate = self.shape.deflate
         await self.fleet.each(
-            "setup", [{"dashboards": dash[w], "examinees": exa[w], "deflate": self.shape.deflate} for w in range(n)]
+            "setup",
+            [{"dashboards": dash[w], "examinees": exa[w], "deflate": deflate, "floor": floor} for w in range(n)],
         )
 
     # ------------------------------------------------------------ measuring
@@ -211,14 +248,21 @@ class Rig:
         n = len(keys)
         return {k: self.shape.period * i / n for i, k in enumerate(keys)}
 
-    async def answer_for(self, duration: float, lead: float = 1.0) -> tuple[float, float, dict[str, Any]]:
-        """Candidates answer on their schedule for `duration` seconds; returns the window."""
+    async def answer_for(
+        self, duration: float, lead: float = 1.0, period: float | None = None
+    ) -> tuple[float, float, dict[str, Any]]:
+        """Candidates answer on their schedule for `duration` seconds; returns the window
+        and the resources used, with what could not even be sent in time."""
         assert self.fleet is not None
         t0 = time.monotonic() + lead
-        offsets = self.offsets()
-        _, usage = await self.sampled(
-            self.fleet.all("run", t0=t0, duration=duration, period=self.shape.period, offsets=offsets)
-        )
+        period = period or self.shape.period
+        offsets = {k: v * period / self.shape.period for k, v in self.offsets().items()}
+        run = self.fleet.all("run", t0=t0, duration=duration, period=period, offsets=offsets)
+        runs, usage = await self.sampled(run)
+        usage["answers_sent"] = sum(r["answers"] for r in runs)
+        usage["bytes"] = {k: sum(r["bytes"][k] for r in runs) for k in runs[0]["bytes"]}
+        usage["answers_due_but_never_sent"] = sum(r["unsent"] for r in runs)
+        usage["wall_seconds_until_last_answer"] = round(time.monotonic() - t0, 1)
         return t0, t0 + duration, usage
 
     async def results(self) -> list[dict[str, Any]]:
@@ -297,7 +341,7 @@ class Rig:
 
     async def down(self) -> None:
         if self.fleet is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.fleet.close)
+            await self.fleet.close()
         for s in self.servers:
             s.stop()
         if self.redis is not None:

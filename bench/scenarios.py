@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 from typing import Any
 
-from bench.rig import Rig, Shape, log
+import psutil
+
+from bench.rig import Rig, Shape, log, metric_value
+from bench.stats import percentiles
 
 
 def _targets(
@@ -57,3 +63,316 @@ async def exam_day(quick: bool, database: str = "postgresql") -> dict[str, Any]:
 async def two_processes(quick: bool) -> dict[str, Any]:
     """2. Two app processes sharing PostgreSQL, Redis pub/sub between them."""
     return await steady(exam_day_shape(quick, app_processes=2, redis=True), "s2")
+
+
+async def polling(quick: bool) -> dict[str, Any]:
+    """3. The same sessions watched both ways at once: push dashboards and pollers (every 5 s)."""
+    shape = exam_day_shape(quick)
+    poll_every = 5.0
+    rig = Rig(shape, "s3")
+    try:
+        await rig.up()
+        assert rig.fleet is not None and rig.day is not None
+        n = rig.fleet.size
+        per_worker: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+        for sup in rig.day.supervisors:
+            ep = rig.endpoints[sup.server]
+            per_worker[sup.index % n].append({"sid": sup.sid, "host": ep.host, "port": ep.port, "cookies": sup.cookies})
+        await rig.fleet.each("setup_pollers", [{"pollers": p} for p in per_worker])
+        windows = {}
+        # Exam-day rate first, then a quiet room (one answer per candidate every 30 s).
+        for name, period, duration in (
+            ("exam_day_rate", shape.period, shape.duration),
+            ("quiet_room", 30.0, 60.0 if not quick else 30.0),
+        ):
+            log(f"{name}: one answer per candidate every {period:g}s, pollers every {poll_every:g}s")
+            t0 = time.monotonic() + 1.0
+            polls = rig.fleet.all("poll", t0=t0 - 1.0 + poll_every, duration=duration, every=poll_every)
+            answering = rig.answer_for(duration, period=period)
+            (a0, a1, usage), _ = await asyncio.gather(answering, polls)
+            results = await rig.results()
+            push = rig.latency(results, (a0 + poll_every, a1))
+            pull = rig.latency(results, (a0 + poll_every, a1), kind="pollers")
+            minutes = duration / 60
+            sups = len(rig.day.supervisors)
+            bytes_push = usage["bytes"]["dashboards_in"] / sups / minutes
+            bytes_pull = (usage["bytes"]["pollers_in"] + usage["bytes"]["pollers_out"]) / sups / minutes
+            windows[name] = {
+                "answer_period_s": period,
+                "push_staleness_ms": push["latency_ms"],
+                "poll_staleness_ms": pull["latency_ms"],
+                "p99_staleness_ratio_poll_over_push": _ratio(
+                    pull["latency_ms"].get("p99"), push["latency_ms"].get("p99")
+                ),
+                "push_bytes_per_supervisor_per_min": round(bytes_push),
+                "poll_bytes_per_supervisor_per_min": round(bytes_pull),
+                "bytes_ratio_poll_over_push": _ratio(bytes_pull, bytes_push),
+                "usage": usage,
+            }
+        completeness = await rig.completeness()
+        return {
+            "shape": shape.describe(),
+            "poll_every_s": poll_every,
+            "windows": windows,
+            "completeness": completeness,
+            "targets": {
+                "p99_staleness_100x_lower_with_push": (
+                    windows["exam_day_rate"]["p99_staleness_ratio_poll_over_push"] or 0
+                )
+                >= 100,
+                "10x_fewer_bytes_with_push_at_exam_day_rate": (
+                    windows["exam_day_rate"]["bytes_ratio_poll_over_push"] or 0
+                )
+                >= 10,
+                "10x_fewer_bytes_with_push_in_quiet_room": (windows["quiet_room"]["bytes_ratio_poll_over_push"] or 0)
+                >= 10,
+            },
+        }
+    finally:
+        await rig.down()
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if not a or not b:
+        return None
+    return round(a / b, 1)
+
+
+async def floor(quick: bool) -> dict[str, Any]:
+    """4. The floor: bare Redis PUBLISH -> one subscriber -> websocket, same browsers, same rate."""
+    shape = exam_day_shape(quick, redis=True)
+    rig = Rig(shape, "s4")
+    try:
+        await rig.up_floor()
+        log(f"floor: answering for {shape.duration:g}s at {shape.candidates / shape.period:g}/s")
+        t0, t1, usage = await rig.answer_for(shape.duration)
+        await asyncio.sleep(1.0)
+        results = await rig.results()
+        latency = rig.latency(results, (t0, t1))
+        dash = [d for w in results for d in w["dashboards"]]
+        return {
+            "shape": shape.describe(),
+            "latency": latency,
+            "usage": usage,
+            "completeness": {
+                "version_gaps_seen_by_clients": sum(d["gaps"] for d in dash),
+                "duplicates_seen_by_clients": sum(d["duplicates"] for d in dash),
+                "missing_deliveries": latency["missing_deliveries"],
+            },
+        }
+    finally:
+        await rig.down()
+
+
+async def capacity(quick: bool) -> dict[str, Any]:
+    """5. Idle supervisor sockets held by one process, and the memory each costs.
+
+    Two app processes: sockets that negotiate permessage-deflate (what browsers do) go to
+    the first, plain ones to the second, so each delta is measured on its own process."""
+    count = 1000 if quick else 10000
+    shape = Shape(sessions=20 if quick else 100, candidates_per_session=1, supervisors_per_session=2, app_processes=2)
+    rig = Rig(shape, "s5")
+    try:
+        await rig.up(confirm=False)
+        assert rig.fleet is not None and rig.day is not None
+        out: dict[str, Any] = {"shape": shape.describe(), "sockets_per_process": count}
+        for server, deflate in ((0, True), (1, False)):
+            sups = [s for s in rig.day.supervisors if s.server == server]
+            ep = rig.endpoints[server]
+            targets = [
+                {
+                    "sid": sups[i % len(sups)].sid,
+                    "host": ep.host,
+                    "port": ep.port,
+                    "cookie": "; ".join(f"{k}={v}" for k, v in sups[i % len(sups)].cookies.items()),
+                    "deflate": deflate,
+                }
+                for i in range(count)
+            ]
+            proc = psutil.Process(rig.servers[server].pid)
+            await asyncio.sleep(3)
+            rss0 = proc.memory_info().rss
+            started = time.monotonic()
+            n = rig.fleet.size
+            opened = await rig.fleet.each("idle", [{"targets": targets[w::n]} for w in range(n)])
+            open_seconds = time.monotonic() - started
+            await asyncio.sleep(5)
+            rss1 = proc.memory_info().rss
+            log(f"server {server}: {sum(o['open'] for o in opened)} idle sockets in {open_seconds:.1f}s")
+            # What holding them costs when nothing happens (the server heartbeats every 15 s).
+            _, idle_usage = await rig.sampled(asyncio.sleep(30 if not quick else 10))
+            texts = await rig.metrics()
+            rss2 = proc.memory_info().rss
+            label = "deflate" if deflate else "plain"
+            out[label] = {
+                "open": sum(o["open"] for o in opened),
+                "errors": [e for o in opened for e in o["errors"]][:3],
+                "open_seconds": round(open_seconds, 1),
+                "rss_before_mb": round(rss0 / 2**20, 1),
+                "rss_after_mb": round(rss1 / 2**20, 1),
+                "rss_after_idle_period_mb": round(rss2 / 2**20, 1),
+                "kb_per_socket": round((rss1 - rss0) / count / 1024, 1),
+                "server_sockets_open_metric": metric_value([texts[server]], "surveillance_sockets_open"),
+                "idle_cpu_percent_of_one_core": idle_usage["server"]["cpu_percent_of_one_core"],
+                "idle_postgresql_cpu_percent_of_one_core": idle_usage["postgresql"]["cpu_percent_of_one_core"],
+                "machine": idle_usage["machine"],
+            }
+            await rig.fleet.all("close_idle")
+        out["targets"] = {
+            ">=10000_sockets": not quick and out["deflate"]["open"] >= 10000 and out["plain"]["open"] >= 10000,
+            "<=40KB_per_socket_deflate": out["deflate"]["kb_per_socket"] <= 40,
+            "<=40KB_per_socket_plain": out["plain"]["kb_per_socket"] <= 40,
+        }
+        return out
+    finally:
+        await rig.down()
+
+
+async def storm(quick: bool) -> dict[str, Any]:
+    """6. Every socket dropped at once while candidates keep answering; all back within 10 s.
+    Then a second drop where everything comes back within 1 s (a proxy restart)."""
+    shape = exam_day_shape(quick, duration=45.0 if not quick else 30.0)
+    rig = Rig(shape, "s6")
+    dashboards = shape.sessions * shape.supervisors_per_session
+
+    async def one(spread: float) -> dict[str, Any]:
+        assert rig.fleet is not None
+        before = await rig.metrics()
+        await rig.fleet.all("drop_all")
+        log(f"dropped every socket; reconnecting them over {spread:g}s")
+        t_storm = time.monotonic()
+        back = await rig.fleet.all("reconnect_all", t0=t_storm, spread=spread)
+        all_back = time.monotonic() - t_storm
+        after = await rig.metrics()
+        delays = [snap - at for part in back for at, snap in part["back"].values() if snap is not None]
+
+        def diff(name: str) -> float:
+            return metric_value(after, name) - metric_value(before, name)
+
+        reads, requests = diff("surveillance_snapshot_reads_total"), diff("surveillance_snapshot_requests_total")
+        return {
+            "reconnect_spread_s": spread,
+            "seconds_until_every_socket_was_back": round(all_back, 1),
+            "reconnect_to_snapshot_ms": percentiles(delays),
+            "dashboards_back": len(delays),
+            "snapshot_requests": requests,
+            "snapshot_database_reads": reads,
+            "snapshot_reads_per_session": round(reads / shape.sessions, 2),
+            "coalesced": bool(requests) and reads < requests,
+            "reconnect_errors": [e for part in back for e in part["errors"]][:3],
+            "every_dashboard_at_db_state_within_5s": len(delays) == dashboards and max(delays, default=99) <= 5,
+        }
+
+    try:
+        await rig.up()
+        answering = asyncio.ensure_future(rig.answer_for(shape.duration))
+        await asyncio.sleep(5.0)
+        spread_10 = await one(10.0)
+        await asyncio.sleep(5.0)
+        spread_1 = await one(1.0)
+        t0, t1, usage = await answering
+        completeness = await rig.completeness()
+        # Answers made while a dashboard was away reach it inside its new snapshot, not as
+        # events: "missing" here counts those, and the completeness check is the loss figure.
+        latency = rig.latency(await rig.results(), (t0, t1))
+        return {
+            "shape": shape.describe(),
+            "dashboards": dashboards,
+            "back_within_10s": spread_10,
+            "back_within_1s": spread_1,
+            "latency_over_the_whole_window": latency,
+            "usage": usage,
+            "completeness": completeness,
+            "targets": {
+                "all_back_within_10s_(+5s)": spread_10["seconds_until_every_socket_was_back"] <= 15,
+                "every_dashboard_at_db_state_within_5s": spread_10["every_dashboard_at_db_state_within_5s"]
+                and spread_1["every_dashboard_at_db_state_within_5s"],
+                "complete_at_end": completeness["complete"],
+            },
+        }
+    finally:
+        await rig.down()
+
+
+async def slow_consumer(quick: bool) -> dict[str, Any]:
+    """7. 2% of supervisors stop reading (tiny receive window, never read); the others' p99 must hold."""
+    shape = exam_day_shape(quick, duration=30.0 if not quick else 10.0)
+    rig = Rig(shape, "s7")
+    try:
+        await rig.up()
+        assert rig.fleet is not None and rig.day is not None
+        total = len(rig.day.supervisors)
+        stalled = sorted(random.Random(3).sample(range(total), max(1, round(total * 0.02))))
+        others = set(range(total)) - set(stalled)
+        a0, a1, usage_a = await rig.answer_for(shape.duration)
+        r = await rig.fleet.all("stall", fraction_indexes=stalled, rcvbuf=1024)
+        log(f"stalled {sum(x['stalled'] for x in r)} dashboards")
+        b0, b1, usage_b = await rig.answer_for(shape.duration)
+        completeness = await rig.completeness()
+        results = await rig.results()
+        texts = await rig.metrics()
+        before = rig.latency(results, (a0, a1), only=others)
+        during = rig.latency(results, (b0, b1), only=others)
+        p99a, p99b = before["latency_ms"].get("p99"), during["latency_ms"].get("p99")
+        moved = (p99b - p99a) / p99a if p99a and p99b is not None else None
+        return {
+            "shape": shape.describe(),
+            "stalled_dashboards": len(stalled),
+            "others": len(others),
+            "before": {"latency": before, "usage": usage_a},
+            "during": {"latency": during, "usage": usage_b},
+            "p99_change": None if moved is None else round(moved, 3),
+            "slow_consumers_closed_metric": metric_value(texts, "surveillance_slow_consumers_closed_total"),
+            "completeness": completeness,
+            "targets": {
+                "others_p99_moves_<20%": moved is not None and moved < 0.2,
+                "server_rss_bounded_(<+50MB)": usage_b["server"]["rss_max_mb"] - usage_a["server"]["rss_end_mb"] < 50,
+                "others_complete": completeness["complete"],
+            },
+        }
+    finally:
+        await rig.down()
+
+
+async def start_burst(quick: bool) -> dict[str, Any]:
+    """8. Every candidate presses « Commencer » within the same second."""
+    shape = exam_day_shape(quick)
+    rig = Rig(shape, "s8")
+    try:
+        await rig.up(start=False)
+        assert rig.fleet is not None
+        t0 = time.monotonic() + 1.0
+        parts, usage = await rig.sampled(rig.fleet.all("start_burst", t0=t0, spread=1.0))
+        starts = {(sid, cid): (sent, done) for p in parts for sid, cid, sent, done in p["starts"]}
+        log(f"{len(starts)} starts sent")
+        completeness = await rig.completeness()
+        results = await rig.results()
+        seen_at: list[float] = []
+        from_send: list[float] = []
+        missing = 0
+        for w in results:
+            for d in w["dashboards"]:
+                for (sid, cid), (sent, _) in starts.items():
+                    if sid != d["sid"]:
+                        continue
+                    t = d["started_seen"].get(cid)
+                    if t is None:
+                        missing += 1
+                        continue
+                    seen_at.append(t - t0)
+                    from_send.append(t - sent)
+        responses = [done - sent for sent, done in starts.values() if sent and done]
+        return {
+            "shape": shape.describe(),
+            "starts": len(starts),
+            "start_errors": [e for p in parts for e in p["errors"]][:3],
+            "seconds_until_every_supervisor_shows_every_start": round(max(seen_at, default=float("nan")), 2),
+            "start_seen_since_burst_began_ms": percentiles(seen_at),
+            "start_seen_since_its_request_ms": percentiles(from_send),
+            "http_start_response_ms": percentiles(responses),
+            "missing": missing,
+            "usage": usage,
+            "completeness": completeness,
+        }
+    finally:
+        await rig.down()

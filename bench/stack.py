@@ -3,6 +3,7 @@ a private redis-server, `surveillance serve` processes, and CPU/RSS sampling."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import resource
@@ -24,6 +25,20 @@ VENV_BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-" + "b" * 40
+
+
+_LIVE: list[Any] = []
+
+
+def cleanup() -> None:
+    """Stop whatever this run started, even when it is interrupted (atexit)."""
+    while _LIVE:
+        thing = _LIVE.pop()
+        with contextlib.suppress(Exception):
+            thing.stop() if not isinstance(thing, PgDatabase) else thing.drop()
+
+
+atexit.register(cleanup)
 
 
 def raise_fd_limit() -> int:
@@ -61,6 +76,7 @@ class PgDatabase:
 
     def create(self) -> PgDatabase:
         _psql(f'CREATE DATABASE "{self.name}"')
+        _LIVE.append(self)
         return self
 
     def drop(self) -> None:
@@ -88,6 +104,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        _LIVE.append(self)
 
         def ready() -> bool:
             try:
@@ -125,6 +142,7 @@ class Server:
         out = open(self.log, "ab")  # noqa: SIM115  (kept open by the child)
         self.proc = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         out.close()
+        _LIVE.append(self)
 
         def ready() -> bool:
             assert self.proc is not None

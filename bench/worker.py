@@ -49,13 +49,25 @@ class Worker:
 
     # ------------------------------------------------------------ setup
 
-    async def do_setup(self, dashboards: list[dict[str, Any]], examinees: list[dict[str, Any]], deflate: bool) -> Any:
+    async def do_setup(
+        self, dashboards: list[dict[str, Any]], examinees: list[dict[str, Any]], deflate: bool, floor: bool = False
+    ) -> Any:
         self.deflate = deflate
         self.dashboards = [
-            Dashboard(d["index"], d["sid"], d["host"], d["port"], d["cookie"], deflate) for d in dashboards
+            Dashboard(
+                d["index"],
+                d["sid"],
+                d["host"],
+                d["port"],
+                d["cookie"],
+                deflate,
+                f"/floor/{d['sid']}/live" if floor else "",
+            )
+            for d in dashboards
         ]
         self.examinees = [
-            Examinee(e["sid"], e["cid"], e["identity"], e["access_code"], e["host"], e["port"]) for e in examinees
+            Examinee(e["sid"], e["cid"], e["identity"], e["access_code"], e["host"], e["port"], floor)
+            for e in examinees
         ]
         return {"dashboards": len(self.dashboards), "examinees": len(self.examinees)}
 
@@ -76,7 +88,9 @@ class Worker:
                     raise RuntimeError(f"start {status}")
                 await e.first_question()
 
-        results = await _bounded(self.examinees, one, concurrency)
+        # Shuffled so that concurrent joins do not all queue on the same session's lock.
+        order = random.Random(self.index).sample(self.examinees, len(self.examinees))
+        results = await _bounded(order, one, concurrency)
         return {"ok": sum(1 for r in results if not isinstance(r, BaseException)), "errors": _errors(results)}
 
     async def do_start_burst(self, t0: float, spread: float) -> Any:
@@ -124,21 +138,46 @@ class Worker:
         self._heartbeats(every)
         return {}
 
-    async def do_run(self, t0: float, duration: float, period: float, offsets: dict[str, float]) -> Any:
-        """Open loop: answer k of a candidate is due at t0 + offset + k * period, whatever happened before."""
+    async def do_run(
+        self, t0: float, duration: float, period: float, offsets: dict[str, float], grace: float = 5.0
+    ) -> Any:
+        """Open loop: answer k of a candidate is due at t0 + offset + k * period, whatever happened
+        before. A candidate still waiting for an earlier answer sends the next one late, and its
+        latency counts from when it was due. Past the window (plus a grace period) nothing more is
+        sent: those answers are counted as offered but never sent."""
         end = t0 + duration
+        unsent = 0
 
         async def drive(e: Examinee) -> None:
+            nonlocal unsent
             due = t0 + offsets[f"{e.sid}:{e.cid}"]
             while due < end and e.question is not None:
                 delay = due - now()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                elif now() > end + grace:
+                    unsent += 1
+                    due += period
+                    continue
                 await e.answer(due)
                 due += period
 
+        before = sum(len(e.answers) for e in self.examinees)
+        bytes_before = self._bytes()
         await asyncio.gather(*(drive(e) for e in self.examinees), return_exceptions=True)
-        return {"answers": sum(len(e.answers) for e in self.examinees)}
+        bytes_after = self._bytes()
+        return {
+            "answers": sum(len(e.answers) for e in self.examinees) - before,
+            "unsent": unsent,
+            "bytes": {k: bytes_after[k] - bytes_before[k] for k in bytes_before},
+        }
+
+    def _bytes(self) -> dict[str, int]:
+        return {
+            "dashboards_in": sum(d.total_bytes_in() for d in self.dashboards if d.keep),
+            "pollers_in": sum(p.http.bytes_in for p in self.pollers),
+            "pollers_out": sum(p.http.bytes_out for p in self.pollers),
+        }
 
     async def do_poll(self, t0: float, duration: float, every: float) -> Any:
         end = t0 + duration
@@ -318,19 +357,28 @@ class Worker:
 
 
 async def _serve(conn: Connection, index: int) -> None:
+    # Commands run as tasks, so a long one (answering for a minute) can be joined by
+    # another (drop every socket now); replies carry the command's id.
     worker = Worker(index)
     loop = asyncio.get_running_loop()
-    while True:
-        message = await loop.run_in_executor(None, conn.recv)
-        op, args = message["op"], message.get("args", {})
-        if op == "exit":
-            conn.send({"ok": True})
-            return
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def run(ident: int, op: str, args: dict[str, Any]) -> None:
         try:
             result = await getattr(worker, f"do_{op}")(**args)
-            conn.send({"ok": True, "result": result})
+            conn.send({"id": ident, "ok": True, "result": result})
         except Exception:
-            conn.send({"ok": False, "error": traceback.format_exc()})
+            conn.send({"id": ident, "ok": False, "error": traceback.format_exc()})
+
+    while True:
+        message = await loop.run_in_executor(None, conn.recv)
+        ident, op, args = message["id"], message["op"], message.get("args", {})
+        if op == "exit":
+            conn.send({"id": ident, "ok": True})
+            return
+        task = asyncio.create_task(run(ident, op, args))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
 
 def main(conn: Connection, index: int) -> None:
