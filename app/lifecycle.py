@@ -104,10 +104,12 @@ def _emit(
     name: str,
     rules: Rules,
     *,
+    action: str,
     actor: Actor | None = None,
     candidate: Candidate | None = None,
     payload: dict[str, Any] | None = None,
 ) -> None:
+    """`action` says what happened in words a client can describe without diffing views."""
     assert s.id is not None
     s.version += 1
     tx.db.add(s)
@@ -116,6 +118,7 @@ def _emit(
         "type": "event",
         "version": s.version,
         "name": name,
+        "action": action,
         "at": views.iso(now),
         "actor": {"name": actor.name} if actor else None,
     }
@@ -139,10 +142,11 @@ def _emit(
     tx.events.append((s.id, event))
 
 
-def _emit_supervisors(tx: Tx, s: ExamSession, rules: Rules, actor: Actor | None) -> None:
+def _emit_supervisors(tx: Tx, s: ExamSession, rules: Rules, actor: Actor | None, action: str) -> None:
     tx.db.flush()
     assert s.id is not None
-    _emit(tx, s, "supervisors.updated", rules, actor=actor, payload={"supervisors": views.supervisors(tx.db, s.id)})
+    supervisors = {"supervisors": views.supervisors(tx.db, s.id)}
+    _emit(tx, s, "supervisors.updated", rules, action=action, actor=actor, payload=supervisors)
 
 
 def _emit_session(tx: Tx, s: ExamSession, rules: Rules, actor: Actor | None) -> None:
@@ -152,6 +156,7 @@ def _emit_session(tx: Tx, s: ExamSession, rules: Rules, actor: Actor | None) -> 
         s,
         "session.updated",
         rules,
+        action="finalized",
         actor=actor,
         payload={"session": views.session_view(s, centre, with_codes=False)},
     )
@@ -350,7 +355,7 @@ def enrol_into(tx: Tx, s: ExamSession, e: Enrolment, rules: Rules, actor: Actor)
         identity_key=key,
     )
     tx.db.add(c)
-    _emit(tx, s, "candidate.updated", rules, actor=actor, candidate=c)
+    _emit(tx, s, "candidate.updated", rules, action="enrolled", actor=actor, candidate=c)
     return c
 
 
@@ -412,8 +417,9 @@ def remove_candidate(tx: Tx, session_id: int, candidate_id: int, user_id: int, r
         s,
         "candidate.removed",
         rules,
+        action="removed",
         actor=Actor.of(_user(tx.db, user_id)),
-        payload={"candidate": {"id": candidate_id}},
+        payload={"candidate": {"id": candidate_id, "last_name": c.last_name, "first_name": c.first_name}},
     )
 
 
@@ -432,7 +438,7 @@ def finalize(tx: Tx, session_id: int, user_id: int, rules: Rules) -> ExamSession
         c.resume_requested = False
         c.resume_authorized = False
         tx.db.add(c)
-        _emit(tx, s, "candidate.updated", rules, actor=actor, candidate=c)
+        _emit(tx, s, "candidate.updated", rules, action="ended_by_finalization", actor=actor, candidate=c)
     s.status = "finalized"
     s.finalized_at = now
     _emit_session(tx, s, rules, actor)
@@ -464,7 +470,7 @@ def grant_supervision(tx: Tx, session_id: int, typed_password: str, user_id: int
         tx.db.add(existing)
         return
     tx.db.add(SupervisorAccess(session_id=session_id, user_id=user_id))
-    _emit_supervisors(tx, s, rules, Actor.of(user))
+    _emit_supervisors(tx, s, rules, Actor.of(user), "supervisor_joined")
 
 
 def _supervised(tx: Tx, session_id: int, candidate_id: int, user_id: int) -> tuple[ExamSession, Candidate, Actor]:
@@ -490,7 +496,15 @@ def set_presence(
     elif c.authorized_to_start != authorized:
         c.authorized_to_start = authorized
         tx.db.add(c)
-        _emit(tx, s, "candidate.updated", rules, actor=actor, candidate=c)
+        _emit(
+            tx,
+            s,
+            "candidate.updated",
+            rules,
+            action="presence_confirmed" if authorized else "presence_withdrawn",
+            actor=actor,
+            candidate=c,
+        )
     return views.candidate_view(c, rules.test_minutes, rules.questions_per_test)
 
 
@@ -508,7 +522,7 @@ def authorize_resume(tx: Tx, session_id: int, candidate_id: int, user_id: int, r
         c.resume_authorized = True
         c.resume_requested = False
         tx.db.add(c)
-        _emit(tx, s, "candidate.updated", rules, actor=actor, candidate=c)
+        _emit(tx, s, "candidate.updated", rules, action="resume_authorized", actor=actor, candidate=c)
     return views.candidate_view(c, rules.test_minutes, rules.questions_per_test)
 
 
@@ -521,7 +535,7 @@ def end_test(tx: Tx, session_id: int, candidate_id: int, user_id: int, rules: Ru
         c.resume_requested = False
         c.resume_authorized = False
         tx.db.add(c)
-        _emit(tx, s, "candidate.updated", rules, actor=actor, candidate=c)
+        _emit(tx, s, "candidate.updated", rules, action="ended_by_supervisor", actor=actor, candidate=c)
     return views.candidate_view(c, rules.test_minutes, rules.questions_per_test)
 
 
@@ -582,7 +596,7 @@ def join(
             if not c.resume_requested:
                 c.resume_requested = True
                 tx.db.add(c)
-                _emit(tx, s, "candidate.updated", rules, actor=actor, candidate=c)
+                _emit(tx, s, "candidate.updated", rules, action="resume_requested", actor=actor, candidate=c)
             raise refuse(
                 403,
                 "CANDIDATE_NOT_AUTHORIZED_TO_RESUME_SESSION",
@@ -595,7 +609,7 @@ def join(
         c.resume_requested = False
         c.join_token += 1
         tx.db.add(c)
-        _emit(tx, s, "candidate.updated", rules, actor=actor, candidate=c)
+        _emit(tx, s, "candidate.updated", rules, action="resumed", actor=actor, candidate=c)
         next_step = "test"
     claim = CandidateClaim(candidate_id=c.id, session_id=s.id, token=c.join_token)
     return Joined(views.candidate_view(c, rules.test_minutes, rules.questions_per_test), next_step, claim)
@@ -649,7 +663,15 @@ def start(tx: Tx, claim: CandidateClaim | None, consent: bool, rules: Rules) -> 
     c.authorized_to_start = False
     c.question_ids = ",".join(draw_test(rules.questions_per_test))
     tx.db.add(c)
-    _emit(tx, s, "candidate.updated", rules, actor=Actor(name=f"{c.first_name} {c.last_name}"), candidate=c)
+    _emit(
+        tx,
+        s,
+        "candidate.updated",
+        rules,
+        action="started",
+        actor=Actor(name=f"{c.first_name} {c.last_name}"),
+        candidate=c,
+    )
     return views.candidate_view(c, rules.test_minutes, rules.questions_per_test)
 
 
@@ -700,7 +722,15 @@ def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, 
         c.status = "finished"
         c.ended_at = utcnow()
     tx.db.add(c)
-    _emit(tx, s, "candidate.updated", rules, actor=Actor(name=f"{c.first_name} {c.last_name}"), candidate=c)
+    _emit(
+        tx,
+        s,
+        "candidate.updated",
+        rules,
+        action="finished" if c.status == "finished" else "answered",
+        actor=Actor(name=f"{c.first_name} {c.last_name}"),
+        candidate=c,
+    )
     return test_state(c, rules)
 
 
@@ -728,7 +758,7 @@ def candidate_connected(tx: Tx, session_id: int, candidate_id: int, rules: Rules
     tx.db.add(c)
     if c.connection != "connected":
         c.connection = "connected"
-        _emit(tx, s, "candidate.updated", rules, candidate=c)
+        _emit(tx, s, "candidate.updated", rules, action="connected", candidate=c)
 
 
 def supervisor_online(tx: Tx, session_id: int, user_id: int, rules: Rules) -> None:
@@ -744,7 +774,7 @@ def supervisor_online(tx: Tx, session_id: int, user_id: int, rules: Rules) -> No
     tx.db.add(access)
     if not access.online:
         access.online = True
-        _emit_supervisors(tx, s, rules, None)
+        _emit_supervisors(tx, s, rules, None, "supervisor_online")
 
 
 def renew_leases(db: Session, candidate_ids: list[int], supervisors: list[tuple[int, int]], seconds: int) -> None:
@@ -791,7 +821,7 @@ def expire_leases(tx: Tx, session_id: int, rules: Rules) -> None:
     for c in lost:
         c.connection = "lost"
         tx.db.add(c)
-        _emit(tx, s, "candidate.updated", rules, candidate=c)
+        _emit(tx, s, "candidate.updated", rules, action="connection_lost", candidate=c)
     gone = list(
         tx.db.execute(
             select(SupervisorAccess).where(
@@ -805,4 +835,4 @@ def expire_leases(tx: Tx, session_id: int, rules: Rules) -> None:
         access.online = False
         tx.db.add(access)
     if gone:
-        _emit_supervisors(tx, s, rules, None)
+        _emit_supervisors(tx, s, rules, None, "supervisor_offline")

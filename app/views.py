@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.codes import fold
-from app.models import Candidate, Centre, ExamSession, SupervisorAccess, User, utcnow
+from app.models import Candidate, Centre, ExamSession, SessionEvent, SupervisorAccess, User, utcnow
 
 ENDED = ("finished", "ended_by_supervisor", "ended_by_finalization")
 
@@ -98,6 +99,42 @@ def centre_name(db: Session, centre_id: int) -> str:
     return centre.name if centre else ""
 
 
+# What the activity feed shows; answers, connections and supervisors' presence are too chatty.
+ACTIVITY = (
+    "enrolled",
+    "removed",
+    "presence_confirmed",
+    "presence_withdrawn",
+    "started",
+    "finished",
+    "resume_requested",
+    "resume_authorized",
+    "resumed",
+    "ended_by_supervisor",
+    "ended_by_finalization",
+    "finalized",
+    "supervisor_joined",
+)
+_ACTIVITY_TYPES = ("candidate.updated", "candidate.removed", "session.updated", "supervisors.updated")
+
+
+def recent_activity(db: Session, session_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The last events worth a line in the activity feed, oldest first, so a page opened
+    late (or reloaded) shows what happened before it."""
+    rows = db.execute(
+        select(col(SessionEvent.payload))
+        .where(
+            col(SessionEvent.session_id) == session_id,
+            col(SessionEvent.type).in_(_ACTIVITY_TYPES),
+            col(SessionEvent.actor_name).is_not(None),
+        )
+        .order_by(col(SessionEvent.version).desc())
+        .limit(limit * 3)
+    ).scalars()
+    events = [e for e in (json.loads(p) for p in rows) if e.get("action") in ACTIVITY]
+    return list(reversed(events[:limit]))
+
+
 def snapshot(db: Session, session_id: int, test_minutes: int, questions: int) -> dict[str, Any] | None:
     """The supervisor's whole screen. The version is read first: candidates read after it
     can only be newer, and events carry whole candidate views, so replaying is harmless."""
@@ -114,4 +151,5 @@ def snapshot(db: Session, session_id: int, test_minutes: int, questions: int) ->
         "supervisors": supervisors(db, session_id),
         "counts": counts(candidates),
         "candidates": [candidate_view(c, test_minutes, questions, now) for c in candidates],
+        "recent_events": recent_activity(db, session_id),
     }

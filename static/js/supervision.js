@@ -310,23 +310,29 @@ function changes(prev, c) {
   return words.filter(Boolean);
 }
 
-function describe(prev, c, actor) {
-  const who = listName(c);
-  if (!prev) return `${actor} a inscrit ${who}`;
-  const byCandidate = fold(actor) === fold(personName(c));
-  if (prev.status === "not_started" && c.status === "not_started" && prev.authorized_to_start !== c.authorized_to_start) {
-    return c.authorized_to_start ? `${actor} a confirmé la présence de ${who}` : `${actor} a retiré la présence de ${who}`;
-  }
-  if (prev.status !== c.status) {
-    if (c.status === "in_progress") return `${who} a commencé son test`;
-    if (c.status === "finished") return `${who} a terminé son test`;
-    if (c.status === "ended_by_supervisor") return `${actor} a mis fin au test de ${who}`;
-    return null;
-  }
-  if (!prev.resume_requested && c.resume_requested) return `${who} demande à reprendre son test`;
-  if (!prev.resume_authorized && c.resume_authorized) return `${actor} a autorisé la reprise de ${who}`;
-  if (prev.resume_authorized && !c.resume_authorized && byCandidate) return `${who} a repris son test`;
-  return null;
+// One line per event worth telling, from the action the server names: the same words for
+// live events and for the recent ones a freshly opened page receives with its snapshot.
+const ACTIVITY_LINES = {
+  enrolled: (who, actor) => `${actor} a inscrit ${who}`,
+  removed: (who, actor) => `${actor} a retiré ${who} de la session`,
+  presence_confirmed: (who, actor) => `${actor} a confirmé la présence de ${who}`,
+  presence_withdrawn: (who, actor) => `${actor} a retiré la présence de ${who}`,
+  started: (who) => `${who} a commencé son test`,
+  finished: (who) => `${who} a terminé son test`,
+  resume_requested: (who) => `${who} demande à reprendre son test`,
+  resume_authorized: (who, actor) => `${actor} a autorisé la reprise de ${who}`,
+  resumed: (who) => `${who} a repris son test`,
+  ended_by_supervisor: (who, actor) => `${actor} a mis fin au test de ${who}`,
+  finalized: (who, actor) => `${actor} a finalisé la session`,
+  supervisor_joined: (who, actor) => `${actor} surveille la session`,
+};
+
+function describe(event) {
+  const line = ACTIVITY_LINES[event.action];
+  const actor = event.actor && event.actor.name;
+  if (!line || !actor) return null;
+  const who = event.candidate && event.candidate.last_name ? listName(event.candidate) : "";
+  return line(who, actor);
 }
 
 function addActivity(text, at) {
@@ -343,6 +349,14 @@ function addActivity(text, at) {
 // ------------------------------------------------------------------ live feed
 
 function applySnapshot(snapshot) {
+  if (Array.isArray(snapshot.recent_events)) {
+    const list = $("[data-activity]");
+    for (const item of list.querySelectorAll(".activity__item")) item.remove();
+    for (const event of snapshot.recent_events) {
+      const line = describe(event);
+      if (line) addActivity(line, event.at);
+    }
+  }
   state.session = snapshot.session;
   state.supervisors = snapshot.supervisors || [];
   state.candidates = new Map(snapshot.candidates.map((c) => [c.id, c]));
@@ -351,7 +365,8 @@ function applySnapshot(snapshot) {
 }
 
 function applyEvent(event) {
-  const actor = event.actor && event.actor.name;
+  const line = describe(event);
+  if (line) addActivity(line, event.at);
   if (event.name === "candidate.updated" && event.candidate) {
     const c = event.candidate;
     const prev = state.candidates.get(c.id);
@@ -359,25 +374,16 @@ function applyEvent(event) {
     state.pending.delete(c.id);
     const words = changes(prev, c);
     if (words.length) announce(`${listName(c)} : ${words.join(", ")}`);
-    if (actor) {
-      const line = describe(prev, c, actor);
-      if (line) addActivity(line, event.at);
-    }
   } else if (event.name === "candidate.removed" && event.candidate) {
-    const prev = state.candidates.get(event.candidate.id);
     state.candidates.delete(event.candidate.id);
-    if (prev && actor) addActivity(`${actor} a retiré ${listName(prev)} de la session`, event.at);
   } else if (event.name === "supervisors.updated" && Array.isArray(event.supervisors)) {
-    const before = new Set(state.supervisors.map((s) => s.id));
     state.supervisors = event.supervisors;
-    for (const s of event.supervisors) if (!before.has(s.id) && actor) addActivity(`${actor} surveille la session`, event.at);
     renderSupervisors();
     return;
   } else if (event.name === "session.updated" && event.session) {
     const wasFinal = finalized();
     state.session = { ...state.session, ...event.session };
     if (!wasFinal && finalized()) {
-      addActivity(`${actor || "Le centre"} a finalisé la session`, event.at);
       announce("La session a été finalisée");
       feed.stop();
     }

@@ -38,4 +38,7 @@ def test_dashboard_survives_a_server_restart(server: Server, new_context: NewCon
     expect(page.locator("[data-stale-note]")).to_be_hidden()
     expect(presence(page, "Simon")).to_be_enabled()
     expect(page.locator('[data-count="present"]')).to_have_text("1")
+    # The activity feed tells it once, whether it came live or with the new snapshot.
+    line = page.locator("[data-activity] li", has_text="a confirmé la présence de DURAND Simon")
+    expect(line).to_have_count(1)
     assert page.evaluate("window.__sameDocument") is True

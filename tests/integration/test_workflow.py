@@ -145,6 +145,14 @@ async def test_the_guides_day(world: World) -> None:
     r = await simon.post("/api/candidate/answers", json={"question_id": "q01", "answer": 0})
     assert r.status_code == 409 and r.json()["error"]["code"] == "TEST_ENDED_BY_SUPERVISOR"
 
+    # A page opened now shows what happened before it in its activity feed.
+    recent = (await marie.get(f"/api/supervision/sessions/{sid}")).json()["recent_events"]
+    lines = [(e["action"], e["actor"]["name"], e.get("candidate", {}).get("first_name")) for e in recent]
+    assert ("resume_authorized", "Pierre Curie", "Paul") in lines
+    assert ("ended_by_supervisor", "Marie Curie", "Simon") in lines
+    assert "answered" not in {action for action, *_ in lines}
+    assert [e["version"] for e in recent] == sorted(e["version"] for e in recent)
+
     # Martine never came; the centre finalises: Paul's running test ends with it.
     r = await staff.post(f"/api/sessions/{sid}/finalize")
     assert r.status_code == 200 and r.json()["session"]["status"] == "finalized"
