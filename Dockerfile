@@ -25,12 +25,16 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# templates/ and static/ are read relative to the working folder, so the repo
-# is laid out in /app as it is in a checkout. Root owns it: the app user can
-# read it but not rewrite its own code.
+# The app finds templates/ and static/ beside its package (app/services.py:
+# ROOT), so the package must run from /app, laid out as in a checkout. A plain
+# `pip install .` would copy app/ into site-packages, away from templates/ and
+# static/, and every replica would die at start ("Directory .../static does not
+# exist"); the editable install only adds the console script and a path hook
+# to /app. Root owns /app: the app user can read it but not rewrite its code.
 COPY . .
-RUN pip install --no-deps . \
-    && rm -rf build ./*.egg-info
+RUN pip install --no-deps -e . \
+    && rm -rf build ./*.egg-info \
+    && python -c "import app.services as s, sys; sys.exit(not (s.ROOT / 'static').is_dir())"
 
 USER surveillance
 EXPOSE 8000
