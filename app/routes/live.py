@@ -41,6 +41,13 @@ class _SnapshotRead:
 _pending_reads: weakref.WeakKeyDictionary[Database, dict[int, _SnapshotRead]] = weakref.WeakKeyDictionary()
 
 
+VERSION_MAX_AGE = 1.0
+# Per database: when each session's version was last read for a heartbeat, and the read.
+_recent_versions: weakref.WeakKeyDictionary[Database, dict[int, tuple[float, asyncio.Future[int]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 class SessionSource:
     def __init__(self, s: Services) -> None:
         self.s = s
@@ -77,7 +84,26 @@ class SessionSource:
         return await self.s.db.read(lambda db: lifecycle.events_since(db, session_id, since, limit))
 
     async def current_version(self, session_id: int) -> int:
-        return await self.s.db.read(lambda db: lifecycle.current_version(db, session_id))
+        """For heartbeats: one read per session per second, shared by all its sockets.
+
+        Every supervisor socket heartbeats on its own clock, so 10,000 idle sockets would
+        otherwise cost 10,000 reads per heartbeat period. A version at most
+        VERSION_MAX_AGE old only delays noticing a lost last event by one heartbeat."""
+        versions = _recent_versions.setdefault(self.s.db, {})
+        now = asyncio.get_running_loop().time()
+        recent = versions.get(session_id)
+        if recent is None or now - recent[0] > VERSION_MAX_AGE:
+            if len(versions) > 10_000:
+                for sid in [k for k, (at, _) in versions.items() if now - at > VERSION_MAX_AGE]:
+                    del versions[sid]
+            read = asyncio.ensure_future(self.s.db.read(lambda db: lifecycle.current_version(db, session_id)))
+            recent = versions[session_id] = (now, read)
+        try:
+            return await asyncio.shield(recent[1])
+        except Exception:
+            if versions.get(session_id) is recent:
+                del versions[session_id]
+            raise
 
 
 class CandidateSource:
