@@ -17,7 +17,18 @@ from bench.stack import cleanup, machine, raise_fd_limit
 Runner = Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]
 
 SCENARIOS: dict[str, tuple[str, Runner]] = {
-    "exam-day": ("1. exam day, one process (PostgreSQL)", lambda a: scenarios.exam_day(a.quick, a.database)),
+    "exam-day": (
+        "1. exam day, one process",
+        lambda a: scenarios.exam_day(a.quick, a.database, **_overrides(a)),
+    ),
+    "exam-day-paced": (
+        "1b. exam day, one process, answers paced at 1 per 20 s",
+        lambda a: scenarios.exam_day_paced(a.quick),
+    ),
+    "exam-day-sqlite": (
+        "1c. exam day paced, one process on SQLite",
+        lambda a: scenarios.exam_day_paced(a.quick, "sqlite"),
+    ),
     "two-processes": ("2. two processes + Redis", lambda a: scenarios.two_processes(a.quick)),
     "polling": ("3. push against polling every 5 s", lambda a: scenarios.polling(a.quick)),
     "floor": ("4. the floor: bare Redis PUBLISH -> websocket", lambda a: scenarios.floor(a.quick)),
@@ -28,12 +39,23 @@ SCENARIOS: dict[str, tuple[str, Runner]] = {
 }
 
 
+def _overrides(a: argparse.Namespace) -> dict[str, Any]:
+    names = ("sessions", "candidates_per_session", "period", "duration")
+    return {n: getattr(a, n) for n in names if getattr(a, n) is not None}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("scenario", choices=[*SCENARIOS, "all"])
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql", help="exam-day only")
     parser.add_argument("--out", help="where to write the JSON result (default: bench/results/)")
+    # Exploring beyond the sizes (exam-day only): e.g. the highest rate one process keeps up with.
+    parser.add_argument("--sessions", type=int)
+    parser.add_argument("--candidates-per-session", type=int)
+    parser.add_argument("--period", type=float, help="seconds between two answers of a candidate")
+    parser.add_argument("--duration", type=float)
+    parser.add_argument("--label", default="", help="suffix of the result file name")
     args = parser.parse_args(argv)
     raise_fd_limit()
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
@@ -56,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run_all())
     finally:
         cleanup()
-    path = args.out or str(result_path(args.scenario + ("-quick" if args.quick else "")))
+    path = args.out or str(result_path(args.scenario + ("-quick" if args.quick else "") + args.label))
     with open(path, "w") as f:
         json.dump(report, f, indent=1)
     log(f"wrote {path}")
