@@ -61,12 +61,23 @@ def main(argv: list[str] | None = None) -> int:
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     report: dict[str, Any] = {"machine": machine(), "quick": args.quick, "scenarios": {}}
 
+    path = args.out or str(result_path(args.scenario + ("-quick" if args.quick else "") + args.label))
+
     async def run_all() -> None:
         for name in names:
             title, runner = SCENARIOS[name]
             log(f"=== {title}{' (quick)' if args.quick else ''}")
-            report["scenarios"][name] = {"title": title, **await runner(args)}
+            try:
+                report["scenarios"][name] = {"title": title, **await runner(args)}
+            except Exception as exc:
+                if len(names) == 1:
+                    raise
+                # One broken scenario must not cost the others of a long run.
+                log(f"{name} failed: {exc!r}")
+                report["scenarios"][name] = {"title": title, "error": repr(exc)}
             print(json.dumps(report["scenarios"][name], indent=1)[:6000], flush=True)
+            with open(path, "w") as f:
+                json.dump(report, f, indent=1)
 
     # SIGTERM unwinds like Ctrl-C, so the servers and databases of the run are cleaned up.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -78,9 +89,6 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run_all())
     finally:
         cleanup()
-    path = args.out or str(result_path(args.scenario + ("-quick" if args.quick else "") + args.label))
-    with open(path, "w") as f:
-        json.dump(report, f, indent=1)
     log(f"wrote {path}")
     return 0
 

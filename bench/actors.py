@@ -257,6 +257,7 @@ class Poller:
         self.http.cookies.update(cookies)
         self.seen: dict[tuple[int, int], float] = {}
         self.polls = 0
+        self.body_bytes = 0
         self.errors = 0
         self.snapshot: dict[str, Any] | None = None
 
@@ -264,6 +265,7 @@ class Poller:
         r = await self.http.get(f"/api/supervision/sessions/{self.sid}")
         at = now()
         self.polls += 1
+        self.body_bytes += len(r.body)
         if r.status != 200:
             self.errors += 1
             return

@@ -261,6 +261,7 @@ class Rig:
         runs, usage = await self.sampled(run)
         usage["answers_sent"] = sum(r["answers"] for r in runs)
         usage["bytes"] = {k: sum(r["bytes"][k] for r in runs) for k in runs[0]["bytes"]}
+        usage["bytes_seconds"] = round(max(r["bytes_seconds"] for r in runs), 2)
         usage["answers_due_but_never_sent"] = sum(r["unsent"] for r in runs)
         usage["wall_seconds_until_last_answer"] = round(time.monotonic() - t0, 1)
         return t0, t0 + duration, usage

@@ -108,7 +108,7 @@ async def polling(quick: bool) -> dict[str, Any]:
             results = await rig.results()
             push = rig.latency(results, (a0 + poll_every, a1))
             pull = rig.latency(results, (a0 + poll_every, a1), kind="pollers")
-            minutes = duration / 60
+            minutes = usage["bytes_seconds"] / 60
             sups = len(rig.day.supervisors)
             bytes_push = usage["bytes"]["dashboards_in"] / sups / minutes
             bytes_pull = (usage["bytes"]["pollers_in"] + usage["bytes"]["pollers_out"]) / sups / minutes
@@ -122,6 +122,8 @@ async def polling(quick: bool) -> dict[str, Any]:
                 "push_bytes_per_supervisor_per_min": round(bytes_push),
                 "poll_bytes_per_supervisor_per_min": round(bytes_pull),
                 "bytes_ratio_poll_over_push": _ratio(bytes_pull, bytes_push),
+                "polls_per_supervisor_per_min": round(usage["bytes"]["polls"] / sups / minutes, 1),
+                "snapshot_body_bytes_mean": round(usage["bytes"]["poll_bodies"] / max(1, usage["bytes"]["polls"])),
                 "usage": usage,
             }
         completeness = await rig.completeness()

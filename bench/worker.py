@@ -164,9 +164,11 @@ class Worker:
 
         before = sum(len(e.answers) for e in self.examinees)
         bytes_before = self._bytes()
+        started = now()
         await asyncio.gather(*(drive(e) for e in self.examinees), return_exceptions=True)
         bytes_after = self._bytes()
         return {
+            "bytes_seconds": now() - started,
             "answers": sum(len(e.answers) for e in self.examinees) - before,
             "unsent": unsent,
             "bytes": {k: bytes_after[k] - bytes_before[k] for k in bytes_before},
@@ -177,6 +179,8 @@ class Worker:
             "dashboards_in": sum(d.total_bytes_in() for d in self.dashboards if d.keep),
             "pollers_in": sum(p.http.bytes_in for p in self.pollers),
             "pollers_out": sum(p.http.bytes_out for p in self.pollers),
+            "polls": sum(p.polls for p in self.pollers),
+            "poll_bodies": sum(p.body_bytes for p in self.pollers),
         }
 
     async def do_poll(self, t0: float, duration: float, every: float) -> Any:
