@@ -721,6 +721,9 @@ def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, 
     if c.answered >= len(ids):
         c.status = "finished"
         c.ended_at = utcnow()
+        # A pending resume request or authorisation means nothing once the test is over.
+        c.resume_requested = False
+        c.resume_authorized = False
     tx.db.add(c)
     _emit(
         tx,
