@@ -1,0 +1,416 @@
+"""The candidate lifecycle as a Hypothesis state machine.
+
+Random sequences of every action of supervisors, candidates, centre staff and the lease
+sweeper are run against the lifecycle functions directly, each in its own write
+transaction on a fresh SQLite file (the same BEGIN IMMEDIATE engine the app uses).
+After every step the database must be in a legal state, and replaying the event log
+from version 0 must rebuild exactly the candidates of the supervisor's snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app import lifecycle, views
+from app.db import Tx, make_engine
+from app.errors import DomainError
+from app.lifecycle import Enrolment, Rules
+from app.models import Candidate, ExamSession, SessionEvent
+from app.security import CandidateClaim, RateLimiter
+from app.settings import load_settings
+
+T = TypeVar("T")
+STATUSES = {"not_started", "in_progress", "finished", "ended_by_supervisor", "ended_by_finalization"}
+CONNECTIONS = {"never", "connected", "lost"}
+# Every refusal the lifecycle may give for these actions (CONTRACT.md).
+REFUSALS = {
+    "CANDIDATE_ALREADY_STARTED",
+    "CANDIDATE_ALREADY_ENROLLED",
+    "CANDIDATE_NOT_FOUND",
+    "CANDIDATE_NOT_AUTHORIZED_TO_JOIN_SESSION",
+    "CANDIDATE_NOT_AUTHORIZED_TO_RESUME_SESSION",
+    "CONSENT_REQUIRED",
+    "INVALID_PAYLOAD",
+    "INVALID_SESSION_OR_CODE",
+    "NOT_AUTHENTICATED",
+    "QUESTION_NOT_CURRENT",
+    "SESSION_FINALIZED",
+    "SESSION_NOT_ACCESSIBLE",
+    "TEST_ALREADY_FINISHED",
+    "TEST_ENDED_BY_FINALIZATION",
+    "TEST_ENDED_BY_SUPERVISOR",
+    "TEST_FINISHED",
+    "TEST_NOT_STARTED",
+}
+RULES = Rules(test_minutes=105, questions_per_test=3, limiter=RateLimiter(10_000, 300), lease_seconds=0)
+BIRTH = dt.date(2000, 1, 1)
+SESSION_DAY = dt.date(2021, 12, 28)
+NAMES = ["DELARUE", "DUPONT", "DURAND", "ÉLOI", "MARTIN", "PETIT"]
+PEOPLE = st.integers(0, 3)  # an index into the candidates, taken modulo their number
+MOSTLY_YES = st.sampled_from([True, True, True, False])
+
+
+@dataclass(frozen=True)
+class PreparedRoom:
+    """The room every run starts from, built once and copied: a session, its staff member,
+    two supervisors with access, four enrolled candidates."""
+
+    path: Path
+    sid: int
+    staff: int
+    sups: tuple[int, int]
+    code: str
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    template: Path  # a migrated SQLite file, set by the test below
+    prepared: PreparedRoom | None = None
+    # What each browser holds after a join: a newer join makes the older ones stale.
+    browsers = Bundle("browsers")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = Path(tempfile.mkdtemp(prefix="lifecycle-"))
+        path = self.folder / "machine.db"
+        self.path = path
+        shutil.copy(self.prepared.path if self.prepared else self.template, path)
+        self.engine = make_engine(load_settings({"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "m" * 32}))
+        self.ended: dict[int, str] = {}
+        self.frozen: dict[int, dict[str, Any]] | None = None  # candidate views when finalised
+        self.enrolled = 0
+        self.steps = 0
+
+    def teardown(self) -> None:
+        self.engine.dispose()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    # ------------------------------------------------------------ plumbing
+
+    def write(self, fn: Callable[[Tx], T]) -> T | DomainError:
+        """One transaction, as `Database.write` runs it: refusals roll back unless they
+        ask to keep what they recorded."""
+        with Session(self.engine, expire_on_commit=False) as db:
+            db.connection(execution_options={"immediate": True})
+            try:
+                result = fn(Tx(db))
+            except DomainError as refusal:
+                assert refusal.code in REFUSALS, (refusal.code, refusal.message)
+                assert refusal.status in (401, 403, 404, 409, 412, 422)
+                if refusal.commit:
+                    db.commit()
+                else:
+                    db.rollback()
+                return refusal
+            db.commit()
+            return result
+
+    def read(self, fn: Callable[[Session], T]) -> T:
+        with Session(self.engine, expire_on_commit=False) as db:
+            return fn(db)
+
+    def candidates(self) -> list[Candidate]:
+        return self.read(
+            lambda db: list(db.execute(select(Candidate).where(col(Candidate.session_id) == self.sid)).scalars())
+        )
+
+    def pick(self, index: int) -> Candidate | None:
+        people = sorted(self.candidates(), key=lambda c: c.id or 0)
+        return people[index % len(people)] if people else None
+
+    # ------------------------------------------------------------ the room
+
+    @initialize()
+    def open_the_room(self) -> None:
+        if self.prepared is not None:
+            room = self.prepared
+            self.sid, self.staff, self.sups, self.code = room.sid, room.staff, list(room.sups), room.code
+            self.enrolled = 4
+            return
+
+        def build(tx: Tx) -> tuple[int, list[int], str, str]:
+            staff = lifecycle.signup(tx, "staff@testix.fr", "x", "Alice", "Martin")
+            sups = [lifecycle.signup(tx, f"sup{i}@testix.fr", "x", f"Sup{i}", "Curie") for i in range(2)]
+            centre = lifecycle.create_centre(tx, "Centre de Testix", "staff@testix.fr")
+            assert centre.id is not None and staff.id is not None
+            s = lifecycle.create_session(
+                tx, centre.id, staff.id, address="1 rue", room="Salle 3", examiner="E", date=SESSION_DAY, time="11:00"
+            )
+            assert s.id is not None
+            return s.id, [staff.id] + [u.id for u in sups if u.id is not None], s.access_code, s.supervisor_password
+
+        built = self.write(build)
+        assert not isinstance(built, DomainError)
+        self.sid, users, self.code, password = built
+        self.staff, self.sups = users[0], users[1:]
+        for sup in self.sups:
+            assert self.write(lambda tx, u=sup: lifecycle.grant_supervision(tx, self.sid, password, u, RULES)) is None
+        for _ in range(4):
+            self.enrol()
+
+    @rule()
+    def enrol(self) -> None:
+        if self.enrolled >= len(NAMES):
+            return
+        name = NAMES[self.enrolled]
+        self.enrolled += 1
+        e = Enrolment(last_name=name, first_name="Camille", birthdate=BIRTH)
+        self.write(lambda tx: lifecycle.enrol(tx, self.sid, self.staff, e, RULES))
+
+    @rule(who=PEOPLE)
+    def remove(self, who: int) -> None:
+        c = self.pick(who)
+        if c is not None:
+            assert c.id is not None
+            self.write(lambda tx: lifecycle.remove_candidate(tx, self.sid, c.id or 0, self.staff, RULES))
+
+    # ------------------------------------------------------------ supervisors
+
+    @rule(who=PEOPLE, sup=st.integers(0, 1), authorized=MOSTLY_YES)
+    def presence(self, who: int, sup: int, authorized: bool) -> None:
+        c = self.pick(who)
+        if c is not None:
+            self.write(lambda tx: lifecycle.set_presence(tx, self.sid, c.id or 0, self.sups[sup], authorized, RULES))
+
+    @rule(who=PEOPLE, sup=st.integers(0, 1))
+    def authorize_resume(self, who: int, sup: int) -> None:
+        c = self.pick(who)
+        if c is not None:
+            self.write(lambda tx: lifecycle.authorize_resume(tx, self.sid, c.id or 0, self.sups[sup], RULES))
+
+    @rule(who=PEOPLE, sup=st.integers(0, 1))
+    def end_test(self, who: int, sup: int) -> None:
+        c = self.pick(who)
+        if c is not None:
+            self.write(lambda tx: lifecycle.end_test(tx, self.sid, c.id or 0, self.sups[sup], RULES))
+
+    @rule(sup=st.integers(0, 1))
+    def supervisor_online(self, sup: int) -> None:
+        self.write(lambda tx: lifecycle.supervisor_online(tx, self.sid, self.sups[sup], RULES))
+
+    @precondition(lambda self: self.frozen is None and self.steps >= 20)
+    @rule()
+    def finalize(self) -> None:
+        # Late in a run only: the steps before it are spent on a session that is still open.
+        result = self.write(lambda tx: lifecycle.finalize(tx, self.sid, self.staff, RULES))
+        assert not isinstance(result, DomainError), result
+        self.frozen = self.views()
+
+    # ------------------------------------------------------------ candidates
+
+    @rule(target=browsers, who=PEOPLE, right_code=MOSTLY_YES)
+    def join(self, who: int, right_code: bool) -> Any:
+        c = self.pick(who)
+        if c is None:
+            return multiple()
+        code = self.code.lower() if right_code else "BBBB22"
+        joined = self.write(
+            lambda tx: lifecycle.join(tx, self.sid, code, c.first_name, c.last_name, c.birthdate, RULES)
+        )
+        if not isinstance(joined, lifecycle.Joined):
+            return multiple()
+        assert joined.next in ("consent", "test")
+        return joined.claim
+
+    @rule(target=browsers, who=PEOPLE, sup=st.integers(0, 1))
+    def walk_in(self, who: int, sup: int) -> Any:
+        """Presence confirmed, join, consent and start: the usual arrival, as four
+        transactions in a row, so runs reach the running test often."""
+        c = self.pick(who)
+        if c is None:
+            return multiple()
+        self.write(lambda tx: lifecycle.set_presence(tx, self.sid, c.id or 0, self.sups[sup], True, RULES))
+        joined = self.write(
+            lambda tx: lifecycle.join(tx, self.sid, self.code, c.first_name, c.last_name, c.birthdate, RULES)
+        )
+        if not isinstance(joined, lifecycle.Joined):
+            return multiple()
+        self.write(lambda tx: lifecycle.start(tx, joined.claim, True, RULES))
+        return joined.claim
+
+    @rule(claim=browsers, consent=MOSTLY_YES)
+    def start(self, claim: CandidateClaim, consent: bool) -> None:
+        self.write(lambda tx: lifecycle.start(tx, claim, consent, RULES))
+
+    @rule(claim=browsers, which=st.sampled_from(["current"] * 4 + ["previous", "unknown"]), choice=st.integers(-1, 4))
+    def answer(self, claim: CandidateClaim, which: str, choice: int) -> None:
+        c = self.read(lambda db: db.get(Candidate, claim.candidate_id))
+        if c is None:
+            return
+        ids = c.question_ids.split(",") if c.question_ids else []
+        question = {
+            "current": ids[c.answered] if c.answered < len(ids) else "q01",
+            "previous": ids[c.answered - 1] if 0 < c.answered <= len(ids) else "q01",
+            "unknown": "zz99",
+        }[which]
+        self.write(lambda tx: lifecycle.answer(tx, claim, question, choice, RULES))
+
+    @rule(who=PEOPLE)
+    def connect(self, who: int) -> None:
+        c = self.pick(who)
+        if c is not None:
+            self.write(lambda tx: lifecycle.candidate_connected(tx, self.sid, c.id or 0, RULES))
+
+    @rule()
+    def expire_leases(self) -> None:
+        # Leases last 0 s here: whoever connected is now overdue.
+        for sid in self.read(lifecycle.expired_sessions):
+            self.write(lambda tx, s=sid: lifecycle.expire_leases(tx, s, RULES))
+
+    # ------------------------------------------------------------ invariants
+
+    def views(self) -> dict[int, dict[str, Any]]:
+        return self.read(lambda db: Observed.of(db, self.sid).views)
+
+    @invariant()
+    def the_state_is_legal(self) -> None:
+        if not hasattr(self, "sid"):
+            return
+        self.steps += 1
+        seen = self.read(lambda db: Observed.of(db, self.sid))
+        self.statuses_are_legal(seen)
+        self.versions_are_contiguous(seen)
+        self.replaying_the_log_rebuilds_the_snapshot(seen)
+        self.a_finalised_session_stays_as_it_was(seen)
+
+    def statuses_are_legal(self, seen: Observed) -> None:
+        for c in seen.candidates:
+            assert c.status in STATUSES and c.connection in CONNECTIONS
+            if c.status != "not_started":
+                assert not c.authorized_to_start, "a presence confirmation outlived the start"
+                assert c.started_at is not None and len(c.question_ids.split(",")) == RULES.questions_per_test
+            if c.status != "in_progress":
+                flags = (c.status, c.resume_requested, c.resume_authorized)
+                assert not c.resume_requested and not c.resume_authorized, flags
+            assert 0 <= c.answered <= RULES.questions_per_test
+            assert (c.status == "finished") == (c.answered == RULES.questions_per_test)
+            assert c.id is not None
+            if c.id in self.ended:
+                assert c.status == self.ended[c.id], f"an ended test went back to {c.status}"
+            elif c.status in views.ENDED:
+                self.ended[c.id] = c.status
+            if seen.status == "finalized":
+                assert c.status != "in_progress"
+
+    def versions_are_contiguous(self, seen: Observed) -> None:
+        assert [e["version"] for e in seen.events] == list(range(1, seen.version + 1))
+        assert seen.snapshot_version == seen.version
+
+    def replaying_the_log_rebuilds_the_snapshot(self, seen: Observed) -> None:
+        rebuilt: dict[int, dict[str, Any]] = {}
+        for event in seen.events:
+            json.dumps(event)  # every event is plain JSON
+            if event["name"] == "candidate.removed":
+                rebuilt.pop(event["candidate"]["id"])
+            elif "candidate" in event:
+                rebuilt[event["candidate"]["id"]] = event["candidate"]
+        assert set(rebuilt) == set(seen.views)
+        for cid, view in seen.views.items():
+            assert {**rebuilt[cid], "overtime": None} == {**view, "overtime": None}, cid
+
+    def a_finalised_session_stays_as_it_was(self, seen: Observed) -> None:
+        if self.frozen is None:
+            return
+        assert set(seen.views) == set(self.frozen)
+        for cid, view in seen.views.items():
+            # The connection may still come and go; nothing else may change.
+            assert {**view, "connection": None} == {**self.frozen[cid], "connection": None}
+
+
+@dataclass
+class Observed:
+    """Everything the invariants look at, read in one transaction."""
+
+    status: str
+    version: int
+    candidates: list[Candidate]
+    events: list[dict[str, Any]]
+    snapshot_version: int
+    views: dict[int, dict[str, Any]]
+
+    @classmethod
+    def of(cls, db: Session, sid: int) -> Observed:
+        s = db.get(ExamSession, sid)
+        assert s is not None
+        candidates = list(db.execute(select(Candidate).where(col(Candidate.session_id) == sid)).scalars())
+        payloads = db.execute(
+            select(SessionEvent.payload).where(col(SessionEvent.session_id) == sid).order_by(col(SessionEvent.version))
+        ).scalars()
+        snap = views.snapshot(db, sid, RULES.test_minutes, RULES.questions_per_test)
+        assert snap is not None
+        return cls(
+            status=s.status,
+            version=s.version,
+            candidates=candidates,
+            events=[json.loads(p) for p in payloads],
+            snapshot_version=snap["version"],
+            views={c["id"]: c for c in snap["candidates"]},
+        )
+
+
+def prepare_room(template: Path, folder: Path) -> PreparedRoom:
+    LifecycleMachine.template, LifecycleMachine.prepared = template, None
+    builder = LifecycleMachine()
+    builder.open_the_room()
+    builder.engine.dispose()  # closes the last connection: the WAL is folded into the file
+    path = folder / "room.db"
+    shutil.copy(builder.path, path)
+    room = PreparedRoom(path, builder.sid, builder.staff, (builder.sups[0], builder.sups[1]), builder.code)
+    builder.teardown()
+    return room
+
+
+def test_the_lifecycle_never_reaches_an_illegal_state(sqlite_template: Path, tmp_path: Path) -> None:
+    LifecycleMachine.prepared = prepare_room(sqlite_template, tmp_path)
+    run_state_machine_as_test(
+        LifecycleMachine,
+        settings=settings(
+            max_examples=50,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            database=None,
+        ),
+    )
+
+
+def test_finishing_the_test_clears_a_pending_resume(sqlite_template: Path, tmp_path: Path) -> None:
+    """Found by the machine: the old browser finishes the test after a new one asked to
+    resume and a supervisor authorised it; the finished candidate must not stay flagged."""
+    LifecycleMachine.prepared = prepare_room(sqlite_template, tmp_path)
+    m = LifecycleMachine()
+    try:
+        m.open_the_room()
+        old = m.walk_in(who=0, sup=0)
+        assert isinstance(old, CandidateClaim)
+        m.join(who=0, right_code=True)  # a second browser: "reprise demandée"
+        m.authorize_resume(who=0, sup=1)
+        for _ in range(RULES.questions_per_test):
+            m.answer(old, "current", 0)
+        c = m.pick(0)
+        assert c is not None and c.status == "finished"
+        assert (c.resume_requested, c.resume_authorized) == (False, False)
+        m.the_state_is_legal()
+    finally:
+        m.teardown()
