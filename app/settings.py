@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -104,6 +105,15 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         except ValueError:
             raise ConfigurationError(f"{name.upper()} doit être un nombre entier / must be an integer") from None
 
+    def decimal(name: str, default: float) -> float:
+        raw = env.get(name.upper())
+        if raw is None or raw == "":
+            return default
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigurationError(f"{name.upper()} doit être un nombre / must be a number") from None
+
     secret = env.get("SECRET_KEY", "").strip()
     if not secret:
         if not database_url.startswith("sqlite"):
@@ -124,7 +134,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         rate_limit_attempts=number("rate_limit_attempts", 5),
         rate_limit_window_seconds=number("rate_limit_window_seconds", 300),
         candidate_lease_seconds=number("candidate_lease_seconds", 10),
-        supervisor_heartbeat_seconds=float(env.get("SUPERVISOR_HEARTBEAT_SECONDS", "15") or 15),
+        supervisor_heartbeat_seconds=decimal("supervisor_heartbeat_seconds", 15.0),
         replay_limit=number("replay_limit", 1000),
         socket_queue_size=number("socket_queue_size", 256),
         db_pool_size=number("db_pool_size", 20),
@@ -143,10 +153,17 @@ def validate(settings: Settings) -> None:
     if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigurationError("REDIS_URL doit commencer par redis:// / must start with redis://")
     for origin in settings.allowed_origins:
-        if not origin.startswith(("http://", "https://")):
+        parts = urlsplit(origin)
+        # An origin is scheme://host[:port]: with a path or without a host it would never match.
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
             raise ConfigurationError(f"ALLOWED_ORIGINS : origine invalide {origin!r} / invalid origin")
     if settings.questions_per_test < 1 or settings.test_minutes < 1:
         raise ConfigurationError("Durée et nombre de questions doivent être positifs / must be positive")
+    for name in ("rate_limit_attempts", "rate_limit_window_seconds", "db_pool_size", "socket_queue_size"):
+        if getattr(settings, name) < 1:
+            raise ConfigurationError(f"{name.upper()} doit être au moins 1 / must be at least 1")
+    if settings.supervisor_heartbeat_seconds <= 0:
+        raise ConfigurationError("SUPERVISOR_HEARTBEAT_SECONDS doit être positif / must be positive")
 
 
 def _secret_beside_sqlite(data_dir: Path) -> str:
