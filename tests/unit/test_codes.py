@@ -1,0 +1,118 @@
+"""Access codes and supervisor passwords: alphabets, typing forgiveness, comparison."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections import Counter
+
+import pytest
+
+from app import codes, lifecycle
+
+CONFUSABLE = set("AEIOULSZN015")
+
+
+def test_access_codes_use_their_alphabets_only() -> None:
+    drawn = [codes.new_access_code() for _ in range(3000)]
+    for code in drawn:
+        assert re.fullmatch(r"[BCDFGHJKMPQRTVWXY]{4}[2346789]{2}", code), code
+        assert codes.is_access_code(code)
+        assert not CONFUSABLE & set(code)
+    letters = Counter(ch for code in drawn for ch in code[:4])
+    digits = Counter(ch for code in drawn for ch in code[4:])
+    # Every symbol of each alphabet comes up, none dominates: the draw spreads over all of them.
+    assert set(letters) == set(codes.ACCESS_LETTERS) and set(digits) == set(codes.ACCESS_DIGITS)
+    assert max(letters.values()) < 2 * min(letters.values())
+
+
+def test_supervisor_passwords_use_their_alphabet_only() -> None:
+    drawn = [codes.new_supervisor_password() for _ in range(3000)]
+    for password in drawn:
+        assert re.fullmatch(r"C-[2346789BCDFGHJKMPQRTVWXY]{5}", password), password
+        assert codes.is_supervisor_password(password)
+    assert set("".join(p[2:] for p in drawn)) == set(codes.PASSWORD_ALPHABET)
+    assert len(set(drawn)) > 2990  # 24^5 possibilities: repeats are rare
+
+
+def test_codes_come_from_the_system_random_source() -> None:
+    for fn in (codes.new_access_code, codes.new_supervisor_password):
+        assert "secrets.choice" in inspect.getsource(fn)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("C-BCDFG", "C-BCDFG"),
+        ("c-bcdfg", "C-BCDFG"),
+        ("BCDFG", "C-BCDFG"),
+        ("bcdfg", "C-BCDFG"),
+        (" C - B C D F G ", "C-BCDFG"),
+        ("CBCDFG", "C-BCDFG"),  # the prefix without its dash
+        ("CCBDFG", "C-CBDFG"),  # a password that itself starts with C, typed without dash
+        ("CBDFG", "C-CBDFG"),  # ... and typed without prefix
+        ("C-CBDFG", "C-CBDFG"),
+        ("", "C-"),
+    ],
+    ids=lambda v: repr(v),
+)
+def test_the_c_prefix_is_optional_when_typed(typed: str, expected: str) -> None:
+    assert codes.normalise_supervisor_password(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("XGDZ45", "XGDZ45"),
+        ("xgdz45", "XGDZ45"),
+        (" xgdz 45 ", "XGDZ45"),
+        ("XGDZ-45", "XGDZ45"),
+        ("x\tg d\nz45", "XGDZ45"),
+    ],
+    ids=["exact", "lower", "spaces", "dash", "tabs-newlines"],
+)
+def test_access_codes_forgive_case_spaces_and_dashes(typed: str, expected: str) -> None:
+    assert codes.normalise_access_code(typed) == expected
+
+
+def test_comparison_is_constant_time_and_exact() -> None:
+    assert "hmac.compare_digest" in inspect.getsource(codes.same)
+    # Both doors compare through it.
+    assert "codes.same(" in inspect.getsource(lifecycle.grant_supervision)
+    assert "codes.same(" in inspect.getsource(lifecycle.join)
+    assert codes.same("XGDZ45", "XGDZ45")
+    assert not codes.same("XGDZ45", "XGDZ46")
+    assert not codes.same("XGDZ45", "XGDZ4")
+    assert not codes.same("É", "E")
+    assert codes.same("Zoé", "Zoé")  # non-ASCII input does not raise
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Hélène", "HELENE"),
+        ("He\u0301le\u0300ne", "Hélène"),
+        ("Jean-Pierre", "jean pierre"),
+        ("  Jean   Pierre ", "Jean Pierre"),
+        ("D'Artagnan", "d artagnan"),
+        ("D’Artagnan", "D'Artagnan"),
+        ("So\u200bphie", "Sophie"),
+        ("\u200fSophie\u200e", "Sophie"),
+        ("\ufeffSophie", "Sophie"),
+        ("Ｓｏｐｈｉｅ", "Sophie"),
+        ("Straße", "STRASSE"),
+    ],
+    ids=lambda v: repr(v),
+)
+def test_names_fold_to_the_same_key(a: str, b: str) -> None:
+    assert codes.fold(a) == codes.fold(b)
+
+
+@pytest.mark.parametrize(("a", "b"), [("Sophie", "\u0405ophie"), ("Sophie", "S\u03bfphie"), ("Léa", "Lea B")])
+def test_different_names_stay_different(a: str, b: str) -> None:
+    assert codes.fold(a) != codes.fold(b)
+
+
+def test_identity_key_keeps_last_and_first_names_apart() -> None:
+    assert codes.identity_key("Jean", "Pierre Paul") != codes.identity_key("Jean Pierre", "Paul")
+    assert codes.identity_key("DUPONT", "Paul") == codes.identity_key("dupont", "PAUL")
