@@ -226,7 +226,12 @@ async def plan_day(c: Cluster, candidates: int) -> Day:
     )
     assert r.status_code == 201, r.text
     ids = {x["last_name"]: x["id"] for x in (await staff.get(f"/api/sessions/{session['id']}")).json()["candidates"]}
-    marie = await signup(f"marie-{tag}@testix.fr", "Marie")
+    await signup(f"marie-{tag}@testix.fr", "Marie")
+    # Marie logs in on the supervisor's page, through nginx, then types the session's codes.
+    marie = httpx.AsyncClient(base_url=c.lb, headers={"Origin": c.lb}, timeout=30)
+    clients.append(marie)
+    r = await marie.post("/api/auth/login", json={"email": f"marie-{tag}@testix.fr", "password": PASSWORD})
+    assert r.status_code == 200, r.text
     r = await marie.post(
         "/api/supervision/access",
         json={"session_id": session["id"], "supervisor_password": session["supervisor_password"]},
