@@ -759,7 +759,8 @@ def candidate_connected(tx: Tx, session_id: int, candidate_id: int, rules: Rules
     c = _candidate_of(tx.db, session_id, candidate_id)
     c.lease_until = utcnow() + dt.timedelta(seconds=rules.lease_seconds)
     tx.db.add(c)
-    if c.connection != "connected":
+    # A finalised session is frozen: nobody watches it any more.
+    if c.connection != "connected" and s.status != "finalized":
         c.connection = "connected"
         _emit(tx, s, "candidate.updated", rules, action="connected", candidate=c)
 

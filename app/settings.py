@@ -159,6 +159,14 @@ def validate(settings: Settings) -> None:
             raise ConfigurationError(f"ALLOWED_ORIGINS : origine invalide {origin!r} / invalid origin")
     if settings.questions_per_test < 1 or settings.test_minutes < 1:
         raise ConfigurationError("Durée et nombre de questions doivent être positifs / must be positive")
+    from app.questions import load_bank  # the bank is package data, read once and cached
+
+    bank = len(load_bank())
+    if settings.questions_per_test > bank:
+        raise ConfigurationError(
+            f"QUESTIONS_PER_TEST ({settings.questions_per_test}) dépasse les {bank} questions de la banque / "
+            "exceeds the question bank"
+        )
     for name in ("rate_limit_attempts", "rate_limit_window_seconds", "db_pool_size", "socket_queue_size"):
         if getattr(settings, name) < 1:
             raise ConfigurationError(f"{name.upper()} doit être au moins 1 / must be at least 1")

@@ -64,7 +64,7 @@ async def supervision_access(request: Request) -> Response:
     return _render(
         request,
         "supervision_access.html",
-        prefill=prefill if prefill.isdigit() and len(prefill) < 10 else "",
+        prefill=prefill if prefill.isdecimal() and len(prefill) < 10 else "",
         notice=ACCESS_NOTICES.get(request.query_params.get("info", ""), ""),
     )
 

@@ -132,3 +132,12 @@ def test_good_origins_are_tidied() -> None:
 def test_bad_redis_urls_are_refused(url: str) -> None:
     with pytest.raises(ConfigurationError, match="REDIS_URL"):
         load_settings({"DATABASE_URL": "sqlite:///x.db", "SECRET_KEY": KEY, "REDIS_URL": url})
+
+
+def test_more_questions_per_test_than_the_bank_holds_is_refused() -> None:
+    from app.questions import load_bank
+    from app.settings import ConfigurationError, load_settings
+
+    too_many = str(len(load_bank()) + 1)
+    with pytest.raises(ConfigurationError, match="QUESTIONS_PER_TEST"):
+        load_settings({"DATABASE_URL": "sqlite:///x.db", "SECRET_KEY": "k" * 32, "QUESTIONS_PER_TEST": too_many})
