@@ -32,6 +32,7 @@ SCENARIOS: dict[str, tuple[str, Runner]] = {
     "two-processes": ("2. two processes + Redis", lambda a: scenarios.two_processes(a.quick)),
     "polling": ("3. push against polling every 5 s", lambda a: scenarios.polling(a.quick)),
     "floor": ("4. the floor: bare Redis PUBLISH -> websocket", lambda a: scenarios.floor(a.quick)),
+    "floor-paced": ("4b. the floor at the paced rate", lambda a: scenarios.floor(a.quick, paced=True)),
     "capacity": ("5. idle sockets held by one process", lambda a: scenarios.capacity(a.quick)),
     "storm": ("6. reconnect storm", lambda a: scenarios.storm(a.quick)),
     "slow-consumer": ("7. 2% of supervisors stop reading", lambda a: scenarios.slow_consumer(a.quick)),

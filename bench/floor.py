@@ -113,7 +113,8 @@ class Floor:
     async def _live(self, sid: int, receive: Any, send: Any) -> None:
         await receive()  # websocket.connect
         await send({"type": "websocket.accept"})
-        queue: asyncio.Queue[str] = asyncio.Queue(256)
+        # Unbounded: the floor has no slow-consumer policy, it only forwards.
+        queue: asyncio.Queue[str] = asyncio.Queue()
         self.sockets[sid].add(queue)
         snapshot = {"type": "snapshot", "version": self.versions[sid], "candidates": [], "supervisors": []}
         await send({"type": "websocket.send", "text": json.dumps(snapshot)})

@@ -168,7 +168,7 @@ async def confirm_all(day: Day, endpoints: list[Endpoint]) -> None:
     await _gather_limited([confirm(s) for s in day.sessions], 16)
 
 
-async def snapshots(day: Day, endpoints: list[Endpoint]) -> dict[int, dict[str, Any]]:
+async def snapshots(day: Day, endpoints: list[Endpoint], only: set[int] | None = None) -> dict[int, dict[str, Any]]:
     """The database's view of every session, read through GET /api/supervision/sessions/{sid}."""
 
     async def one(s: Session) -> tuple[int, dict[str, Any]]:
@@ -182,4 +182,5 @@ async def snapshots(day: Day, endpoints: list[Endpoint]) -> dict[int, dict[str, 
             raise RuntimeError(f"snapshot: {r.status} {r.body[:200]!r}")
         return s.id, r.json()
 
-    return dict(await _gather_limited([one(s) for s in day.sessions], 16))
+    chosen = [s for s in day.sessions if only is None or s.id in only]
+    return dict(await _gather_limited([one(s) for s in chosen], 16))

@@ -34,6 +34,10 @@ def paced_shape(quick: bool, **changes: Any) -> Shape:
     return exam_day_shape(quick, **({} if quick else {"period": PACED}) | changes)
 
 
+def quick_shape(shape: Shape) -> bool:
+    return shape.candidates < 1000
+
+
 def exam_day_shape(quick: bool, **changes: Any) -> Shape:
     if quick:
         shape = Shape(sessions=10, candidates_per_session=10, supervisors_per_session=3, duration=10.0)
@@ -49,6 +53,8 @@ async def steady(shape: Shape, label: str) -> dict[str, Any]:
     rig = Rig(shape, label)
     try:
         await rig.up()
+        # What the connected population costs on its own (heartbeats, pings, lease renewals, refreshes).
+        _, idle = await rig.sampled(asyncio.sleep(10.0 if quick_shape(shape) else 20.0))
         log(f"answering for {shape.duration:g}s at {shape.candidates / shape.period:g} answers/s")
         t0, t1, usage = await rig.answer_for(shape.duration)
         completeness = await rig.completeness()
@@ -58,6 +64,7 @@ async def steady(shape: Shape, label: str) -> dict[str, Any]:
             "shape": shape.describe(),
             "latency": latency,
             "usage": usage,
+            "population_without_answers": idle,
             "completeness": completeness,
             "targets": _targets(latency, completeness),
         }
@@ -150,9 +157,9 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 1)
 
 
-async def floor(quick: bool) -> dict[str, Any]:
+async def floor(quick: bool, paced: bool = False) -> dict[str, Any]:
     """4. The floor: bare Redis PUBLISH -> one subscriber -> websocket, same browsers, same rate."""
-    shape = exam_day_shape(quick, redis=True)
+    shape = (paced_shape if paced else exam_day_shape)(quick, redis=True)
     rig = Rig(shape, "s4")
     try:
         await rig.up_floor()

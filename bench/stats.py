@@ -60,9 +60,11 @@ def deliveries(
     client_lag: list[float] = []
     response: list[float] = []
     expected = missing = 0
+    last_ack = 0.0
     for (sid, cid, k), (scheduled, at, done) in sent.items():
         if window is not None and not window[0] <= scheduled < window[1]:
             continue
+        last_ack = max(last_ack, done)
         client_lag.append(at - scheduled)
         response.append(done - at)
         for seen in watchers.get(sid, ()):
@@ -75,6 +77,7 @@ def deliveries(
             from_send.append(t - at)
     return {
         "answers": sum(1 for v in sent.values() if window is None or window[0] <= v[0] < window[1]),
+        "last_acknowledgement": last_ack,
         "expected_deliveries": expected,
         "missing_deliveries": missing,
         "latency_ms": percentiles(from_schedule),

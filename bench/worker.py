@@ -284,13 +284,13 @@ class Worker:
         async def one(d: Dashboard) -> bool:
             return await d.wait(lambda x: x.version >= targets.get(x.sid, 0), timeout)
 
-        ok = await asyncio.gather(*(one(d) for d in self.dashboards if d.keep))
+        ok = await asyncio.gather(*(one(d) for d in self.dashboards if d.keep and d.sid in targets))
         return {"reached": sum(ok), "waited": len(ok)}
 
     async def do_check(self, snapshots: dict[int, dict[str, Any]]) -> Any:
         out = []
         for d in self.dashboards:
-            if not d.keep:
+            if not d.keep or d.sid not in snapshots:
                 continue
             snap = snapshots[d.sid]
             if d.version > snap["version"]:
