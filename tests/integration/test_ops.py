@@ -181,12 +181,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "SUPERVISOR_HEARTBEAT_SECONDS": "1",
     }
     app = JsonLoggingApp(env, tmp_path_factory.mktemp("ops") / "app.log")
+    made = Stack(app, redis, proxy, _pg_url(name), env)
     try:
         app.start()
-        yield Stack(app, redis, proxy, _pg_url(name), env)
+        yield made
     finally:
         app.stop()
         redis.stop()
+        made.redis.stop()  # the Redis a test restarted in place of the first, if any
         proxy.cut()
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -634,20 +636,22 @@ def test_compose_balancer_follows_replicas_through_dns(stack: Stack, tmp_path: P
         ("listen 8080;", f"listen 127.0.0.1:{lb_port};"),
         ("pid /var/run/nginx.pid;", f"pid {tmp_path}/nginx.pid;"),
         ("access_log /dev/stdout main;", f"access_log {tmp_path}/access.log main;"),
+        ("error_log /dev/stderr warn;", f"error_log {tmp_path}/error.log info;"),
         ("http {", "http {\n" + "".join(f"    {k}_temp_path {tmp_path}/{k};\n" for k in TEMP_PATHS)),
     ]:
         assert old in conf, old
         conf = conf.replace(old, new)
     (tmp_path / "nginx.conf").write_text(conf)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    user = ["-g", "user nobody nogroup;"] if os.geteuid() == 0 else []
+    # One -g: nginx keeps only the last, and without "daemon off" it would fork away from us.
+    directives = "daemon off;" + (" user nobody nogroup;" if os.geteuid() == 0 else "")
     os.chmod(tmp_path, 0o755)  # workers may run as nobody
     proc = None
     try:
         for replica in replicas:
             replica.start()
         proc = subprocess.Popen(
-            [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;", *user],
+            [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", directives],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -674,7 +678,8 @@ def test_compose_balancer_follows_replicas_through_dns(stack: Stack, tmp_path: P
         assert replicas[0].proc is not None
         replicas[0].proc.kill()
         replicas[0].proc.wait(5)
-        assert [_status(lb + "/readyz") for _ in range(10)] == [200] * 10
+        statuses = [_status(lb + "/readyz") for _ in range(10)]
+        assert statuses == [200] * 10, (tmp_path / "error.log").read_text()[-3000:] + "\n".join(_access(tmp_path)[-12:])
         # The metrics stay off the public port.
         assert _status(lb + "/metrics") == 404
         # nginx gives each request an id, the app answers with it and logs it.
@@ -682,7 +687,11 @@ def test_compose_balancer_follows_replicas_through_dns(stack: Stack, tmp_path: P
         rid = r.headers["x-request-id"]
         assert r.status_code == 401 and re.fullmatch(r"[0-9a-f]{32}", rid)
         assert any(line.endswith(" " + rid) for line in _access(tmp_path))
-        assert any(line.get("request_id") == rid and line["status"] == 401 for line in replicas[1].lines())
+        until(  # written once the answer is sent: wait for it
+            lambda: any(line.get("request_id") == rid and line.get("status") == 401 for line in replicas[1].lines()),
+            5,
+            "the request id is not in the replica's log",
+        )
     finally:
         if proc is not None:
             proc.terminate()
