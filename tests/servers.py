@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -23,7 +24,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait(check: callable, timeout: float, what: str) -> None:  # type: ignore[valid-type]
+def _wait(check: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

@@ -85,8 +85,9 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Pat
     yield c
     for app in apps:
         app.kill()
-    if redis:
-        redis.stop()
+    # A test may have replaced the Redis it stopped with a new one on the same port.
+    for server in {id(r): r for r in (redis, c.redis) if r is not None}.values():
+        server.stop()
 
 
 async def _close(cluster: Cluster) -> None:
