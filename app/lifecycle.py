@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -448,16 +449,38 @@ def finalize(tx: Tx, session_id: int, user_id: int, rules: Rules) -> ExamSession
 # ---------------------------------------------------------------- supervision
 
 
-def grant_supervision(tx: Tx, session_id: int, typed_password: str, user_id: int, rules: Rules) -> None:
-    key = f"supervision:{session_id}"
-    s = tx.db.execute(select(ExamSession).where(col(ExamSession.id) == session_id).with_for_update()).scalar()
-    # Counted under the session's lock: simultaneous guesses take turns (PostgreSQL).
+def _enter_code(
+    tx: Tx,
+    rules: Rules,
+    session_id: int,
+    key: str,
+    typed: str,
+    expected: Callable[[ExamSession], str],
+    refusal: DomainError,
+) -> ExamSession:
+    """A session number and a code typed by a person, under the rate limit. The failure is
+    counted under the session's lock so simultaneous guesses take turns, and an unknown
+    session gets the same answer as a wrong code: there is nothing to enumerate."""
+    s: ExamSession | None = (
+        tx.db.execute(select(ExamSession).where(col(ExamSession.id) == session_id).with_for_update()).scalar()
+    )
     rules.limiter.check(tx.db, key)
-    password = codes.normalise_supervisor_password(typed_password)
-    # Same answer for an unknown session and a wrong password: nothing to enumerate.
-    if s is None or not codes.same(password, s.supervisor_password):
+    if s is None or not codes.same(typed, expected(s)):
         rules.limiter.fail(tx.db, key)
-        raise refuse(403, "INCORRECT_DATA", INCORRECT_DATA, commit=True)
+        raise refusal
+    return s
+
+
+def grant_supervision(tx: Tx, session_id: int, typed_password: str, user_id: int, rules: Rules) -> None:
+    s = _enter_code(
+        tx,
+        rules,
+        session_id,
+        f"supervision:{session_id}",
+        codes.normalise_supervisor_password(typed_password),
+        lambda found: found.supervisor_password,
+        refuse(403, "INCORRECT_DATA", INCORRECT_DATA, commit=True),
+    )
     _require_open(s, status=403)
     user = _user(tx.db, user_id)
     existing = tx.db.execute(
@@ -551,14 +574,15 @@ def join(
     birthdate: dt.date,
     rules: Rules,
 ) -> Joined:
-    key = f"access:{session_id}"
-    s = tx.db.execute(select(ExamSession).where(col(ExamSession.id) == session_id).with_for_update()).scalar()
-    # Counted under the session's lock: simultaneous guesses take turns (PostgreSQL).
-    rules.limiter.check(tx.db, key)
-    code = codes.normalise_access_code(typed_code)
-    if s is None or not codes.same(code, s.access_code):
-        rules.limiter.fail(tx.db, key)
-        raise refuse(404, "INVALID_SESSION_OR_CODE", INVALID_SESSION_OR_CODE, commit=True)
+    s = _enter_code(
+        tx,
+        rules,
+        session_id,
+        f"access:{session_id}",
+        codes.normalise_access_code(typed_code),
+        lambda found: found.access_code,
+        refuse(404, "INVALID_SESSION_OR_CODE", INVALID_SESSION_OR_CODE, commit=True),
+    )
     if s.status == "finalized":
         raise refuse(412, "SESSION_NOT_ACCESSIBLE", "Cette session n'est plus accessible : elle a été finalisée.")
     wanted = codes.identity_key(last_name, first_name)
@@ -786,12 +810,9 @@ def renew_leases(db: Session, candidate_ids: list[int], supervisors: list[tuple[
     until = utcnow() + dt.timedelta(seconds=seconds)
     if candidate_ids:
         db.execute(update(Candidate).where(col(Candidate.id).in_(candidate_ids)).values(lease_until=until))
-    for session_id, user_id in supervisors:
-        db.execute(
-            update(SupervisorAccess)
-            .where(col(SupervisorAccess.session_id) == session_id, col(SupervisorAccess.user_id) == user_id)
-            .values(lease_until=until)
-        )
+    if supervisors:
+        pair = tuple_(col(SupervisorAccess.session_id), col(SupervisorAccess.user_id))
+        db.execute(update(SupervisorAccess).where(pair.in_(supervisors)).values(lease_until=until))
     db.commit()
 
 
