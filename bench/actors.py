@@ -53,6 +53,7 @@ class Dashboard:
         self.closes: list[int | None] = []
         self.bytes_in = 0
         self.keep = True
+        self.resync_sent_at: int | None = None
         self._changed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -138,7 +139,10 @@ class Dashboard:
         self._changed.set()
 
     def resync(self) -> None:
-        if self.ws is not None:
+        # Once per version: the replay answers every later event too, and the server
+        # closes a socket that sends more than 50 messages a second.
+        if self.ws is not None and self.resync_sent_at != self.version:
+            self.resync_sent_at = self.version
             self.ws.send_text(json.dumps({"type": "resync", "since": self.version}))
 
     async def wait(self, predicate: Any, timeout: float) -> bool:

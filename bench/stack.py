@@ -210,14 +210,15 @@ class Usage:
     rss_start: int = 0
     rss_end: int = 0
     procs: list[psutil.Process] = field(default_factory=list)
+    last_cpu: dict[int, float] = field(default_factory=dict)
 
     def _cpu(self) -> float:
-        total = 0.0
+        # A process that exits (a PostgreSQL backend, say) keeps the time it was last seen with.
         for p in self.procs:
             with contextlib.suppress(psutil.Error):
                 t = p.cpu_times()
-                total += t.user + t.system
-        return total
+                self.last_cpu[p.pid] = t.user + t.system
+        return sum(self.last_cpu.values())
 
     def _rss(self) -> int:
         total = 0
@@ -233,6 +234,7 @@ class Usage:
         self.rss_start = self.rss_max = self._rss()
 
     def sample(self) -> None:
+        self._cpu()
         self.rss_max = max(self.rss_max, self._rss())
 
     def stop(self) -> None:
