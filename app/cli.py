@@ -57,6 +57,11 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
         ws_max_size=64 * 1024,
         ws_ping_interval=20,
         ws_ping_timeout=20,
+        # Events are small JSON; per-socket compression doubled the memory of an idle
+        # socket (86 KB against 42 KB, BENCHMARKS.md) and costs CPU on every send.
+        ws_per_message_deflate=settings.ws_deflate,
+        # Longer than nginx's upstream keep-alive, so a paced client reuses its connection.
+        timeout_keep_alive=65,
         proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         timeout_graceful_shutdown=10,

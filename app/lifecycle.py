@@ -124,7 +124,8 @@ def _emit(
         "actor": {"name": actor.name} if actor else None,
     }
     if candidate is not None:
-        tx.db.flush()
+        if candidate.id is None:
+            tx.db.flush()  # a new candidate needs its id in the event
         event["candidate"] = views.candidate_view(candidate, rules.test_minutes, rules.questions_per_test, now)
     if payload:
         event.update(payload)
@@ -759,6 +760,15 @@ def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, 
         candidate=c,
     )
     return test_state(c, rules)
+
+
+def is_waiting(view: dict[str, Any] | None) -> bool:
+    """A candidate's page waiting on a supervisor: presence not yet confirmed, or a resume asked for."""
+    if not view:
+        return True
+    return bool(
+        (view.get("status") == "not_started" and not view.get("authorized_to_start")) or view.get("resume_requested")
+    )
 
 
 def candidate_message(db: Session, session_id: int, candidate_id: int, rules: Rules) -> dict[str, Any]:

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "socket_queue_size": (256, "events buffered per socket before a slow one is closed"),
     "db_pool_size": (20, "database connections (and worker threads) per process"),
     "cookie_secure": (False, "mark cookies Secure (set behind HTTPS)"),
+    "ws_deflate": (False, "permessage-deflate on websockets (more memory and CPU per socket)"),
     "log_json": (True, "structured JSON logs"),
 }
 
@@ -61,6 +62,7 @@ class Settings:
     socket_queue_size: int = 256
     db_pool_size: int = 20
     cookie_secure: bool = False
+    ws_deflate: bool = False
     log_json: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -141,6 +143,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         socket_queue_size=number("socket_queue_size", 256),
         db_pool_size=number("db_pool_size", 20),
         cookie_secure=_bool(env.get("COOKIE_SECURE", "")),
+        ws_deflate=_bool(env.get("WS_DEFLATE", "")),
         log_json=not _bool(env.get("LOG_PLAIN", "")),
     )
     if overrides:

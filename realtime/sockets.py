@@ -82,6 +82,10 @@ class CandidateFeedSource(Protocol):
 
     async def heartbeat(self, session_id: int, candidate_id: int) -> None: ...
 
+    def wants_refresh(self, message: dict[str, Any]) -> bool:
+        """Whether a client in the state this message shows should be re-read periodically
+        (the app knows which states wait on someone else's action)."""
+
 
 class _Close(Exception):
     def __init__(self, code: int, reason: str) -> None:
@@ -452,7 +456,8 @@ class _CandidateFeed:
             item = await self.conn.next_item(max(0.0, next_refresh - loop.time()))
             await self.conn.send_errors()
             if loop.time() >= next_refresh:
-                await self.send_state(only_if_changed=True)
+                if self.source.wants_refresh({"candidate": self.last_candidate}):
+                    await self.send_state(only_if_changed=True)
                 next_refresh = loop.time() + self.refresh_seconds
             if item is None:
                 continue

@@ -116,6 +116,11 @@ class CandidateSource:
     async def heartbeat(self, session_id: int, candidate_id: int) -> None:
         self.s.presence.candidate_heartbeat(session_id, candidate_id)
 
+    def wants_refresh(self, message: dict[str, Any]) -> bool:
+        # Only a waiting page would stay stuck on a lost publish; a candidate taking the
+        # test hears of any change at its next answer.
+        return lifecycle.is_waiting(message.get("candidate"))
+
 
 async def _admit(websocket: WebSocket, s: Services) -> bool:
     # Close codes only exist once accepted, so refusals accept then close with a reason.

@@ -189,3 +189,6 @@ class EventLog:
 
     async def heartbeat(self, session_id: int, candidate_id: int) -> None:
         self.heartbeats += 1
+
+    def wants_refresh(self, message: dict[str, Any]) -> bool:
+        return True

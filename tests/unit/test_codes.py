@@ -77,9 +77,10 @@ def test_access_codes_forgive_case_spaces_and_dashes(typed: str, expected: str) 
 
 def test_comparison_is_constant_time_and_exact() -> None:
     assert "hmac.compare_digest" in inspect.getsource(codes.same)
-    # Both doors compare through it.
-    assert "codes.same(" in inspect.getsource(lifecycle.grant_supervision)
-    assert "codes.same(" in inspect.getsource(lifecycle.join)
+    # Both doors compare through it, in their shared code-entry check.
+    assert "codes.same(" in inspect.getsource(lifecycle._enter_code)
+    assert "_enter_code(" in inspect.getsource(lifecycle.grant_supervision)
+    assert "_enter_code(" in inspect.getsource(lifecycle.join)
     assert codes.same("XGDZ45", "XGDZ45")
     assert not codes.same("XGDZ45", "XGDZ46")
     assert not codes.same("XGDZ45", "XGDZ4")
@@ -116,3 +117,13 @@ def test_different_names_stay_different(a: str, b: str) -> None:
 def test_identity_key_keeps_last_and_first_names_apart() -> None:
     assert codes.identity_key("Jean", "Pierre Paul") != codes.identity_key("Jean Pierre", "Paul")
     assert codes.identity_key("DUPONT", "Paul") == codes.identity_key("dupont", "PAUL")
+
+
+def test_only_waiting_candidates_are_re_read_periodically() -> None:
+    from app.lifecycle import is_waiting
+
+    assert is_waiting({"status": "not_started", "authorized_to_start": False, "resume_requested": False})
+    assert is_waiting({"status": "in_progress", "authorized_to_start": False, "resume_requested": True})
+    assert not is_waiting({"status": "not_started", "authorized_to_start": True, "resume_requested": False})
+    assert not is_waiting({"status": "in_progress", "authorized_to_start": False, "resume_requested": False})
+    assert is_waiting(None)
