@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
 LabelValues = tuple[str, ...]
@@ -33,7 +34,7 @@ def _number(value: float) -> str:
     return repr(value)
 
 
-class _Metric:
+class _Metric(ABC):
     kind = ""
 
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> None:
@@ -52,8 +53,8 @@ class _Metric:
             f"# TYPE {self.name} {self.kind}",
         ]
 
-    def samples(self) -> list[str]:
-        raise NotImplementedError
+    @abstractmethod
+    def samples(self) -> list[str]: ...
 
 
 class Counter(_Metric):

@@ -43,7 +43,7 @@ def shared_redis_url() -> str:
     try:
         redis.Redis.from_url(SHARED_REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError:
-        pytest.skip(f"no Redis at {SHARED_REDIS_URL}")
+        pytest.fail(f"no Redis at {SHARED_REDIS_URL}: scripts/test starts one")
     return SHARED_REDIS_URL
 
 
@@ -90,7 +90,7 @@ class RedisProcess:
 @pytest.fixture
 def redis_process() -> Iterator[RedisProcess]:
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
+        pytest.fail("redis-server not installed: scripts/test installs it")
     server = RedisProcess()
     server.start()
     try:
