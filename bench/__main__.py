@@ -37,7 +37,10 @@ SCENARIOS: dict[str, tuple[str, Runner]] = {
     "storm": ("6. reconnect storm", lambda a: scenarios.storm(a.quick)),
     "slow-consumer": ("7. 2% of supervisors stop reading", lambda a: scenarios.slow_consumer(a.quick)),
     "start-burst": ("8. exam start burst", lambda a: scenarios.start_burst(a.quick)),
+    "soak": ("soak: RSS and open files over a long run", lambda a: scenarios.soak(a.quick, a.minutes)),
 }
+# Half an hour on its own: not part of `all`.
+LONG = {"soak"}
 
 
 def _overrides(a: argparse.Namespace) -> dict[str, Any]:
@@ -56,10 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates-per-session", type=int)
     parser.add_argument("--period", type=float, help="seconds between two answers of a candidate")
     parser.add_argument("--duration", type=float)
+    parser.add_argument("--minutes", type=float, default=30.0, help="soak only: how long")
     parser.add_argument("--label", default="", help="suffix of the result file name")
     args = parser.parse_args(argv)
     raise_fd_limit()
-    names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    names = [n for n in SCENARIOS if n not in LONG] if args.scenario == "all" else [args.scenario]
     report: dict[str, Any] = {"machine": machine(), "quick": args.quick, "scenarios": {}}
 
     path = args.out or str(result_path(args.scenario + ("-quick" if args.quick else "") + args.label))

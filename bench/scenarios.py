@@ -395,3 +395,47 @@ async def start_burst(quick: bool) -> dict[str, Any]:
         }
     finally:
         await rig.down()
+
+
+async def soak(quick: bool, minutes: float = 30.0) -> dict[str, Any]:
+    """The exam-day population answering for half an hour at a pace one process sustains
+    (one answer per candidate every 40 s): the server's RSS and open files must stay flat."""
+    shape = paced_shape(quick, period=2.0 if quick else 40.0)
+    total = 60.0 if quick else minutes * 60
+    window = 20.0 if quick else 60.0
+    rig = Rig(shape, "soak")
+    try:
+        await rig.up()
+        servers = [psutil.Process(s.pid) for s in rig.servers]
+        samples: list[dict[str, Any]] = []
+        start = time.monotonic()
+        while time.monotonic() - start < total:
+            _, _, usage = await rig.answer_for(window)
+            samples.append(
+                {
+                    "t_s": round(time.monotonic() - start),
+                    "rss_mb": round(sum(p.memory_info().rss for p in servers) / 2**20, 1),
+                    "open_files": sum(p.num_fds() for p in servers),
+                    "answers": usage["answers_sent"],
+                    "server_cpu_percent": usage["server"]["cpu_percent_of_one_core"],
+                }
+            )
+            log(f"soak {samples[-1]}")
+        completeness = await rig.completeness()
+        # The first window warms caches and pools; drift is measured from the second on.
+        base = samples[1] if len(samples) > 2 else samples[0]
+        last = samples[-1]
+        drift = {k: round(100 * (last[k] - base[k]) / base[k], 1) for k in ("rss_mb", "open_files")}
+        return {
+            "shape": shape.describe(),
+            "minutes": round(total / 60, 1),
+            "samples": samples,
+            "drift_percent": drift,
+            "targets": {
+                "rss_and_fds_flat_within_10_percent": all(abs(v) <= 10 for v in drift.values()),
+                "zero_loss": completeness["complete"],
+            },
+            "completeness": completeness,
+        }
+    finally:
+        await rig.down()
