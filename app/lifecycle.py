@@ -88,6 +88,10 @@ class Actor:
     def of(user: User) -> Actor:
         return Actor(name=f"{user.first_name} {user.last_name}", user_id=user.id)
 
+    @staticmethod
+    def candidate(c: Candidate) -> Actor:
+        return Actor(name=f"{c.first_name} {c.last_name}")
+
 
 @dataclass(frozen=True)
 class Joined:
@@ -607,7 +611,7 @@ def join(
     waiting = CandidateClaim(candidate_id=c.id, session_id=s.id, token=-1)
     if c.status in views.ENDED:
         raise refuse(409, "TEST_FINISHED", "Votre test de certification est terminé.")
-    actor = Actor(name=f"{c.first_name} {c.last_name}")
+    actor = Actor.candidate(c)
     if c.status == "not_started":
         if not c.authorized_to_start:
             raise refuse(
@@ -667,13 +671,19 @@ def _refuse_if_over(c: Candidate, session_status: str) -> None:
         )
 
 
-def start(tx: Tx, claim: CandidateClaim | None, consent: bool, rules: Rules) -> dict[str, Any]:
+def _locked_candidate(tx: Tx, claim: CandidateClaim | None) -> tuple[ExamSession, Candidate]:
+    """The candidate holding this cookie, read under its session's lock, with a test still open."""
     if claim is None:
-        _claimed(tx.db, claim)
+        _claimed(tx.db, claim)  # raises: no cookie
     assert claim is not None
     s = _lock_session(tx, claim.session_id)
     c = _claimed(tx.db, claim)
     _refuse_if_over(c, s.status)
+    return s, c
+
+
+def start(tx: Tx, claim: CandidateClaim | None, consent: bool, rules: Rules) -> dict[str, Any]:
+    s, c = _locked_candidate(tx, claim)
     if c.status == "in_progress":
         return views.candidate_view(c, rules.test_minutes, rules.questions_per_test)
     if c.status != "not_started":
@@ -694,7 +704,7 @@ def start(tx: Tx, claim: CandidateClaim | None, consent: bool, rules: Rules) -> 
         "candidate.updated",
         rules,
         action="started",
-        actor=Actor(name=f"{c.first_name} {c.last_name}"),
+        actor=Actor.candidate(c),
         candidate=c,
     )
     return views.candidate_view(c, rules.test_minutes, rules.questions_per_test)
@@ -723,12 +733,7 @@ def read_test(db: Session, claim: CandidateClaim | None, rules: Rules) -> dict[s
 
 
 def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, rules: Rules) -> dict[str, Any]:
-    if claim is None:
-        _claimed(tx.db, claim)
-    assert claim is not None
-    s = _lock_session(tx, claim.session_id)
-    c = _claimed(tx.db, claim)
-    _refuse_if_over(c, s.status)
+    s, c = _locked_candidate(tx, claim)
     ids = c.question_ids.split(",") if c.question_ids else []
     if c.status == "not_started":
         raise refuse(409, "TEST_NOT_STARTED", "Votre test n'a pas encore commencé.")
@@ -756,7 +761,7 @@ def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, 
         "candidate.updated",
         rules,
         action="finished" if c.status == "finished" else "answered",
-        actor=Actor(name=f"{c.first_name} {c.last_name}"),
+        actor=Actor.candidate(c),
         candidate=c,
     )
     return test_state(c, rules)
