@@ -1,0 +1,83 @@
+"""The words the server, the pages and the tests share.
+
+`app/` and `realtime/` may both import this package; it imports nothing of theirs. The
+values are the strings on the wire and in the database, so changing one is a contract
+change: `static/js/vocabulary.js` mirrors them and a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CandidateStatus(StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    FINISHED = "finished"
+    ENDED_BY_SUPERVISOR = "ended_by_supervisor"
+    ENDED_BY_FINALIZATION = "ended_by_finalization"
+
+    @property
+    def ended(self) -> bool:
+        return self in ENDED
+
+
+ENDED = frozenset(
+    {CandidateStatus.FINISHED, CandidateStatus.ENDED_BY_SUPERVISOR, CandidateStatus.ENDED_BY_FINALIZATION}
+)
+
+
+class SessionStatus(StrEnum):
+    CREATED = "created"
+    FINALIZED = "finalized"
+
+
+class Connection(StrEnum):
+    """A candidate's browser as the server last knew it."""
+
+    NEVER = "never"
+    CONNECTED = "connected"
+    LOST = "lost"
+
+
+class EventName(StrEnum):
+    """What changed, for a client applying events: which part of its state to replace."""
+
+    CANDIDATE_UPDATED = "candidate.updated"
+    CANDIDATE_REMOVED = "candidate.removed"
+    SESSION_UPDATED = "session.updated"
+    SUPERVISORS_UPDATED = "supervisors.updated"
+
+
+class Action(StrEnum):
+    """What happened, in words a client can show without comparing two views."""
+
+    ENROLLED = "enrolled"
+    REMOVED = "removed"
+    PRESENCE_CONFIRMED = "presence_confirmed"
+    PRESENCE_WITHDRAWN = "presence_withdrawn"
+    STARTED = "started"
+    ANSWERED = "answered"
+    FINISHED = "finished"
+    RESUME_REQUESTED = "resume_requested"
+    RESUME_AUTHORIZED = "resume_authorized"
+    RESUMED = "resumed"
+    ENDED_BY_SUPERVISOR = "ended_by_supervisor"
+    ENDED_BY_FINALIZATION = "ended_by_finalization"
+    FINALIZED = "finalized"
+    CONNECTED = "connected"
+    CONNECTION_LOST = "connection_lost"
+    SUPERVISOR_JOINED = "supervisor_joined"
+    SUPERVISOR_ONLINE = "supervisor_online"
+    SUPERVISOR_OFFLINE = "supervisor_offline"
+
+
+class MessageType(StrEnum):
+    """The `type` of every websocket message, both directions."""
+
+    SNAPSHOT = "snapshot"
+    EVENT = "event"
+    HEARTBEAT = "heartbeat"
+    RESYNC = "resync"
+    CANDIDATE = "candidate"
+    ERROR = "error"
