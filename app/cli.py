@@ -12,12 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
-from app import lifecycle, logs, migrate
+from app import logs, migrate
+from app.actions import centres
+from app.actions.eventlog import Actor
+from app.actions.rules import Rules
 from app.db import Database, Tx
 from app.errors import DomainError
 from app.models import Candidate, Centre, ExamSession, Membership, User
 from app.security import hash_password
 from app.settings import ConfigurationError, Settings, load_settings
+from vocabulary import SessionStatus
 
 DEMO_EMAIL = "surveillant@testix.fr"
 DEMO_PASSWORD = "Testix2021"
@@ -95,26 +99,21 @@ def _seed_demo(tx: Tx, settings: Settings) -> tuple[ExamSession, bool]:
     ):
         db.add(Membership(centre_id=centre.id, user_id=user.id))
     existing = db.execute(
-        select(ExamSession).where(col(ExamSession.centre_id) == centre.id, col(ExamSession.status) == "created")
+        select(ExamSession).where(
+            col(ExamSession.centre_id) == centre.id, col(ExamSession.status) == SessionStatus.CREATED
+        )
     ).scalar()
     if existing is not None:
         return existing, False
     # The guide's screenshots show session 668: keep that number when it is free.
     free = db.get(ExamSession, DEMO_SESSION_ID) is None
-    session = lifecycle.create_session(
-        tx,
-        centre.id,
-        user.id,
-        address=DEMO_CENTRE,
-        room="Salle 3",
-        examiner="Surveillant Test",
-        date=dt.date(2021, 12, 28),
-        time="11:00",
-        number=DEMO_SESSION_ID if free else None,
+    plan = centres.SessionPlan(
+        address=DEMO_CENTRE, room="Salle 3", examiner="Surveillant Test", date=dt.date(2021, 12, 28), time="11:00"
     )
-    rules = lifecycle.Rules.from_settings(settings)
+    session = centres.create_session(tx, centre.id, user.id, plan, number=DEMO_SESSION_ID if free else None)
+    rules = Rules.from_settings(settings)
     for last, first, birth in DEMO_CANDIDATES:
-        lifecycle.enrol_into(tx, session, lifecycle.Enrolment(last, first, birth), rules, lifecycle.Actor.of(user))
+        centres.enrol_into(tx, session, centres.Enrolment(last, first, birth), rules, Actor.of(user))
     return session, True
 
 
@@ -156,7 +155,7 @@ def centre_create(settings: Settings, name: str, admin: str) -> int:
     async def run() -> Centre:
         db = Database(settings)
         try:
-            return await db.write(lambda tx: lifecycle.create_centre(tx, name, admin))
+            return await db.write(lambda tx: centres.create_centre(tx, name, admin))
         finally:
             db.dispose()
 

@@ -1,31 +1,52 @@
-"""Refusals of the domain, each with its HTTP status, stable code and French message."""
+"""Every refusal, named: its HTTP status, stable code (CONTRACT.md) and French message.
+
+One code may have several messages, one per situation (a supervisor and a candidate are
+not told the same thing); each situation is its own class, so code never writes a
+refusal's words inline and a test can name what it expects.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 
 class DomainError(Exception):
+    """A refusal. Each subclass names one in its class line (status, code, French message);
+    `commit=True` keeps what the refusal recorded (a counted failed code, "reprise demandée")."""
+
     status = 400
     code = "BAD_REQUEST"
     message = "Requête invalide."
+    commit = False
+
+    def __init_subclass__(
+        cls,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        commit: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status = status or cls.status
+        cls.code = code or cls.code
+        cls.message = message or cls.message
+        cls.commit = cls.commit if commit is None else commit
+        cls.__test__ = False  # type: ignore[attr-defined]  # "Test..." names are not pytest classes
 
     def __init__(
         self,
         message: str | None = None,
         *,
         status: int | None = None,
-        code: str | None = None,
-        commit: bool = False,
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         private: dict[str, Any] | None = None,
     ) -> None:
         self.message = message or type(self).message
         self.status = status or type(self).status
-        self.code = code or type(self).code
-        # A refusal that must still keep what it recorded (e.g. "reprise demandée").
-        self.commit = commit
         self.extra = extra or {}
         self.headers = headers or {}
         # For the route only (e.g. a listening cookie to set); never serialised.
@@ -36,37 +57,241 @@ class DomainError(Exception):
         return {"error": {"code": self.code, "message": self.message}, **self.extra}
 
 
-def refuse(status: int, code: str, message: str, **kwargs: Any) -> DomainError:
-    return DomainError(message, status=status, code=code, **kwargs)
+# ---------------------------------------------------------------- the French messages, as the contract words them
+
+INCORRECT_DATA = "Le numéro de session et/ou le mot de passe saisis sont incorrects."
+INVALID_SESSION_OR_CODE = "Le numéro de session et/ou le code d'accès saisis sont incorrects."
+NOT_AUTHORIZED_TO_JOIN = (
+    "Votre surveillant n'a pas confirmé votre présence dans la salle de test. Vous ne pouvez "
+    "donc pas encore commencer votre test de certification. Merci de prévenir votre surveillant."
+)
+NOT_AUTHORIZED_TO_RESUME = (
+    "Vous avez déjà commencé votre test de certification. Pour le reprendre, votre surveillant "
+    "doit vous y autoriser. Merci de prévenir votre surveillant."
+)
+CANDIDATE_NOT_RECOGNISED = (
+    "Aucun candidat inscrit à cette session ne correspond à ces nom, prénom et date de naissance. "
+    "Vérifiez vos informations ou prévenez votre surveillant."
+)
+OPENED_ELSEWHERE = (
+    "Votre test a été ouvert sur un autre poste. Rejoignez à nouveau la session si votre surveillant vous y autorise."
+)
+MALFORMED_JSON = "Le corps de la requête n'est pas un JSON valide."
+NOT_A_JSON_OBJECT = "Le corps de la requête doit être un objet JSON."
+PAYLOAD_TOO_LARGE = "La requête est trop volumineuse."
+NOT_FOUND = "Ressource introuvable."
+METHOD_NOT_ALLOWED = "Méthode non autorisée."
+HTTP_REFUSAL = "Requête refusée."
+INTERNAL_ERROR = "Une erreur inattendue s'est produite. Réessayez."
+SERVICE_UNAVAILABLE = "Le service est momentanément indisponible. Réessayez dans quelques secondes."
+NO_ACCESS_CODE_LEFT = "Impossible de générer un code d'accès unique."
+NOT_AUTHENTICATED = "Vous devez être connecté."
+INVALID_CREDENTIALS = "L'adresse e-mail et/ou le mot de passe saisis sont incorrects."
+EMAIL_TAKEN = "Un compte existe déjà avec cette adresse e-mail."
+NOT_A_MEMBER = "Vous n'êtes pas membre de ce centre de certification."
+SESSION_NOT_FOUND = "Session introuvable."
+SESSION_FINALIZED = "Cette session est finalisée."
+SUPERVISION_OVER = "Cette session est finalisée : la surveillance est terminée."
+CANDIDATE_NOT_IN_SESSION = "Ce candidat n'est pas inscrit à cette session."
+CANDIDATE_ALREADY_STARTED = "Ce candidat a déjà commencé son test : il ne peut plus être retiré."
+PRESENCE_AFTER_START = "Ce candidat a déjà commencé son test : sa présence ne peut plus être retirée."
+NO_SUPERVISOR_ACCESS = "Vous n'avez pas accès à la surveillance de cette session."
+TEST_NOT_STARTED = "Ce candidat n'a pas encore commencé son test."
+OWN_TEST_NOT_STARTED = "Votre test n'a pas encore commencé."
+TEST_ALREADY_FINISHED = "Le test de ce candidat est déjà terminé."
+SESSION_NOT_ACCESSIBLE = "Cette session n'est plus accessible : elle a été finalisée."
+NOT_JOINED = "Veuillez rejoindre la session avec votre numéro de session et votre code d'accès."
+CONSENT_REQUIRED = "Vous devez accepter les conditions pour commencer votre test."
+TEST_FINISHED = "Votre test de certification est terminé."
+TEST_ENDED_BY_SUPERVISOR = "Votre surveillant a mis fin à votre test de certification."
+TEST_ENDED_BY_FINALIZATION = "La session a été finalisée : votre test de certification est terminé."
+QUESTION_NOT_CURRENT = "Cette question n'est pas la question en cours."
 
 
-class ServiceUnavailable(DomainError):
-    status = 503
-    code = "SERVICE_UNAVAILABLE"
-    message = "Le service est momentanément indisponible. Réessayez dans quelques secondes."
+# ---------------------------------------------------------------- refusals that take details
 
 
-class InvalidPayload(DomainError):
-    status = 422
-    code = "INVALID_PAYLOAD"
-
+class InvalidPayload(DomainError, status=422, code="INVALID_PAYLOAD"):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field} : {message}", extra={"field": field})
 
 
-# Stable refusals, named as in CONTRACT.md.
-SESSION_NOT_FOUND = (404, "SESSION_NOT_FOUND", "Session introuvable.")
-SESSION_FINALIZED = (409, "SESSION_FINALIZED", "Cette session est finalisée.")
-NOT_A_MEMBER = (403, "NOT_A_MEMBER", "Vous n'êtes pas membre de ce centre de certification.")
-NOT_AUTHENTICATED = (401, "NOT_AUTHENTICATED", "Vous devez être connecté.")
-NO_SUPERVISOR_ACCESS = (
-    403,
-    "NO_SUPERVISOR_ACCESS",
-    "Vous n'avez pas accès à la surveillance de cette session.",
-)
-CANDIDATE_NOT_IN_SESSION = (404, "CANDIDATE_NOT_FOUND", "Ce candidat n'est pas inscrit à cette session.")
+class TooManyAttempts(DomainError, status=429, code="TOO_MANY_ATTEMPTS"):
+    def __init__(self, seconds: int, minutes: int) -> None:
+        super().__init__(
+            f"Trop de tentatives. Veuillez réessayer dans {minutes} minute{'s' if minutes > 1 else ''}.",
+            headers={"Retry-After": str(seconds)},
+            extra={"retry_after_seconds": seconds},
+        )
 
 
-def err(spec: tuple[int, str, str], **kwargs: Any) -> DomainError:
-    status, code, message = spec
-    return DomainError(message, status=status, code=code, **kwargs)
+class UserNotFound(DomainError, status=404, code="USER_NOT_FOUND"):
+    def __init__(self, email: str) -> None:
+        super().__init__(f"Aucun compte pour {email}.")
+
+
+class InvalidCsv(DomainError, status=422, code="INVALID_CSV"):
+    message = "Le fichier contient des erreurs : aucun candidat n'a été importé."
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        super().__init__(extra={"rows": rows})
+
+
+class UnknownEncoding(InvalidCsv):
+    message = "Encodage du fichier non reconnu (UTF-8 attendu)."
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+
+class CandidateAlreadyEnrolled(DomainError, status=409, code="CANDIDATE_ALREADY_ENROLLED"):
+    def __init__(self, first_name: str, last_name: str, birthdate: dt.date) -> None:
+        super().__init__(
+            f"{first_name} {last_name}, né(e) le {birthdate:%d/%m/%Y}, est déjà inscrit(e) à cette session."
+        )
+
+
+# ---------------------------------------------------------------- the request itself
+
+
+class MalformedJson(DomainError, status=422, code="INVALID_PAYLOAD", message=MALFORMED_JSON): ...
+
+
+class NotAJsonObject(MalformedJson, message=NOT_A_JSON_OBJECT): ...
+
+
+class PayloadTooLarge(DomainError, status=413, code="PAYLOAD_TOO_LARGE", message=PAYLOAD_TOO_LARGE): ...
+
+
+class NotFound(DomainError, status=404, code="NOT_FOUND", message=NOT_FOUND): ...
+
+
+class MethodNotAllowed(DomainError, status=405, code="METHOD_NOT_ALLOWED", message=METHOD_NOT_ALLOWED): ...
+
+
+# Any other refusal of the HTTP layer, raised with its own status.
+class HttpRefusal(DomainError, code="HTTP_ERROR", message=HTTP_REFUSAL): ...
+
+
+class InternalError(DomainError, status=500, code="INTERNAL_ERROR", message=INTERNAL_ERROR): ...
+
+
+class ServiceUnavailable(DomainError, status=503, code="SERVICE_UNAVAILABLE", message=SERVICE_UNAVAILABLE): ...
+
+
+class NoAccessCodeLeft(ServiceUnavailable, message=NO_ACCESS_CODE_LEFT): ...
+
+
+# ---------------------------------------------------------------- accounts and centres
+
+
+class NotAuthenticated(DomainError, status=401, code="NOT_AUTHENTICATED", message=NOT_AUTHENTICATED): ...
+
+
+class InvalidCredentials(DomainError, status=401, code="INVALID_CREDENTIALS", message=INVALID_CREDENTIALS): ...
+
+
+class EmailTaken(DomainError, status=409, code="EMAIL_TAKEN", message=EMAIL_TAKEN): ...
+
+
+class NotAMember(DomainError, status=403, code="NOT_A_MEMBER", message=NOT_A_MEMBER): ...
+
+
+class SessionNotFound(DomainError, status=404, code="SESSION_NOT_FOUND", message=SESSION_NOT_FOUND): ...
+
+
+class SessionFinalized(DomainError, status=409, code="SESSION_FINALIZED", message=SESSION_FINALIZED): ...
+
+
+# Asking for supervisor access to a finalised session: a refusal of access, not a conflict.
+class SessionFinalizedForAccess(SessionFinalized, status=403, message=SessionFinalized.message): ...
+
+
+class SupervisionOver(SessionFinalized, status=403, message=SUPERVISION_OVER): ...
+
+
+class CandidateNotInSession(DomainError, status=404, code="CANDIDATE_NOT_FOUND", message=CANDIDATE_NOT_IN_SESSION): ...
+
+
+# Removing a candidate who has started.
+class CandidateAlreadyStarted(
+    DomainError, status=409, code="CANDIDATE_ALREADY_STARTED", message=CANDIDATE_ALREADY_STARTED
+): ...
+
+
+class PresenceAfterStart(CandidateAlreadyStarted, message=PRESENCE_AFTER_START): ...
+
+
+# ---------------------------------------------------------------- supervision
+
+
+# A wrong supervisor password or an unknown session, the same answer; the try counts.
+class IncorrectData(DomainError, status=403, code="INCORRECT_DATA", commit=True, message=INCORRECT_DATA): ...
+
+
+class NoSupervisorAccess(DomainError, status=403, code="NO_SUPERVISOR_ACCESS", message=NO_SUPERVISOR_ACCESS): ...
+
+
+class TestNotStarted(DomainError, status=409, code="TEST_NOT_STARTED", message=TEST_NOT_STARTED): ...
+
+
+# The candidate answering before starting, told in their own words.
+class OwnTestNotStarted(TestNotStarted, message=OWN_TEST_NOT_STARTED): ...
+
+
+class TestAlreadyFinished(DomainError, status=409, code="TEST_ALREADY_FINISHED", message=TEST_ALREADY_FINISHED): ...
+
+
+# ---------------------------------------------------------------- the candidate
+
+
+# An unknown session or a wrong access code, the same answer; the try counts.
+class InvalidSessionOrCode(
+    DomainError, status=404, code="INVALID_SESSION_OR_CODE", commit=True, message=INVALID_SESSION_OR_CODE
+): ...
+
+
+class SessionNotAccessible(DomainError, status=412, code="SESSION_NOT_ACCESSIBLE", message=SESSION_NOT_ACCESSIBLE): ...
+
+
+class CandidateNotRecognised(DomainError, status=404, code="CANDIDATE_NOT_FOUND", message=CANDIDATE_NOT_RECOGNISED): ...
+
+
+class NotAuthorizedToJoin(
+    DomainError, status=403, code="CANDIDATE_NOT_AUTHORIZED_TO_JOIN_SESSION", message=NOT_AUTHORIZED_TO_JOIN
+): ...
+
+
+# The resume request is recorded for the supervisors even though the join is refused.
+class NotAuthorizedToResume(
+    DomainError,
+    status=403,
+    code="CANDIDATE_NOT_AUTHORIZED_TO_RESUME_SESSION",
+    commit=True,
+    message=NOT_AUTHORIZED_TO_RESUME,
+): ...
+
+
+class NotJoined(NotAuthenticated, message=NOT_JOINED): ...
+
+
+class OpenedElsewhere(NotAuthenticated, message=OPENED_ELSEWHERE): ...
+
+
+class ConsentRequired(DomainError, status=422, code="CONSENT_REQUIRED", message=CONSENT_REQUIRED): ...
+
+
+class TestFinished(DomainError, status=409, code="TEST_FINISHED", message=TEST_FINISHED): ...
+
+
+class TestEndedBySupervisor(
+    DomainError, status=409, code="TEST_ENDED_BY_SUPERVISOR", message=TEST_ENDED_BY_SUPERVISOR
+): ...
+
+
+class TestEndedByFinalization(
+    DomainError, status=409, code="TEST_ENDED_BY_FINALIZATION", message=TEST_ENDED_BY_FINALIZATION
+): ...
+
+
+class QuestionNotCurrent(DomainError, status=409, code="QUESTION_NOT_CURRENT", message=QUESTION_NOT_CURRENT): ...

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
-from app.errors import DomainError, InvalidPayload, refuse
+from app.errors import (
+    DomainError,
+    InvalidPayload,
+    MalformedJson,
+    NotAJsonObject,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+)
 from app.security import (
     CANDIDATE_COOKIE,
     CANDIDATE_MAX_AGE,
@@ -26,7 +34,7 @@ MAX_JSON_BYTES = 64 * 1024
 MAX_UPLOAD_BYTES = 1024 * 1024
 
 
-def services(conn: HTTPConnection) -> Services:
+def services_of(conn: HTTPConnection) -> Services:
     return conn.app.state.services  # type: ignore[no-any-return]
 
 
@@ -41,13 +49,13 @@ def error_response(exc: DomainError) -> JSONResponse:
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdecimal() and int(declared) > limit:
-        raise refuse(413, "PAYLOAD_TOO_LARGE", "La requête est trop volumineuse.")
+        raise PayloadTooLarge()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise refuse(413, "PAYLOAD_TOO_LARGE", "La requête est trop volumineuse.")
+            raise PayloadTooLarge()
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -59,9 +67,9 @@ async def json_body(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):
-        raise refuse(422, "INVALID_PAYLOAD", "Le corps de la requête n'est pas un JSON valide.") from None
+        raise MalformedJson() from None
     if not isinstance(data, dict):
-        raise refuse(422, "INVALID_PAYLOAD", "Le corps de la requête doit être un objet JSON.")
+        raise NotAJsonObject()
     return data
 
 
@@ -142,26 +150,26 @@ def path_id(request: Request, name: str) -> int:
     elif isinstance(raw, str) and raw.isdecimal() and len(raw) < 12:
         value = int(raw)
     else:
-        raise refuse(404, "NOT_FOUND", "Ressource introuvable.")
+        raise NotFound()
     if value > 2**31 - 1:
-        raise refuse(404, "NOT_FOUND", "Ressource introuvable.")
+        raise NotFound()
     return value
 
 
 def user_id(conn: HTTPConnection) -> int:
-    claim = services(conn).signer.read_login(conn.cookies.get(LOGIN_COOKIE))
+    claim = services_of(conn).signer.read_login(conn.cookies.get(LOGIN_COOKIE))
     if claim is None:
-        raise refuse(401, "NOT_AUTHENTICATED", "Vous devez être connecté.")
+        raise NotAuthenticated()
     return claim.user_id
 
 
 def optional_user_id(conn: HTTPConnection) -> int | None:
-    claim = services(conn).signer.read_login(conn.cookies.get(LOGIN_COOKIE))
+    claim = services_of(conn).signer.read_login(conn.cookies.get(LOGIN_COOKIE))
     return claim.user_id if claim else None
 
 
 def candidate_claim(conn: HTTPConnection) -> CandidateClaim | None:
-    return services(conn).signer.read_candidate(conn.cookies.get(CANDIDATE_COOKIE))
+    return services_of(conn).signer.read_candidate(conn.cookies.get(CANDIDATE_COOKIE))
 
 
 def session_number(body: dict[str, Any], name: str) -> int:
@@ -175,20 +183,20 @@ def session_number(body: dict[str, Any], name: str) -> int:
 
 
 def _set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
-    s = services(request)
+    services = services_of(request)
     response.set_cookie(
         name,
         value,
         max_age=max_age,
         httponly=True,
         samesite="lax",
-        secure=s.settings.cookie_secure or request.url.scheme == "https",
+        secure=services.settings.cookie_secure or request.url.scheme == "https",
     )
 
 
 def set_login_cookie(response: Response, request: Request, user: int) -> None:
-    _set_cookie(response, request, LOGIN_COOKIE, services(request).signer.login(user), LOGIN_MAX_AGE)
+    _set_cookie(response, request, LOGIN_COOKIE, services_of(request).signer.login(user), LOGIN_MAX_AGE)
 
 
 def set_candidate_cookie(response: Response, request: Request, claim: CandidateClaim) -> None:
-    _set_cookie(response, request, CANDIDATE_COOKIE, services(request).signer.candidate(claim), CANDIDATE_MAX_AGE)
+    _set_cookie(response, request, CANDIDATE_COOKIE, services_of(request).signer.candidate(claim), CANDIDATE_MAX_AGE)

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from app import logs
-from app.errors import DomainError
+from app.errors import DomainError, HttpRefusal, InternalError, MethodNotAllowed, NotFound
 from app.http import error_response
 from app.middleware import RequestLog, SameOrigin
 from app.routes import auth, candidate, centre, live, ops, pages, supervision
@@ -30,23 +30,21 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
-_HTTP_CODES = {404: ("NOT_FOUND", "Ressource introuvable."), 405: ("METHOD_NOT_ALLOWED", "Méthode non autorisée.")}
+_HTTP_REFUSALS: dict[int, type[DomainError]] = {404: NotFound, 405: MethodNotAllowed}
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code, message = _HTTP_CODES.get(exc.status_code, ("HTTP_ERROR", "Requête refusée."))
     if not request.url.path.startswith("/api/") and exc.status_code == 404:
-        s: Services = request.app.state.services
-        return s.templates.TemplateResponse(request, "404.html", {}, status_code=404)
-    return error_response(DomainError(message, status=exc.status_code, code=code))
+        services: Services = request.app.state.services
+        return services.templates.TemplateResponse(request, "404.html", {}, status_code=404)
+    refusal = _HTTP_REFUSALS.get(exc.status_code, HttpRefusal)
+    return error_response(refusal(status=exc.status_code))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error", exc_info=exc)
-    return error_response(
-        DomainError("Une erreur inattendue s'est produite. Réessayez.", status=500, code="INTERNAL_ERROR")
-    )
+    return error_response(InternalError())
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

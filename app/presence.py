@@ -16,7 +16,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from app import lifecycle
+from app.actions import presence as leases
+from app.actions.rules import Rules
 from app.db import Database
 
 log = logging.getLogger("surveillance.presence")
@@ -25,7 +26,7 @@ log = logging.getLogger("surveillance.presence")
 @dataclass
 class Presence:
     db: Database
-    rules: lifecycle.Rules
+    rules: Rules
     renew_every: float = 3.0
     sweep_every: float = 2.0
     _candidates: Counter[tuple[int, int]] = field(default_factory=Counter)
@@ -37,7 +38,7 @@ class Presence:
         key = (session_id, candidate_id)
         self._candidates[key] += 1
         self._last_beat[key] = time.monotonic()
-        await self.db.write(lambda tx: lifecycle.candidate_connected(tx, session_id, candidate_id, self.rules))
+        await self.db.write(lambda tx: leases.candidate_connected(tx, session_id, candidate_id, self.rules))
 
     def candidate_heartbeat(self, session_id: int, candidate_id: int) -> None:
         self._last_beat[(session_id, candidate_id)] = time.monotonic()
@@ -51,7 +52,7 @@ class Presence:
 
     async def supervisor_connected(self, session_id: int, user_id: int) -> None:
         self._supervisors[(session_id, user_id)] += 1
-        await self.db.write(lambda tx: lifecycle.supervisor_online(tx, session_id, user_id, self.rules))
+        await self.db.write(lambda tx: leases.supervisor_online(tx, session_id, user_id, self.rules))
 
     def supervisor_disconnected(self, session_id: int, user_id: int) -> None:
         key = (session_id, user_id)
@@ -86,11 +87,13 @@ class Presence:
 
     async def renew(self) -> None:
         now = time.monotonic()
-        alive = [cid for (sid, cid), beat in self._last_beat.items() if now - beat < self.rules.lease_seconds]
-        sups = list(self._supervisors)
-        if alive or sups:
-            await self.db.read(lambda db: lifecycle.renew_leases(db, alive, sups, self.rules.lease_seconds))
+        alive = [
+            candidate_id for (_, candidate_id), beat in self._last_beat.items() if now - beat < self.rules.lease_seconds
+        ]
+        supervisors = list(self._supervisors)
+        if alive or supervisors:
+            await self.db.write(lambda tx: leases.renew_leases(tx, alive, supervisors, self.rules.lease_seconds))
 
     async def sweep(self) -> None:
-        for session_id in await self.db.read(lifecycle.expired_sessions):
-            await self.db.write(lambda tx, sid=session_id: lifecycle.expire_leases(tx, sid, self.rules))  # type: ignore[misc]
+        for session_id in await self.db.read(leases.expired_sessions):
+            await self.db.write(lambda tx, expired=session_id: leases.expire_leases(tx, expired, self.rules))  # type: ignore[misc]

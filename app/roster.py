@@ -7,8 +7,8 @@ import csv
 import io
 from dataclasses import dataclass
 
+from app.actions.centres import Enrolment
 from app.http import parse_date
-from app.lifecycle import Enrolment
 
 HEADER = ["nom", "prenom", "date_naissance", "temps_majore"]
 # A spreadsheet would run a cell starting with these as a formula (CSV injection).

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
 from starlette.datastructures import Headers
 
-from app.errors import DomainError
+from app.errors import TooManyAttempts
 from app.models import Attempt, utcnow
 
 # argon2id, memory-hard; parameters kept moderate so a login costs ~50 ms on 2 cores.
@@ -142,13 +142,7 @@ class RateLimiter:
             retry_at = oldest + self.window
             seconds = max(1, math.ceil((retry_at - utcnow()).total_seconds()))
             minutes = max(1, math.ceil(seconds / 60))
-            raise DomainError(
-                f"Trop de tentatives. Veuillez réessayer dans {minutes} minute{'s' if minutes > 1 else ''}.",
-                status=429,
-                code="TOO_MANY_ATTEMPTS",
-                headers={"Retry-After": str(seconds)},
-                extra={"retry_after_seconds": seconds},
-            )
+            raise TooManyAttempts(seconds, minutes)
 
     def fail(self, db: Session, key: str) -> None:
         db.add(Attempt(key=key))

@@ -8,8 +8,9 @@ from typing import Any
 
 from starlette.templating import Jinja2Templates
 
+from app.actions.rules import Rules
 from app.db import Database
-from app.lifecycle import Rules
+from app.feeds import CandidateFeed, SessionFeed
 from app.presence import Presence
 from app.security import Signer
 from app.settings import Settings
@@ -30,6 +31,8 @@ class Services:
     signer: Signer
     presence: Presence
     templates: Jinja2Templates
+    session_feed: SessionFeed
+    candidate_feed: CandidateFeed
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -38,6 +41,7 @@ class Services:
         db = Database(settings, publish=hub.publish)
         rules = Rules.from_settings(settings)
         templates = Jinja2Templates(directory=str(ROOT / "templates"))
+        presence = Presence(db, rules)
         return cls(
             settings=settings,
             db=db,
@@ -45,8 +49,10 @@ class Services:
             metrics=metrics,
             rules=rules,
             signer=Signer(settings.secret_key),
-            presence=Presence(db, rules),
+            presence=presence,
             templates=templates,
+            session_feed=SessionFeed(db, rules, metrics, settings.replay_limit),
+            candidate_feed=CandidateFeed(db, rules, presence),
         )
 
     async def open(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -11,8 +12,10 @@ from sqlmodel import Session, col
 
 from app.codes import fold
 from app.models import Candidate, Centre, ExamSession, SessionEvent, SupervisorAccess, User, utcnow
+from vocabulary import ENDED, Action, CandidateStatus, EventName
 
-ENDED = ("finished", "ended_by_supervisor", "ended_by_finalization")
+# Builds one candidate's view at a given moment (`Rules.view`).
+CandidateView = Callable[[Candidate, dt.datetime | None], dict[str, Any]]
 
 
 def iso(moment: dt.datetime | None) -> str | None:
@@ -32,7 +35,8 @@ def question_count(c: Candidate, default: int) -> int:
     return len(c.question_ids.split(",")) if c.question_ids else default
 
 
-def candidate_view(c: Candidate, test_minutes: int, questions: int, now: dt.datetime | None = None) -> dict[str, Any]:
+def candidate_view(c: Candidate, test_minutes: int, questions: int, now: dt.datetime | None) -> dict[str, Any]:
+    """Called through `Rules.view` only, which knows the test's length and size."""
     end = theoretical_end(c, test_minutes)
     now = now or utcnow()
     return {
@@ -49,25 +53,25 @@ def candidate_view(c: Candidate, test_minutes: int, questions: int, now: dt.date
         "started_at": iso(c.started_at),
         "ended_at": iso(c.ended_at),
         "theoretical_end_at": iso(end),
-        "overtime": bool(end is not None and c.status == "in_progress" and now > end),
+        "overtime": bool(end is not None and c.status == CandidateStatus.IN_PROGRESS and now > end),
         "progress": {"answered": c.answered, "total": question_count(c, questions)},
     }
 
 
-def session_view(s: ExamSession, centre: str, *, with_codes: bool) -> dict[str, Any]:
+def session_view(exam_session: ExamSession, centre: str, *, with_codes: bool) -> dict[str, Any]:
     view: dict[str, Any] = {
-        "id": s.id,
+        "id": exam_session.id,
         "centre": centre,
-        "address": s.address,
-        "room": s.room,
-        "examiner": s.examiner,
-        "date": s.date.isoformat(),
-        "time": s.time,
-        "status": s.status,
+        "address": exam_session.address,
+        "room": exam_session.room,
+        "examiner": exam_session.examiner,
+        "date": exam_session.date.isoformat(),
+        "time": exam_session.time,
+        "status": exam_session.status,
     }
     if with_codes:
-        view["access_code"] = s.access_code
-        view["supervisor_password"] = s.supervisor_password
+        view["access_code"] = exam_session.access_code
+        view["supervisor_password"] = exam_session.supervisor_password
     return view
 
 
@@ -88,8 +92,8 @@ def supervisors(db: Session, session_id: int) -> list[dict[str, Any]]:
 def counts(candidates: list[Candidate]) -> dict[str, int]:
     return {
         "enrolled": len(candidates),
-        "present": sum(1 for c in candidates if c.authorized_to_start or c.status != "not_started"),
-        "in_progress": sum(1 for c in candidates if c.status == "in_progress"),
+        "present": sum(1 for c in candidates if c.authorized_to_start or c.status != CandidateStatus.NOT_STARTED),
+        "in_progress": sum(1 for c in candidates if c.status == CandidateStatus.IN_PROGRESS),
         "finished": sum(1 for c in candidates if c.status in ENDED),
     }
 
@@ -100,22 +104,14 @@ def centre_name(db: Session, centre_id: int) -> str:
 
 
 # What the activity feed shows; answers, connections and supervisors' presence are too chatty.
-ACTIVITY = (
-    "enrolled",
-    "removed",
-    "presence_confirmed",
-    "presence_withdrawn",
-    "started",
-    "finished",
-    "resume_requested",
-    "resume_authorized",
-    "resumed",
-    "ended_by_supervisor",
-    "ended_by_finalization",
-    "finalized",
-    "supervisor_joined",
-)
-_ACTIVITY_TYPES = ("candidate.updated", "candidate.removed", "session.updated", "supervisors.updated")
+ACTIVITY = frozenset(Action) - {
+    Action.ANSWERED,
+    Action.CONNECTED,
+    Action.CONNECTION_LOST,
+    Action.SUPERVISOR_ONLINE,
+    Action.SUPERVISOR_OFFLINE,
+}
+_ACTIVITY_TYPES = tuple(EventName)
 
 
 def recent_activity(db: Session, session_id: int, limit: int = 20) -> list[dict[str, Any]]:
@@ -135,21 +131,22 @@ def recent_activity(db: Session, session_id: int, limit: int = 20) -> list[dict[
     return list(reversed(events[:limit]))
 
 
-def snapshot(db: Session, session_id: int, test_minutes: int, questions: int) -> dict[str, Any] | None:
+def snapshot(db: Session, session_id: int, view: CandidateView) -> dict[str, Any] | None:
     """The supervisor's whole screen. The version is read first: candidates read after it
     can only be newer, and events carry whole candidate views, so replaying is harmless."""
-    s = db.get(ExamSession, session_id)
-    if s is None:
+    exam_session = db.get(ExamSession, session_id)
+    if exam_session is None:
         return None
-    version = s.version
+    version = exam_session.version
     candidates = list(db.execute(select(Candidate).where(col(Candidate.session_id) == session_id)).scalars())
     candidates.sort(key=sort_key)
     now = utcnow()
     return {
-        "session": session_view(s, centre_name(db, s.centre_id), with_codes=False) | {"access_code": s.access_code},
+        "session": session_view(exam_session, centre_name(db, exam_session.centre_id), with_codes=False)
+        | {"access_code": exam_session.access_code},
         "version": version,
         "supervisors": supervisors(db, session_id),
         "counts": counts(candidates),
-        "candidates": [candidate_view(c, test_minutes, questions, now) for c in candidates],
+        "candidates": [view(c, now) for c in candidates],
         "recent_events": recent_activity(db, session_id),
     }

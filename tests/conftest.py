@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from starlette.applications import Starlette
 
-from app import lifecycle, migrate
+from app import migrate
+from app.actions import centres
 from app.main import create_app
 from app.settings import Settings, load_settings
 
@@ -138,7 +139,7 @@ class World:
         return c
 
     async def centre(self, name: str, admin_email: str) -> int:
-        centre = await self.services.db.write(lambda tx: lifecycle.create_centre(tx, name, admin_email))
+        centre = await self.services.db.write(lambda tx: centres.create_centre(tx, name, admin_email))
         return int(centre.id)
 
     async def session(self, staff: httpx.AsyncClient, centre_id: int, **fields: Any) -> dict[str, Any]:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import lifecycle
+from app.actions import candidate_test
 from app.errors import DomainError, InvalidPayload
 from app.http import (
     boolean,
@@ -18,7 +15,7 @@ from app.http import (
     error_response,
     json_body,
     json_response,
-    services,
+    services_of,
     session_number,
     set_candidate_cookie,
     text,
@@ -32,9 +29,11 @@ async def join(request: Request) -> Response:
     first = text(body, "first_name")
     last = text(body, "last_name")
     birth = date(body, "birthdate")
-    s = services(request)
+    services = services_of(request)
     try:
-        joined = await s.db.write(lambda tx: lifecycle.join(tx, session_id, code, first, last, birth, s.rules))
+        joined = await services.db.write(
+            lambda tx: candidate_test.join(tx, session_id, code, first, last, birth, services.rules)
+        )
     except DomainError as refusal:
         response = error_response(refusal)
         claim = refusal.private.get("claim")
@@ -52,19 +51,15 @@ async def start(request: Request) -> Response:
     if "consent" in body and not isinstance(body["consent"], bool):
         boolean(body, "consent")
     claim = candidate_claim(request)
-    s = services(request)
-    candidate = await s.db.write(lambda tx: lifecycle.start(tx, claim, consent, s.rules))
+    services = services_of(request)
+    candidate = await services.db.write(lambda tx: candidate_test.start(tx, claim, consent, services.rules))
     return json_response({"candidate": candidate}, 201)
 
 
 async def test(request: Request) -> Response:
     claim = candidate_claim(request)
-    rules = services(request).rules
-
-    def load(db: Session) -> dict[str, Any]:
-        return lifecycle.read_test(db, claim, rules)
-
-    return json_response(await services(request).db.read(load))
+    services = services_of(request)
+    return json_response(await services.db.read(lambda db: candidate_test.read_test(db, claim, services.rules)))
 
 
 async def answers(request: Request) -> Response:
@@ -76,8 +71,8 @@ async def answers(request: Request) -> Response:
     if not 0 <= choice < 100:
         raise InvalidPayload("answer", "réponse hors des choix proposés.")
     claim = candidate_claim(request)
-    s = services(request)
-    state = await s.db.write(lambda tx: lifecycle.answer(tx, claim, question_id, choice, s.rules))
+    services = services_of(request)
+    state = await services.db.write(lambda tx: candidate_test.answer(tx, claim, question_id, choice, services.rules))
     return json_response(state)
 
 

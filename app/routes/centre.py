@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio
-from sqlalchemy import select
-from sqlmodel import Session, col
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import lifecycle, roster, views
-from app.db import Tx
-from app.errors import NOT_A_MEMBER, err, refuse
+from app import roster
+from app.actions import centres
+from app.errors import InvalidCsv, UnknownEncoding
 from app.http import (
     MAX_UPLOAD_BYTES,
     clock,
@@ -23,143 +19,90 @@ from app.http import (
     json_response,
     path_id,
     read_body,
-    services,
+    services_of,
     text,
     user_id,
 )
-from app.kit import KitInfo, render_kit
-from app.models import Candidate, Centre, ExamSession
-
-
-def _session_json(db: Session, s: ExamSession) -> dict[str, Any]:
-    return views.session_view(s, views.centre_name(db, s.centre_id), with_codes=True)
+from app.kit import render_kit
 
 
 async def list_sessions(request: Request) -> Response:
-    uid, cid = user_id(request), path_id(request, "cid")
-
-    def load(db: Session) -> list[dict[str, Any]]:
-        if db.get(Centre, cid) is None:
-            raise err(NOT_A_MEMBER)
-        lifecycle._require_member(db, cid, uid)
-        rows = db.execute(
-            select(ExamSession)
-            .where(col(ExamSession.centre_id) == cid)
-            .order_by(col(ExamSession.date).desc(), col(ExamSession.id).desc())
-        ).scalars()
-        return [_session_json(db, s) for s in rows]
-
-    return json_response({"sessions": await services(request).db.read(load)})
+    uid, centre_id = user_id(request), path_id(request, "cid")
+    sessions = await services_of(request).db.read(lambda db: centres.list_sessions(db, centre_id, uid))
+    return json_response({"sessions": sessions})
 
 
 async def create_session(request: Request) -> Response:
-    uid, cid = user_id(request), path_id(request, "cid")
+    uid, centre_id = user_id(request), path_id(request, "cid")
     body = await json_body(request)
-    address = text(body, "address", max_length=300)
-    room = text(body, "room", max_length=200)
-    examiner = text(body, "examiner", max_length=200)
-    day, hour = date(body, "date"), clock(body, "time")
-
-    def create(tx: Tx) -> dict[str, Any]:
-        s = lifecycle.create_session(tx, cid, uid, address=address, room=room, examiner=examiner, date=day, time=hour)
-        return _session_json(tx.db, s)
-
-    return json_response({"session": await services(request).db.write(create)}, 201)
+    plan = centres.SessionPlan(
+        address=text(body, "address", max_length=300),
+        room=text(body, "room", max_length=200),
+        examiner=text(body, "examiner", max_length=200),
+        date=date(body, "date"),
+        time=clock(body, "time"),
+    )
+    created = await services_of(request).db.write(lambda tx: centres.plan_session(tx, centre_id, uid, plan))
+    return json_response({"session": created}, 201)
 
 
 async def session_detail(request: Request) -> Response:
-    uid, sid = user_id(request), path_id(request, "sid")
-    rules = services(request).rules
-
-    def load(db: Session) -> dict[str, Any]:
-        s = lifecycle.member_session(db, sid, uid)
-        candidates = list(db.execute(select(Candidate).where(col(Candidate.session_id) == sid)).scalars())
-        candidates.sort(key=views.sort_key)
-        return {
-            "session": _session_json(db, s),
-            "candidates": [views.candidate_view(c, rules.test_minutes, rules.questions_per_test) for c in candidates],
-        }
-
-    return json_response(await services(request).db.read(load))
+    uid, session_id = user_id(request), path_id(request, "sid")
+    services = services_of(request)
+    return json_response(await services.db.read(lambda db: centres.session_detail(db, session_id, uid, services.rules)))
 
 
 async def add_candidate(request: Request) -> Response:
-    uid, sid = user_id(request), path_id(request, "sid")
+    uid, session_id = user_id(request), path_id(request, "sid")
     body = await json_body(request)
-    enrolment = lifecycle.Enrolment(
+    enrolment = centres.Enrolment(
         last_name=text(body, "last_name"),
         first_name=text(body, "first_name"),
         birthdate=date(body, "birthdate", past=True),
         extra_time_percentage=integer(body, "extra_time_percentage", low=0, high=200, default=0),
     )
-    s = services(request)
-    candidate = await s.db.write(lambda tx: lifecycle.enrol(tx, sid, uid, enrolment, s.rules))
+    services = services_of(request)
+    candidate = await services.db.write(lambda tx: centres.enrol(tx, session_id, uid, enrolment, services.rules))
     return json_response({"candidate": candidate}, 201)
 
 
 async def import_candidates(request: Request) -> Response:
-    uid, sid = user_id(request), path_id(request, "sid")
+    uid, session_id = user_id(request), path_id(request, "sid")
     raw = await read_body(request, MAX_UPLOAD_BYTES)
     decoded = roster.decode(raw)
     if decoded is None:
-        raise refuse(422, "INVALID_CSV", "Encodage du fichier non reconnu (UTF-8 attendu).", extra={"rows": []})
+        raise UnknownEncoding()
     rows, problems = roster.parse(decoded)
     if problems:
-        raise refuse(
-            422,
-            "INVALID_CSV",
-            "Le fichier contient des erreurs : aucun candidat n'a été importé.",
-            extra={"rows": [p.json() for p in problems]},
-        )
-    s = services(request)
-    count = await s.db.write(lambda tx: lifecycle.enrol_many(tx, sid, uid, rows, s.rules))
+        raise InvalidCsv([p.json() for p in problems])
+    services = services_of(request)
+    count = await services.db.write(lambda tx: centres.enrol_many(tx, session_id, uid, rows, services.rules))
     return json_response({"imported": count}, 201)
 
 
 async def remove_candidate(request: Request) -> Response:
-    uid, sid, cand = user_id(request), path_id(request, "sid"), path_id(request, "id")
-    s = services(request)
-    await s.db.write(lambda tx: lifecycle.remove_candidate(tx, sid, cand, uid, s.rules))
+    uid, session_id, candidate_id = user_id(request), path_id(request, "sid"), path_id(request, "id")
+    services = services_of(request)
+    await services.db.write(lambda tx: centres.remove_candidate(tx, session_id, candidate_id, uid, services.rules))
     return Response(status_code=204)
 
 
 async def supervisor_kit(request: Request) -> Response:
-    uid, sid = user_id(request), path_id(request, "sid")
-
-    def load(db: Session) -> KitInfo:
-        s = lifecycle.member_session(db, sid, uid)
-        count = len(list(db.execute(select(col(Candidate.id)).where(col(Candidate.session_id) == sid))))
-        assert s.id is not None
-        return KitInfo(
-            session_id=s.id,
-            date=s.date,
-            time=s.time,
-            centre=views.centre_name(db, s.centre_id),
-            address=s.address,
-            room=s.room,
-            examiner=s.examiner,
-            supervisor_password=s.supervisor_password,
-            access_code=s.access_code,
-            candidate_count=count,
-        )
-
-    info = await services(request).db.read(load)
+    uid, session_id = user_id(request), path_id(request, "sid")
+    info = await services_of(request).db.read(lambda db: centres.kit_info(db, session_id, uid))
     pdf = await anyio.to_thread.run_sync(render_kit, info)
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="kit-surveillant-session-{sid}.pdf"'},
+        headers={"Content-Disposition": f'attachment; filename="kit-surveillant-session-{session_id}.pdf"'},
     )
 
 
 async def finalize(request: Request) -> Response:
-    uid, sid = user_id(request), path_id(request, "sid")
-    s = services(request)
-
-    def run(tx: Tx) -> dict[str, Any]:
-        return _session_json(tx.db, lifecycle.finalize(tx, sid, uid, s.rules))
-
-    return json_response({"session": await s.db.write(run)})
+    uid, session_id = user_id(request), path_id(request, "sid")
+    services = services_of(request)
+    finalized = await services.db.write(lambda tx: centres.finalize(tx, session_id, uid, services.rules))
+    return json_response({"session": finalized})
 
 
 routes = [

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from app import openapi
 from app.errors import DomainError
-from app.http import services
+from app.http import services_of
 
 
 async def healthz(request: Request) -> Response:
@@ -18,19 +18,19 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    s = services(request)
+    services = services_of(request)
     checks: dict[str, str] = {}
 
     def ping(db: Session) -> None:
         db.execute(text("SELECT 1"))
 
     try:
-        await s.db.read(ping)
+        await services.db.read(ping)
         checks["database"] = "ok"
     except (DomainError, Exception):
         checks["database"] = "unavailable"
     try:
-        checks["broker"] = "ok" if await s.hub.broker.ping() else "unavailable"
+        checks["broker"] = "ok" if await services.hub.broker.ping() else "unavailable"
     except Exception:
         checks["broker"] = "unavailable"
     ready = all(v == "ok" for v in checks.values())
@@ -40,7 +40,7 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    return PlainTextResponse(services(request).metrics.render(), media_type="text/plain; version=0.0.4")
+    return PlainTextResponse(services_of(request).metrics.render(), media_type="text/plain; version=0.0.4")
 
 
 async def openapi_json(request: Request) -> Response:

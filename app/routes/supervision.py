@@ -6,14 +6,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import lifecycle, views
+from app.actions import supervision
+from app.actions.rules import Rules
 from app.db import Tx
-from app.http import boolean, json_body, json_response, path_id, services, session_number, text, user_id
+from app.http import boolean, json_body, json_response, path_id, services_of, session_number, text, user_id
 
 # One line per supervisor action, for operators (the event log is the audit trail).
 log = logging.getLogger("surveillance.supervision")
@@ -24,35 +24,29 @@ async def access(request: Request) -> Response:
     body = await json_body(request)
     session_id = session_number(body, "session_id")
     password = text(body, "supervisor_password", max_length=20)
-    s = services(request)
-    await s.db.write(lambda tx: lifecycle.grant_supervision(tx, session_id, password, uid, s.rules))
+    services = services_of(request)
+    await services.db.write(lambda tx: supervision.grant_supervision(tx, session_id, password, uid, services.rules))
     log.info("supervisor action", extra={"action": "access", "session_id": session_id, "actor": uid})
     return Response(status_code=204)
 
 
 async def snapshot(request: Request) -> Response:
-    uid, sid = user_id(request), path_id(request, "sid")
-    rules = services(request).rules
-
-    def load(db: Session) -> dict[str, Any]:
-        lifecycle.require_supervisor(db, sid, uid)
-        data = views.snapshot(db, sid, rules.test_minutes, rules.questions_per_test)
-        assert data is not None
-        return data
-
-    return json_response(await services(request).db.read(load))
+    uid, session_id = user_id(request), path_id(request, "sid")
+    services = services_of(request)
+    return json_response(await services.db.read(lambda db: supervision.snapshot(db, session_id, uid, services.rules)))
 
 
-Action = Callable[[Tx, int, int, int, lifecycle.Rules], dict[str, Any]]
+CandidateAction = Callable[[Tx, int, int, int, Rules], dict[str, Any]]
 
 
-def _action(act: Action) -> Callable[[Request], Any]:
+def _on_candidate(act: CandidateAction) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
-        uid, sid, cid = user_id(request), path_id(request, "sid"), path_id(request, "id")
-        s = services(request)
-        candidate = await s.db.write(lambda tx: act(tx, sid, cid, uid, s.rules))
+        uid, session_id, candidate_id = user_id(request), path_id(request, "sid"), path_id(request, "id")
+        services = services_of(request)
+        candidate = await services.db.write(lambda tx: act(tx, session_id, candidate_id, uid, services.rules))
         log.info(
-            "supervisor action", extra={"action": act.__name__, "session_id": sid, "candidate_id": cid, "actor": uid}
+            "supervisor action",
+            extra={"action": act.__name__, "session_id": session_id, "candidate_id": candidate_id, "actor": uid},
         )
         return json_response({"candidate": candidate})
 
@@ -60,12 +54,17 @@ def _action(act: Action) -> Callable[[Request], Any]:
 
 
 async def presence(request: Request) -> Response:
-    uid, sid, cid = user_id(request), path_id(request, "sid"), path_id(request, "id")
+    uid, session_id, candidate_id = user_id(request), path_id(request, "sid"), path_id(request, "id")
     authorized = boolean(await json_body(request), "authorized")
-    s = services(request)
-    candidate = await s.db.write(lambda tx: lifecycle.set_presence(tx, sid, cid, uid, authorized, s.rules))
+    services = services_of(request)
+    candidate = await services.db.write(
+        lambda tx: supervision.set_presence(tx, session_id, candidate_id, uid, authorized, services.rules)
+    )
     action = "confirm_presence" if authorized else "withdraw_presence"
-    log.info("supervisor action", extra={"action": action, "session_id": sid, "candidate_id": cid, "actor": uid})
+    log.info(
+        "supervisor action",
+        extra={"action": action, "session_id": session_id, "candidate_id": candidate_id, "actor": uid},
+    )
     return json_response({"candidate": candidate})
 
 
@@ -74,6 +73,6 @@ routes = [
     Route("/api/supervision/access", access, methods=["POST"]),
     Route(_base, snapshot, methods=["GET"]),
     Route(_base + "/candidates/{id}/presence", presence, methods=["POST"]),
-    Route(_base + "/candidates/{id}/authorize-resume", _action(lifecycle.authorize_resume), methods=["POST"]),
-    Route(_base + "/candidates/{id}/end-test", _action(lifecycle.end_test), methods=["POST"]),
+    Route(_base + "/candidates/{id}/authorize-resume", _on_candidate(supervision.authorize_resume), methods=["POST"]),
+    Route(_base + "/candidates/{id}/end-test", _on_candidate(supervision.end_test), methods=["POST"]),
 ]

@@ -21,7 +21,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import text
 from starlette.applications import Starlette
 
-from app.lifecycle import INCORRECT_DATA, INVALID_SESSION_OR_CODE
+from app.errors import INCORRECT_DATA, INVALID_SESSION_OR_CODE
 from app.main import create_app
 from app.security import CANDIDATE_COOKIE, LOGIN_COOKIE
 from app.settings import load_settings

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from starlette.applications import Starlette
 
 from app import migrate
-from app.lifecycle import INCORRECT_DATA, INVALID_SESSION_OR_CODE, NOT_AUTHORIZED_TO_JOIN
+from app.errors import INCORRECT_DATA, INVALID_SESSION_OR_CODE, NOT_AUTHORIZED_TO_JOIN
 from app.main import create_app
 from app.settings import load_settings
 from tests.conftest import ORIGIN, PG_ADMIN_URL, World, digest, event_log

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from app.lifecycle import NOT_AUTHORIZED_TO_JOIN
+from app.errors import NOT_AUTHORIZED_TO_JOIN
 from app.questions import by_id
 from tests.conftest import World, event_log
 

@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from app import codes, lifecycle
+from app import codes
+from app.actions import candidate_test, guards, supervision
 
 CONFUSABLE = set("AEIOULSZN015")
 
@@ -78,9 +79,9 @@ def test_access_codes_forgive_case_spaces_and_dashes(typed: str, expected: str) 
 def test_comparison_is_constant_time_and_exact() -> None:
     assert "hmac.compare_digest" in inspect.getsource(codes.same)
     # Both doors compare through it, in their shared code-entry check.
-    assert "codes.same(" in inspect.getsource(lifecycle._enter_code)
-    assert "_enter_code(" in inspect.getsource(lifecycle.grant_supervision)
-    assert "_enter_code(" in inspect.getsource(lifecycle.join)
+    assert "codes.same(" in inspect.getsource(guards.enter_code)
+    assert "enter_code(" in inspect.getsource(supervision.grant_supervision)
+    assert "enter_code(" in inspect.getsource(candidate_test.join)
     assert codes.same("XGDZ45", "XGDZ45")
     assert not codes.same("XGDZ45", "XGDZ46")
     assert not codes.same("XGDZ45", "XGDZ4")
@@ -120,7 +121,7 @@ def test_identity_key_keeps_last_and_first_names_apart() -> None:
 
 
 def test_only_waiting_candidates_are_re_read_periodically() -> None:
-    from app.lifecycle import is_waiting
+    from app.actions.candidate_test import is_waiting
 
     assert is_waiting({"status": "not_started", "authorized_to_start": False, "resume_requested": False})
     assert is_waiting({"status": "in_progress", "authorized_to_start": False, "resume_requested": True})

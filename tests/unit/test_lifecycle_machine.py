@@ -33,13 +33,16 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app import lifecycle, views
+from app import views
+from app.actions import accounts, candidate_test, centres, presence, supervision
+from app.actions.centres import Enrolment, SessionPlan
+from app.actions.rules import Rules
 from app.db import Tx, make_engine
 from app.errors import DomainError
-from app.lifecycle import Enrolment, Rules
 from app.models import Candidate, ExamSession, SessionEvent
 from app.security import CandidateClaim, RateLimiter
 from app.settings import load_settings
+from vocabulary import ENDED
 
 T = TypeVar("T")
 STATUSES = {"not_started", "in_progress", "finished", "ended_by_supervisor", "ended_by_finalization"}
@@ -150,13 +153,12 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
 
         def build(tx: Tx) -> tuple[int, list[int], str, str]:
-            staff = lifecycle.signup(tx, "staff@testix.fr", "x", "Alice", "Martin")
-            sups = [lifecycle.signup(tx, f"sup{i}@testix.fr", "x", f"Sup{i}", "Curie") for i in range(2)]
-            centre = lifecycle.create_centre(tx, "Centre de Testix", "staff@testix.fr")
+            staff = accounts.create_user(tx, "staff@testix.fr", "x", "Alice", "Martin")
+            sups = [accounts.create_user(tx, f"sup{i}@testix.fr", "x", f"Sup{i}", "Curie") for i in range(2)]
+            centre = centres.create_centre(tx, "Centre de Testix", "staff@testix.fr")
             assert centre.id is not None and staff.id is not None
-            s = lifecycle.create_session(
-                tx, centre.id, staff.id, address="1 rue", room="Salle 3", examiner="E", date=SESSION_DAY, time="11:00"
-            )
+            plan = SessionPlan(address="1 rue", room="Salle 3", examiner="E", date=SESSION_DAY, time="11:00")
+            s = centres.create_session(tx, centre.id, staff.id, plan)
             assert s.id is not None
             return s.id, [staff.id] + [u.id for u in sups if u.id is not None], s.access_code, s.supervisor_password
 
@@ -165,7 +167,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.sid, users, self.code, password = built
         self.staff, self.sups = users[0], users[1:]
         for sup in self.sups:
-            assert self.write(lambda tx, u=sup: lifecycle.grant_supervision(tx, self.sid, password, u, RULES)) is None
+            assert self.write(lambda tx, u=sup: supervision.grant_supervision(tx, self.sid, password, u, RULES)) is None
         for _ in range(4):
             self.enrol()
 
@@ -176,14 +178,14 @@ class LifecycleMachine(RuleBasedStateMachine):
         name = NAMES[self.enrolled]
         self.enrolled += 1
         e = Enrolment(last_name=name, first_name="Camille", birthdate=BIRTH)
-        self.write(lambda tx: lifecycle.enrol(tx, self.sid, self.staff, e, RULES))
+        self.write(lambda tx: centres.enrol(tx, self.sid, self.staff, e, RULES))
 
     @rule(who=PEOPLE)
     def remove(self, who: int) -> None:
         c = self.pick(who)
         if c is not None:
             assert c.id is not None
-            self.write(lambda tx: lifecycle.remove_candidate(tx, self.sid, c.id or 0, self.staff, RULES))
+            self.write(lambda tx: centres.remove_candidate(tx, self.sid, c.id or 0, self.staff, RULES))
 
     # ------------------------------------------------------------ supervisors
 
@@ -191,29 +193,29 @@ class LifecycleMachine(RuleBasedStateMachine):
     def presence(self, who: int, sup: int, authorized: bool) -> None:
         c = self.pick(who)
         if c is not None:
-            self.write(lambda tx: lifecycle.set_presence(tx, self.sid, c.id or 0, self.sups[sup], authorized, RULES))
+            self.write(lambda tx: supervision.set_presence(tx, self.sid, c.id or 0, self.sups[sup], authorized, RULES))
 
     @rule(who=PEOPLE, sup=st.integers(0, 1))
     def authorize_resume(self, who: int, sup: int) -> None:
         c = self.pick(who)
         if c is not None:
-            self.write(lambda tx: lifecycle.authorize_resume(tx, self.sid, c.id or 0, self.sups[sup], RULES))
+            self.write(lambda tx: supervision.authorize_resume(tx, self.sid, c.id or 0, self.sups[sup], RULES))
 
     @rule(who=PEOPLE, sup=st.integers(0, 1))
     def end_test(self, who: int, sup: int) -> None:
         c = self.pick(who)
         if c is not None:
-            self.write(lambda tx: lifecycle.end_test(tx, self.sid, c.id or 0, self.sups[sup], RULES))
+            self.write(lambda tx: supervision.end_test(tx, self.sid, c.id or 0, self.sups[sup], RULES))
 
     @rule(sup=st.integers(0, 1))
     def supervisor_online(self, sup: int) -> None:
-        self.write(lambda tx: lifecycle.supervisor_online(tx, self.sid, self.sups[sup], RULES))
+        self.write(lambda tx: presence.supervisor_online(tx, self.sid, self.sups[sup], RULES))
 
     @precondition(lambda self: self.frozen is None and self.steps >= 20)
     @rule()
     def finalize(self) -> None:
         # Late in a run only: the steps before it are spent on a session that is still open.
-        result = self.write(lambda tx: lifecycle.finalize(tx, self.sid, self.staff, RULES))
+        result = self.write(lambda tx: centres.finalize(tx, self.sid, self.staff, RULES))
         assert not isinstance(result, DomainError), result
         self.frozen = self.views()
 
@@ -226,9 +228,9 @@ class LifecycleMachine(RuleBasedStateMachine):
             return multiple()
         code = self.code.lower() if right_code else "BBBB22"
         joined = self.write(
-            lambda tx: lifecycle.join(tx, self.sid, code, c.first_name, c.last_name, c.birthdate, RULES)
+            lambda tx: candidate_test.join(tx, self.sid, code, c.first_name, c.last_name, c.birthdate, RULES)
         )
-        if not isinstance(joined, lifecycle.Joined):
+        if not isinstance(joined, candidate_test.Joined):
             return multiple()
         assert joined.next in ("consent", "test")
         return joined.claim
@@ -240,18 +242,18 @@ class LifecycleMachine(RuleBasedStateMachine):
         c = self.pick(who)
         if c is None:
             return multiple()
-        self.write(lambda tx: lifecycle.set_presence(tx, self.sid, c.id or 0, self.sups[sup], True, RULES))
+        self.write(lambda tx: supervision.set_presence(tx, self.sid, c.id or 0, self.sups[sup], True, RULES))
         joined = self.write(
-            lambda tx: lifecycle.join(tx, self.sid, self.code, c.first_name, c.last_name, c.birthdate, RULES)
+            lambda tx: candidate_test.join(tx, self.sid, self.code, c.first_name, c.last_name, c.birthdate, RULES)
         )
-        if not isinstance(joined, lifecycle.Joined):
+        if not isinstance(joined, candidate_test.Joined):
             return multiple()
-        self.write(lambda tx: lifecycle.start(tx, joined.claim, True, RULES))
+        self.write(lambda tx: candidate_test.start(tx, joined.claim, True, RULES))
         return joined.claim
 
     @rule(claim=browsers, consent=MOSTLY_YES)
     def start(self, claim: CandidateClaim, consent: bool) -> None:
-        self.write(lambda tx: lifecycle.start(tx, claim, consent, RULES))
+        self.write(lambda tx: candidate_test.start(tx, claim, consent, RULES))
 
     @rule(claim=browsers, which=st.sampled_from(["current"] * 4 + ["previous", "unknown"]), choice=st.integers(-1, 4))
     def answer(self, claim: CandidateClaim, which: str, choice: int) -> None:
@@ -264,19 +266,19 @@ class LifecycleMachine(RuleBasedStateMachine):
             "previous": ids[c.answered - 1] if 0 < c.answered <= len(ids) else "q01",
             "unknown": "zz99",
         }[which]
-        self.write(lambda tx: lifecycle.answer(tx, claim, question, choice, RULES))
+        self.write(lambda tx: candidate_test.answer(tx, claim, question, choice, RULES))
 
     @rule(who=PEOPLE)
     def connect(self, who: int) -> None:
         c = self.pick(who)
         if c is not None:
-            self.write(lambda tx: lifecycle.candidate_connected(tx, self.sid, c.id or 0, RULES))
+            self.write(lambda tx: presence.candidate_connected(tx, self.sid, c.id or 0, RULES))
 
     @rule()
     def expire_leases(self) -> None:
         # Leases last 0 s here: whoever connected is now overdue.
-        for sid in self.read(lifecycle.expired_sessions):
-            self.write(lambda tx, s=sid: lifecycle.expire_leases(tx, s, RULES))
+        for sid in self.read(presence.expired_sessions):
+            self.write(lambda tx, s=sid: presence.expire_leases(tx, s, RULES))
 
     # ------------------------------------------------------------ invariants
 
@@ -308,7 +310,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert c.id is not None
             if c.id in self.ended:
                 assert c.status == self.ended[c.id], f"an ended test went back to {c.status}"
-            elif c.status in views.ENDED:
+            elif c.status in ENDED:
                 self.ended[c.id] = c.status
             if seen.status == "finalized":
                 assert c.status != "in_progress"
@@ -357,7 +359,7 @@ class Observed:
         payloads = db.execute(
             select(SessionEvent.payload).where(col(SessionEvent.session_id) == sid).order_by(col(SessionEvent.version))
         ).scalars()
-        snap = views.snapshot(db, sid, RULES.test_minutes, RULES.questions_per_test)
+        snap = views.snapshot(db, sid, RULES.view)
         assert snap is not None
         return cls(
             status=s.status,

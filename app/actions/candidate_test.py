@@ -1,0 +1,209 @@
+"""The candidate's own test: join with the access code, consent and start, answer one
+question at a time, and what the candidate's page and socket read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app import codes, views
+from app.actions import transitions
+from app.actions.eventlog import Actor, emit_candidate
+from app.actions.guards import claimed, enter_code, locked_candidate, refuse_if_over
+from app.actions.rules import Rules
+from app.actions.transitions import Command
+from app.db import Tx
+from app.errors import (
+    CandidateNotRecognised,
+    ConsentRequired,
+    InvalidPayload,
+    InvalidSessionOrCode,
+    NotAuthorizedToJoin,
+    NotAuthorizedToResume,
+    QuestionNotCurrent,
+    SessionNotAccessible,
+)
+from app.models import Answer, Candidate, ExamSession, utcnow
+from app.questions import by_id, draw_test, public_view
+from app.security import CandidateClaim
+from vocabulary import Action, CandidateStatus, MessageType, SessionStatus
+
+# Where the candidate's page goes after a join.
+NEXT_CONSENT = "consent"
+NEXT_TEST = "test"
+
+
+@dataclass(frozen=True)
+class Joined:
+    candidate: dict[str, Any]
+    next: str
+    claim: CandidateClaim
+
+
+def join(
+    tx: Tx,
+    session_id: int,
+    typed_code: str,
+    first_name: str,
+    last_name: str,
+    birthdate: dt.date,
+    rules: Rules,
+) -> Joined:
+    exam_session = enter_code(
+        tx,
+        rules,
+        session_id,
+        f"access:{session_id}",
+        codes.normalise_access_code(typed_code),
+        lambda found: found.access_code,
+        InvalidSessionOrCode,
+    )
+    if exam_session.status == SessionStatus.FINALIZED:
+        raise SessionNotAccessible()
+    wanted = codes.identity_key(last_name, first_name)
+    candidate = tx.db.execute(
+        select(Candidate).where(
+            col(Candidate.session_id) == session_id,
+            col(Candidate.identity_key) == wanted,
+            col(Candidate.birthdate) == birthdate,
+        )
+    ).scalar()
+    if candidate is None:
+        raise CandidateNotRecognised()
+    assert candidate.id is not None and exam_session.id is not None
+    # Refused candidates may still listen for their own changes, so the page can continue
+    # by itself; token -1 never matches join_token, so it grants nothing else.
+    waiting = CandidateClaim(candidate_id=candidate.id, session_id=exam_session.id, token=-1)
+    transitions.decide(candidate.status, Command.JOIN)
+    actor = Actor.candidate(candidate)
+    if candidate.status == CandidateStatus.NOT_STARTED:
+        if not candidate.authorized_to_start:
+            raise NotAuthorizedToJoin(private={"claim": waiting})
+        candidate.join_token += 1
+        tx.db.add(candidate)
+        next_step = NEXT_CONSENT
+    else:
+        if not candidate.resume_authorized:
+            if not candidate.resume_requested:
+                candidate.resume_requested = True
+                tx.db.add(candidate)
+                emit_candidate(tx, rules, exam_session, candidate, Action.RESUME_REQUESTED, actor)
+            raise NotAuthorizedToResume(private={"claim": waiting})
+        # The authorisation is used up by this join; the old browser loses its token.
+        candidate.resume_authorized = False
+        candidate.resume_requested = False
+        candidate.join_token += 1
+        tx.db.add(candidate)
+        emit_candidate(tx, rules, exam_session, candidate, Action.RESUMED, actor)
+        next_step = NEXT_TEST
+    claim = CandidateClaim(candidate_id=candidate.id, session_id=exam_session.id, token=candidate.join_token)
+    return Joined(rules.view(candidate), next_step, claim)
+
+
+def start(tx: Tx, claim: CandidateClaim | None, consent: bool, rules: Rules) -> dict[str, Any]:
+    exam_session, candidate = locked_candidate(tx, claim)
+    started = transitions.decide(candidate.status, Command.START)
+    if started == candidate.status:
+        return rules.view(candidate)  # already running: a repeated start changes nothing
+    if not consent:
+        raise ConsentRequired()
+    if not candidate.authorized_to_start:
+        raise NotAuthorizedToJoin()
+    assert isinstance(started, CandidateStatus)
+    candidate.status = started
+    candidate.started_at = utcnow()
+    # The presence confirmation is used up by this start.
+    candidate.authorized_to_start = False
+    candidate.question_ids = ",".join(draw_test(rules.questions_per_test))
+    tx.db.add(candidate)
+    emit_candidate(tx, rules, exam_session, candidate, Action.STARTED, Actor.candidate(candidate))
+    return rules.view(candidate)
+
+
+def test_state(candidate: Candidate, rules: Rules) -> dict[str, Any]:
+    now = utcnow()
+    ids = candidate.question_ids.split(",") if candidate.question_ids else []
+    running = candidate.status == CandidateStatus.IN_PROGRESS
+    question = None
+    if running and candidate.answered < len(ids):
+        question = public_view(by_id(ids[candidate.answered]), candidate.answered)
+    end = views.theoretical_end(candidate, rules.test_minutes)
+    left = max(0, int((end - now).total_seconds())) if end and running else 0
+    return {"candidate": rules.view(candidate, now), "question": question, "time_left_seconds": left}
+
+
+def read_test(db: Session, claim: CandidateClaim | None, rules: Rules) -> dict[str, Any]:
+    candidate = claimed(db, claim)
+    exam_session = db.get(ExamSession, candidate.session_id)
+    refuse_if_over(candidate, exam_session.status if exam_session else SessionStatus.FINALIZED)
+    return test_state(candidate, rules)
+
+
+def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, rules: Rules) -> dict[str, Any]:
+    exam_session, candidate = locked_candidate(tx, claim)
+    ids = candidate.question_ids.split(",") if candidate.question_ids else []
+    if question_id in ids[: candidate.answered]:
+        # A repeated answer (double click, retried request) changes nothing.
+        return test_state(candidate, rules)
+    last = candidate.answered == len(ids) - 1
+    after = transitions.decide(candidate.status, Command.ANSWER_LAST if last else Command.ANSWER)
+    if candidate.answered >= len(ids) or ids[candidate.answered] != question_id:
+        raise QuestionNotCurrent()
+    question = by_id(question_id)
+    if not 0 <= choice < len(question.choices):
+        raise InvalidPayload("answer", "réponse hors des choix proposés.")
+    assert candidate.id is not None and isinstance(after, CandidateStatus)
+    tx.db.add(
+        Answer(candidate_id=candidate.id, question_id=question_id, answer=choice, correct=choice == question.answer)
+    )
+    candidate.answered += 1
+    if after != candidate.status:
+        candidate.status = after
+        candidate.ended_at = utcnow()
+        # A pending resume request or authorisation means nothing once the test is over.
+        candidate.resume_requested = False
+        candidate.resume_authorized = False
+    tx.db.add(candidate)
+    action = Action.FINISHED if candidate.status == CandidateStatus.FINISHED else Action.ANSWERED
+    emit_candidate(tx, rules, exam_session, candidate, action, Actor.candidate(candidate))
+    return test_state(candidate, rules)
+
+
+def is_waiting(view: dict[str, Any] | None) -> bool:
+    """A candidate's page waiting on a supervisor: presence not yet confirmed, or a resume asked for."""
+    if not view:
+        return True
+    return bool(
+        (view.get("status") == CandidateStatus.NOT_STARTED and not view.get("authorized_to_start"))
+        or view.get("resume_requested")
+    )
+
+
+def holds_seat(db: Session, claim: CandidateClaim | None) -> bool:
+    """The cookie names a candidate still enrolled in its session (an old token may still listen)."""
+    candidate = db.get(Candidate, claim.candidate_id) if claim else None
+    return candidate is not None and claim is not None and candidate.session_id == claim.session_id
+
+
+def candidate_message(db: Session, session_id: int, candidate_id: int, rules: Rules) -> dict[str, Any]:
+    """What the candidate's socket sends: its own view and the session's status."""
+    candidate = db.get(Candidate, candidate_id)
+    exam_session = db.get(ExamSession, session_id)
+    version = exam_session.version if exam_session else 0
+    if candidate is None or candidate.session_id != session_id:
+        return {
+            "type": MessageType.CANDIDATE,
+            "candidate": None,
+            "version": version,
+            "session_status": SessionStatus.FINALIZED,
+        }
+    return {
+        "type": MessageType.CANDIDATE,
+        "candidate": rules.view(candidate),
+        "version": version,
+        "session_status": exam_session.status if exam_session else SessionStatus.FINALIZED,
+    }

@@ -1,0 +1,161 @@
+"""Who may touch what, checked under the session's lock: the named refusals in one place.
+
+Every action that changes a session first locks it (`lock_session`), then checks its
+guards against the latest state: a check read before the lock would miss a finalisation
+committed while the action waited for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app import codes
+from app.actions.eventlog import Actor
+from app.actions.rules import Rules
+from app.db import Tx
+from app.errors import (
+    CandidateNotInSession,
+    DomainError,
+    NoSupervisorAccess,
+    NotAMember,
+    NotAuthenticated,
+    NotJoined,
+    OpenedElsewhere,
+    SessionFinalized,
+    SessionNotFound,
+    SupervisionOver,
+    TestEndedByFinalization,
+    TestEndedBySupervisor,
+)
+from app.models import Candidate, Centre, ExamSession, Membership, SupervisorAccess, User
+from app.security import CandidateClaim
+from vocabulary import CandidateStatus, SessionStatus
+
+
+def lock_session(tx: Tx, session_id: int) -> ExamSession:
+    # Row lock on PostgreSQL; on SQLite the transaction already holds the write lock.
+    exam_session: ExamSession | None = tx.db.execute(
+        select(ExamSession).where(col(ExamSession.id) == session_id).with_for_update()
+    ).scalar()
+    if exam_session is None:
+        raise SessionNotFound()
+    return exam_session
+
+
+def require_open(exam_session: ExamSession, refusal: type[SessionFinalized] = SessionFinalized) -> None:
+    if exam_session.status == SessionStatus.FINALIZED:
+        raise refusal()
+
+
+def require_member(db: Session, centre_id: int, user_id: int) -> None:
+    found = db.execute(
+        select(col(Membership.id)).where(col(Membership.centre_id) == centre_id, col(Membership.user_id) == user_id)
+    ).first()
+    if found is None:
+        raise NotAMember()
+
+
+def require_centre_member(db: Session, centre_id: int, user_id: int) -> None:
+    """An unknown centre is answered like someone else's: there is nothing to enumerate."""
+    if db.get(Centre, centre_id) is None:
+        raise NotAMember()
+    require_member(db, centre_id, user_id)
+
+
+def member_session(db: Session, session_id: int, user_id: int) -> ExamSession:
+    exam_session = db.get(ExamSession, session_id)
+    if exam_session is None:
+        raise SessionNotFound()
+    require_member(db, exam_session.centre_id, user_id)
+    return exam_session
+
+
+def candidate_of(db: Session, session_id: int, candidate_id: int) -> Candidate:
+    candidate = db.get(Candidate, candidate_id)
+    # Another session's candidate is answered exactly like an unknown one.
+    if candidate is None or candidate.session_id != session_id:
+        raise CandidateNotInSession()
+    return candidate
+
+
+def require_supervisor(db: Session, session_id: int, user_id: int) -> ExamSession:
+    exam_session = db.get(ExamSession, session_id)
+    access = db.execute(
+        select(col(SupervisorAccess.id)).where(
+            col(SupervisorAccess.session_id) == session_id, col(SupervisorAccess.user_id) == user_id
+        )
+    ).first()
+    if exam_session is None or access is None:
+        raise NoSupervisorAccess()
+    if exam_session.status == SessionStatus.FINALIZED:
+        raise SupervisionOver()
+    return exam_session
+
+
+def supervised(tx: Tx, session_id: int, candidate_id: int, user_id: int) -> tuple[ExamSession, Candidate, Actor]:
+    """A supervisor acting on one candidate: the session locked, access checked, the actor named."""
+    # Lock, then check. An unknown session locks nothing and is refused by the check.
+    tx.db.execute(select(ExamSession).where(col(ExamSession.id) == session_id).with_for_update()).scalar()
+    exam_session = require_supervisor(tx.db, session_id, user_id)
+    candidate = candidate_of(tx.db, session_id, candidate_id)
+    return exam_session, candidate, Actor.of(user_of(tx.db, user_id))
+
+
+def user_of(db: Session, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotAuthenticated()
+    return user
+
+
+def enter_code(
+    tx: Tx,
+    rules: Rules,
+    session_id: int,
+    key: str,
+    typed: str,
+    expected: Callable[[ExamSession], str],
+    refusal: type[DomainError],
+) -> ExamSession:
+    """A session number and a code typed by a person, under the rate limit. The failure is
+    counted under the session's lock so simultaneous guesses take turns, and an unknown
+    session gets the same answer as a wrong code: there is nothing to enumerate."""
+    exam_session: ExamSession | None = tx.db.execute(
+        select(ExamSession).where(col(ExamSession.id) == session_id).with_for_update()
+    ).scalar()
+    rules.limiter.check(tx.db, key)
+    if exam_session is None or not codes.same(typed, expected(exam_session)):
+        rules.limiter.fail(tx.db, key)
+        raise refusal()
+    return exam_session
+
+
+def claimed(db: Session, claim: CandidateClaim | None) -> Candidate:
+    """The candidate holding this cookie, if it is still the newest join."""
+    candidate = db.get(Candidate, claim.candidate_id) if claim else None
+    if claim is None or candidate is None or candidate.session_id != claim.session_id:
+        raise NotJoined()
+    if candidate.join_token != claim.token:
+        raise OpenedElsewhere()
+    return candidate
+
+
+def refuse_if_over(candidate: Candidate, session_status: str) -> None:
+    """The test is over for the candidate's own pages: whoever ended it, they are told."""
+    if candidate.status == CandidateStatus.ENDED_BY_SUPERVISOR:
+        raise TestEndedBySupervisor()
+    if candidate.status == CandidateStatus.ENDED_BY_FINALIZATION or session_status == SessionStatus.FINALIZED:
+        raise TestEndedByFinalization()
+
+
+def locked_candidate(tx: Tx, claim: CandidateClaim | None) -> tuple[ExamSession, Candidate]:
+    """The candidate holding this cookie, read under its session's lock, with a test still open."""
+    if claim is None:
+        raise NotJoined()
+    exam_session = lock_session(tx, claim.session_id)
+    candidate = claimed(tx.db, claim)
+    refuse_if_over(candidate, exam_session.status)
+    return exam_session, candidate

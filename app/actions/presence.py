@@ -1,0 +1,100 @@
+"""Connection leases: who is connected, as the database knows it (see app/presence.py for
+the loop that renews and sweeps them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, tuple_, update
+from sqlmodel import Session, col
+
+from app.actions.eventlog import emit_candidate, emit_supervisors
+from app.actions.guards import candidate_of, lock_session
+from app.actions.rules import Rules
+from app.db import Tx
+from app.models import Candidate, SupervisorAccess, utcnow
+from vocabulary import Action, Connection, SessionStatus
+
+
+def candidate_connected(tx: Tx, session_id: int, candidate_id: int, rules: Rules) -> None:
+    exam_session = lock_session(tx, session_id)
+    candidate = candidate_of(tx.db, session_id, candidate_id)
+    candidate.lease_until = utcnow() + dt.timedelta(seconds=rules.lease_seconds)
+    tx.db.add(candidate)
+    # A finalised session is frozen: nobody watches it any more.
+    if candidate.connection != Connection.CONNECTED and exam_session.status != SessionStatus.FINALIZED:
+        candidate.connection = Connection.CONNECTED
+        emit_candidate(tx, rules, exam_session, candidate, Action.CONNECTED, None)
+
+
+def supervisor_online(tx: Tx, session_id: int, user_id: int, rules: Rules) -> None:
+    exam_session = lock_session(tx, session_id)
+    access = tx.db.execute(
+        select(SupervisorAccess).where(
+            col(SupervisorAccess.session_id) == session_id, col(SupervisorAccess.user_id) == user_id
+        )
+    ).scalar()
+    if access is None:
+        return
+    access.lease_until = utcnow() + dt.timedelta(seconds=rules.lease_seconds)
+    tx.db.add(access)
+    if not access.online:
+        access.online = True
+        emit_supervisors(tx, exam_session, Action.SUPERVISOR_ONLINE, None)
+
+
+def renew_leases(tx: Tx, candidate_ids: list[int], supervisors: list[tuple[int, int]], seconds: int) -> None:
+    """One statement per kind for all of this process's live sockets: no event, no lock."""
+    until = utcnow() + dt.timedelta(seconds=seconds)
+    if candidate_ids:
+        tx.db.execute(update(Candidate).where(col(Candidate.id).in_(candidate_ids)).values(lease_until=until))
+    if supervisors:
+        pair = tuple_(col(SupervisorAccess.session_id), col(SupervisorAccess.user_id))
+        tx.db.execute(update(SupervisorAccess).where(pair.in_(supervisors)).values(lease_until=until))
+
+
+def expired_sessions(db: Session) -> list[int]:
+    now = utcnow()
+    candidates = db.execute(
+        select(col(Candidate.session_id))
+        .where(col(Candidate.connection) == Connection.CONNECTED, col(Candidate.lease_until) < now)
+        .distinct()
+    ).scalars()
+    supervisors = db.execute(
+        select(col(SupervisorAccess.session_id))
+        .where(col(SupervisorAccess.online) == True, col(SupervisorAccess.lease_until) < now)  # noqa: E712
+        .distinct()
+    ).scalars()
+    return sorted(set(candidates) | set(supervisors))
+
+
+def expire_leases(tx: Tx, session_id: int, rules: Rules) -> None:
+    """Whoever's lease ran out is shown as gone: works even when the process holding the
+    socket died without a word, since any process may sweep."""
+    exam_session = lock_session(tx, session_id)
+    now = utcnow()
+    lost = tx.db.execute(
+        select(Candidate).where(
+            col(Candidate.session_id) == session_id,
+            col(Candidate.connection) == Connection.CONNECTED,
+            col(Candidate.lease_until) < now,
+        )
+    ).scalars()
+    for candidate in lost:
+        candidate.connection = Connection.LOST
+        tx.db.add(candidate)
+        emit_candidate(tx, rules, exam_session, candidate, Action.CONNECTION_LOST, None)
+    gone = list(
+        tx.db.execute(
+            select(SupervisorAccess).where(
+                col(SupervisorAccess.session_id) == session_id,
+                col(SupervisorAccess.online) == True,  # noqa: E712
+                col(SupervisorAccess.lease_until) < now,
+            )
+        ).scalars()
+    )
+    for access in gone:
+        access.online = False
+        tx.db.add(access)
+    if gone:
+        emit_supervisors(tx, exam_session, Action.SUPERVISOR_OFFLINE, None)

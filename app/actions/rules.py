@@ -1,0 +1,33 @@
+"""The settings the actions obey, and the one way to show a candidate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from app import views
+from app.models import Candidate
+from app.security import RateLimiter
+from app.settings import Settings
+
+
+@dataclass(frozen=True)
+class Rules:
+    test_minutes: int
+    questions_per_test: int
+    limiter: RateLimiter
+    lease_seconds: int = 10
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Rules:
+        return cls(
+            test_minutes=settings.test_minutes,
+            questions_per_test=settings.questions_per_test,
+            limiter=RateLimiter(settings.rate_limit_attempts, settings.rate_limit_window_seconds),
+            lease_seconds=settings.candidate_lease_seconds,
+        )
+
+    def view(self, candidate: Candidate, now: dt.datetime | None = None) -> dict[str, Any]:
+        """A candidate as every client sees it: in events, snapshots and answers alike."""
+        return views.candidate_view(candidate, self.test_minutes, self.questions_per_test, now)

@@ -1,0 +1,93 @@
+"""The candidate lifecycle as a table: for each state and each command, the next state or
+the named refusal. The actions decide with it and the state-machine test checks every step
+against it (tests/unit/test_lifecycle_machine.py), so this table is the rule, not a comment.
+
+The table speaks of a candidate's status only. Checks that come before it (the session is
+finalised, the cookie is stale, the code is wrong) and finer points inside a state
+(presence confirmed, resume requested or authorised, which question is current) stay in
+the action that owns them, under their own named refusals.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from app.errors import (
+    CandidateAlreadyStarted,
+    DomainError,
+    OwnTestNotStarted,
+    PresenceAfterStart,
+    QuestionNotCurrent,
+    TestAlreadyFinished,
+    TestEndedByFinalization,
+    TestEndedBySupervisor,
+    TestFinished,
+    TestNotStarted,
+)
+from vocabulary import CandidateStatus
+
+
+class Command(StrEnum):
+    """What someone asks of a candidate's test (the event's `Action` says what happened)."""
+
+    REMOVE = "remove"  # centre staff
+    CONFIRM_PRESENCE = "confirm_presence"  # supervisor
+    WITHDRAW_PRESENCE = "withdraw_presence"
+    AUTHORIZE_RESUME = "authorize_resume"
+    END_TEST = "end_test"
+    FINALIZE = "finalize"  # centre staff, to every candidate at once
+    JOIN = "join"  # candidate
+    START = "start"
+    ANSWER = "answer"  # any question but the last
+    ANSWER_LAST = "answer_last"
+
+
+class Gone:
+    """The candidate no longer exists (removed before starting)."""
+
+
+GONE = Gone()
+Outcome = CandidateStatus | Gone | type[DomainError]
+
+_NOT, _RUN, _FIN = CandidateStatus.NOT_STARTED, CandidateStatus.IN_PROGRESS, CandidateStatus.FINISHED
+_SUP, _FZ = CandidateStatus.ENDED_BY_SUPERVISOR, CandidateStatus.ENDED_BY_FINALIZATION
+_STARTED, _PRESENT, _OVER = CandidateAlreadyStarted, PresenceAfterStart, TestAlreadyFinished
+
+# One row per command, one column per status, in this order:
+#     not_started    in_progress    finished    ended_by_supervisor    ended_by_finalization
+# A status mapped to itself is accepted and changes no status (flags may change, or nothing).
+_ROWS: dict[Command, tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
+    Command.REMOVE: (GONE, _STARTED, _STARTED, _STARTED, _STARTED),
+    Command.CONFIRM_PRESENCE: (_NOT, _RUN, _FIN, _SUP, _FZ),
+    Command.WITHDRAW_PRESENCE: (_NOT, _PRESENT, _PRESENT, _PRESENT, _PRESENT),
+    Command.AUTHORIZE_RESUME: (TestNotStarted, _RUN, _OVER, _OVER, _OVER),
+    Command.END_TEST: (TestNotStarted, _SUP, _FIN, _SUP, _FZ),
+    Command.FINALIZE: (_NOT, _FZ, _FIN, _SUP, _FZ),
+    Command.JOIN: (_NOT, _RUN, TestFinished, TestFinished, TestFinished),
+    Command.START: (_RUN, _RUN, TestFinished, TestEndedBySupervisor, TestEndedByFinalization),
+    Command.ANSWER: (OwnTestNotStarted, _RUN, QuestionNotCurrent, TestEndedBySupervisor, TestEndedByFinalization),
+    Command.ANSWER_LAST: (OwnTestNotStarted, _FIN, QuestionNotCurrent, TestEndedBySupervisor, TestEndedByFinalization),
+}
+_COLUMNS = (_NOT, _RUN, _FIN, _SUP, _FZ)
+
+TABLE: dict[tuple[CandidateStatus, Command], Outcome] = {
+    (status, command): outcome for command, row in _ROWS.items() for status, outcome in zip(_COLUMNS, row, strict=True)
+}
+assert len(TABLE) == len(CandidateStatus) * len(Command), "every status × command has an outcome"
+
+
+def outcome(status: str, command: Command) -> Outcome:
+    return TABLE[CandidateStatus(status), command]
+
+
+def decide(status: str, command: Command) -> CandidateStatus | Gone:
+    """The next status, or raises the refusal the table names."""
+    result = outcome(status, command)
+    if isinstance(result, type):
+        raise result()
+    return result
+
+
+def moved_by(command: Command) -> list[CandidateStatus]:
+    """The statuses this command changes: e.g. finalising touches only running tests."""
+    return [s for s in _COLUMNS if isinstance(TABLE[s, command], CandidateStatus) and TABLE[s, command] != s]
