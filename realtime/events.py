@@ -18,12 +18,6 @@ MAX_FRAME = 64 * 1024
 
 CHANNEL_PREFIX = "surveillance:session:"
 
-CANDIDATE_UPDATED = "candidate.updated"
-CANDIDATE_REMOVED = "candidate.removed"
-SESSION_UPDATED = "session.updated"
-SUPERVISORS_UPDATED = "supervisors.updated"
-EVENT_NAMES = frozenset({CANDIDATE_UPDATED, CANDIDATE_REMOVED, SESSION_UPDATED, SUPERVISORS_UPDATED})
-
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _decoder = json.JSONDecoder()
 

@@ -26,14 +26,7 @@ from typing import Any, Final, Protocol, TypeGuard
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
-from realtime.events import (
-    CANDIDATE_UPDATED,
-    MAX_FRAME,
-    SESSION_UPDATED,
-    Published,
-    decode,
-    encode,
-)
+from realtime.events import MAX_FRAME, Published, decode, encode
 from realtime.hub import (
     OVERFLOW_CLOSE_CODE,
     OVERFLOW_CLOSE_REASON,
@@ -43,6 +36,7 @@ from realtime.hub import (
     Resync,
     Watch,
 )
+from vocabulary import EventName, MessageType
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +53,7 @@ CLOSE_TOO_BIG: Final = 1009
 CLOSE_INTERNAL: Final = 1011
 
 INVALID_MESSAGE: Final = encode(
-    {"type": "error", "error": {"code": "INVALID_MESSAGE", "message": "Message incompris."}}
+    {"type": MessageType.ERROR, "error": {"code": "INVALID_MESSAGE", "message": "Message incompris."}}
 )
 # Enough to answer a short burst of mistakes; a client that never reads its
 # error replies would otherwise make us queue them without bound.
@@ -278,7 +272,7 @@ class _SessionFeed:
     async def receiver(self) -> None:
         while True:
             message = await self.conn.receive()
-            if message is not None and message.get("type") == "resync":
+            if message is not None and message.get("type") == MessageType.RESYNC:
                 since = message.get("since")
                 if _is_version(since):
                     # Coalesced: replaying from the lowest request covers the others.
@@ -378,7 +372,7 @@ class _SessionFeed:
         version = snapshot.get("version")
         if not _is_version(version):
             raise ValueError("snapshot without a valid version")
-        await self.conn.send(encode({"type": "snapshot", **snapshot}))
+        await self.conn.send(encode({"type": MessageType.SNAPSHOT, **snapshot}))
         self.last = version
 
     async def heartbeat(self) -> None:
@@ -386,7 +380,7 @@ class _SessionFeed:
         # reveals it and the heartbeat then carries no stale version.
         if await self.source.current_version(self.session_id) > self.last:
             await self.catch_up(self.last)
-        await self.conn.send(encode({"type": "heartbeat", "version": self.last}))
+        await self.conn.send(encode({"type": MessageType.HEARTBEAT, "version": self.last}))
 
 
 async def serve_session_feed(
@@ -416,7 +410,7 @@ def candidate_filter(candidate_id: int) -> Callable[[dict[str, Any]], bool]:
     """Events a candidate's socket needs: its own, and the session's."""
 
     def accept(event: dict[str, Any]) -> bool:
-        if event.get("name") == SESSION_UPDATED:
+        if event.get("name") == EventName.SESSION_UPDATED:
             return True
         candidate = event.get("candidate")
         return isinstance(candidate, dict) and candidate.get("id") == candidate_id
@@ -439,7 +433,7 @@ class _CandidateFeed:
         loop = asyncio.get_running_loop()
         while True:
             message = await self.conn.receive()
-            if message is None or message.get("type") != "heartbeat":
+            if message is None or message.get("type") != MessageType.HEARTBEAT:
                 self.conn.report_invalid()
                 continue
             # Browsers send one every 5 s; more often is noise not worth a write.
@@ -467,9 +461,11 @@ class _CandidateFeed:
                 await self.send_state()
             elif item.version <= self.last:
                 pass  # older than the state this candidate already has
-            elif item.event.get("name") == CANDIDATE_UPDATED and isinstance(item.event.get("candidate"), dict):
+            elif item.event.get("name") == EventName.CANDIDATE_UPDATED and isinstance(
+                item.event.get("candidate"), dict
+            ):
                 message = {
-                    "type": "candidate",
+                    "type": MessageType.CANDIDATE,
                     "candidate": item.event["candidate"],
                     "version": item.version,
                 }

@@ -17,7 +17,6 @@ from app.errors import (
     DomainError,
     OwnTestNotStarted,
     PresenceAfterStart,
-    QuestionNotCurrent,
     TestAlreadyFinished,
     TestEndedByFinalization,
     TestEndedBySupervisor,
@@ -65,8 +64,10 @@ _ROWS: dict[Command, tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
     Command.FINALIZE: (_NOT, _FZ, _FIN, _SUP, _FZ),
     Command.JOIN: (_NOT, _RUN, TestFinished, TestFinished, TestFinished),
     Command.START: (_RUN, _RUN, TestFinished, TestEndedBySupervisor, TestEndedByFinalization),
-    Command.ANSWER: (OwnTestNotStarted, _RUN, QuestionNotCurrent, TestEndedBySupervisor, TestEndedByFinalization),
-    Command.ANSWER_LAST: (OwnTestNotStarted, _FIN, QuestionNotCurrent, TestEndedBySupervisor, TestEndedByFinalization),
+    # Once finished, a repeated answer is accepted and changes nothing; any other is not the
+    # current question (QuestionNotCurrent, a check on the question, not on the status).
+    Command.ANSWER: (OwnTestNotStarted, _RUN, _FIN, TestEndedBySupervisor, TestEndedByFinalization),
+    Command.ANSWER_LAST: (OwnTestNotStarted, _FIN, _FIN, TestEndedBySupervisor, TestEndedByFinalization),
 }
 _COLUMNS = (_NOT, _RUN, _FIN, _SUP, _FZ)
 

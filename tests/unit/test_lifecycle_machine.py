@@ -3,8 +3,11 @@
 Random sequences of every action of supervisors, candidates, centre staff and the lease
 sweeper are run against the lifecycle functions directly, each in its own write
 transaction on a fresh SQLite file (the same BEGIN IMMEDIATE engine the app uses).
-After every step the database must be in a legal state, and replaying the event log
-from version 0 must rebuild exactly the candidates of the supervisor's snapshot.
+Every step is checked against the transition table (app/actions/transitions.py): the
+candidate it targets ends in the table's status, or the step was refused, as the table
+says it must be; no other candidate's status moves. After every step the database must be
+in a legal state, and replaying the event log from version 0 must rebuild exactly the
+candidates, the supervisors and the session status of the supervisor's snapshot.
 """
 
 from __future__ import annotations
@@ -34,19 +37,20 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app import views
-from app.actions import accounts, candidate_test, centres, presence, supervision
+from app.actions import accounts, candidate_test, centres, presence, supervision, transitions
 from app.actions.centres import Enrolment, SessionPlan
 from app.actions.rules import Rules
+from app.actions.transitions import GONE, Command
 from app.db import Tx, make_engine
 from app.errors import DomainError
 from app.models import Candidate, ExamSession, SessionEvent
 from app.security import CandidateClaim, RateLimiter
 from app.settings import load_settings
-from vocabulary import ENDED
+from vocabulary import ENDED, CandidateStatus, Connection, EventName, SessionStatus
 
 T = TypeVar("T")
-STATUSES = {"not_started", "in_progress", "finished", "ended_by_supervisor", "ended_by_finalization"}
-CONNECTIONS = {"never", "connected", "lost"}
+STATUSES = set(CandidateStatus)
+CONNECTIONS = set(Connection)
 # Every refusal the lifecycle may give for these actions (CONTRACT.md).
 REFUSALS = {
     "CANDIDATE_ALREADY_STARTED",
@@ -129,6 +133,30 @@ class LifecycleMachine(RuleBasedStateMachine):
             db.commit()
             return result
 
+    def act(self, fn: Callable[[Tx], T], command: Command | None, target: int | None = None) -> T | DomainError:
+        """One write, checked against the transition table: `command` applied to `target`
+        (to every candidate when None); with no command, no status may change."""
+        before = self.statuses()
+        result = self.write(fn)
+        after = self.statuses()
+        for cid, status in before.items():
+            if command is None or (target is not None and cid != target):
+                assert after.get(cid) == status, (cid, status, after.get(cid), command, target)
+                continue
+            outcome = transitions.outcome(status, command)
+            if isinstance(outcome, type):
+                assert isinstance(result, DomainError), f"the table refuses {command} from {status}"
+                expected: str | None = status
+            elif isinstance(result, DomainError):
+                expected = status  # refused by a check the table does not cover (code, cookie, consent…)
+            else:
+                expected = None if outcome is GONE else str(outcome)
+            assert after.get(cid) == expected, (cid, status, command, after.get(cid), result)
+        return result
+
+    def statuses(self) -> dict[int, str]:
+        return {c.id or 0: c.status for c in self.candidates()}
+
     def read(self, fn: Callable[[Session], T]) -> T:
         with Session(self.engine, expire_on_commit=False) as db:
             return fn(db)
@@ -178,14 +206,16 @@ class LifecycleMachine(RuleBasedStateMachine):
         name = NAMES[self.enrolled]
         self.enrolled += 1
         e = Enrolment(last_name=name, first_name="Camille", birthdate=BIRTH)
-        self.write(lambda tx: centres.enrol(tx, self.sid, self.staff, e, RULES))
+        self.act(lambda tx: centres.enrol(tx, self.sid, self.staff, e, RULES), None)
 
     @rule(who=PEOPLE)
     def remove(self, who: int) -> None:
         c = self.pick(who)
         if c is not None:
             assert c.id is not None
-            self.write(lambda tx: centres.remove_candidate(tx, self.sid, c.id or 0, self.staff, RULES))
+            self.act(
+                lambda tx: centres.remove_candidate(tx, self.sid, c.id or 0, self.staff, RULES), Command.REMOVE, c.id
+            )
 
     # ------------------------------------------------------------ supervisors
 
@@ -193,29 +223,40 @@ class LifecycleMachine(RuleBasedStateMachine):
     def presence(self, who: int, sup: int, authorized: bool) -> None:
         c = self.pick(who)
         if c is not None:
-            self.write(lambda tx: supervision.set_presence(tx, self.sid, c.id or 0, self.sups[sup], authorized, RULES))
+            command = Command.CONFIRM_PRESENCE if authorized else Command.WITHDRAW_PRESENCE
+            self.act(
+                lambda tx: supervision.set_presence(tx, self.sid, c.id or 0, self.sups[sup], authorized, RULES),
+                command,
+                c.id,
+            )
 
     @rule(who=PEOPLE, sup=st.integers(0, 1))
     def authorize_resume(self, who: int, sup: int) -> None:
         c = self.pick(who)
         if c is not None:
-            self.write(lambda tx: supervision.authorize_resume(tx, self.sid, c.id or 0, self.sups[sup], RULES))
+            self.act(
+                lambda tx: supervision.authorize_resume(tx, self.sid, c.id or 0, self.sups[sup], RULES),
+                Command.AUTHORIZE_RESUME,
+                c.id,
+            )
 
     @rule(who=PEOPLE, sup=st.integers(0, 1))
     def end_test(self, who: int, sup: int) -> None:
         c = self.pick(who)
         if c is not None:
-            self.write(lambda tx: supervision.end_test(tx, self.sid, c.id or 0, self.sups[sup], RULES))
+            self.act(
+                lambda tx: supervision.end_test(tx, self.sid, c.id or 0, self.sups[sup], RULES), Command.END_TEST, c.id
+            )
 
     @rule(sup=st.integers(0, 1))
     def supervisor_online(self, sup: int) -> None:
-        self.write(lambda tx: presence.supervisor_online(tx, self.sid, self.sups[sup], RULES))
+        self.act(lambda tx: presence.supervisor_online(tx, self.sid, self.sups[sup], RULES), None)
 
     @precondition(lambda self: self.frozen is None and self.steps >= 20)
     @rule()
     def finalize(self) -> None:
         # Late in a run only: the steps before it are spent on a session that is still open.
-        result = self.write(lambda tx: centres.finalize(tx, self.sid, self.staff, RULES))
+        result = self.act(lambda tx: centres.finalize(tx, self.sid, self.staff, RULES), Command.FINALIZE)
         assert not isinstance(result, DomainError), result
         self.frozen = self.views()
 
@@ -227,12 +268,14 @@ class LifecycleMachine(RuleBasedStateMachine):
         if c is None:
             return multiple()
         code = self.code.lower() if right_code else "BBBB22"
-        joined = self.write(
-            lambda tx: candidate_test.join(tx, self.sid, code, c.first_name, c.last_name, c.birthdate, RULES)
+        joined = self.act(
+            lambda tx: candidate_test.join(tx, self.sid, code, c.first_name, c.last_name, c.birthdate, RULES),
+            Command.JOIN,
+            c.id,
         )
         if not isinstance(joined, candidate_test.Joined):
             return multiple()
-        assert joined.next in ("consent", "test")
+        assert joined.next in (candidate_test.NEXT_CONSENT, candidate_test.NEXT_TEST)
         return joined.claim
 
     @rule(target=browsers, who=PEOPLE, sup=st.integers(0, 1))
@@ -242,23 +285,29 @@ class LifecycleMachine(RuleBasedStateMachine):
         c = self.pick(who)
         if c is None:
             return multiple()
-        self.write(lambda tx: supervision.set_presence(tx, self.sid, c.id or 0, self.sups[sup], True, RULES))
-        joined = self.write(
-            lambda tx: candidate_test.join(tx, self.sid, self.code, c.first_name, c.last_name, c.birthdate, RULES)
+        self.act(
+            lambda tx: supervision.set_presence(tx, self.sid, c.id or 0, self.sups[sup], True, RULES),
+            Command.CONFIRM_PRESENCE,
+            c.id,
+        )
+        joined = self.act(
+            lambda tx: candidate_test.join(tx, self.sid, self.code, c.first_name, c.last_name, c.birthdate, RULES),
+            Command.JOIN,
+            c.id,
         )
         if not isinstance(joined, candidate_test.Joined):
             return multiple()
-        self.write(lambda tx: candidate_test.start(tx, joined.claim, True, RULES))
+        self.act(lambda tx: candidate_test.start(tx, joined.claim, True, RULES), Command.START, c.id)
         return joined.claim
 
     @rule(claim=browsers, consent=MOSTLY_YES)
     def start(self, claim: CandidateClaim, consent: bool) -> None:
-        self.write(lambda tx: candidate_test.start(tx, claim, consent, RULES))
+        self.act(lambda tx: candidate_test.start(tx, claim, consent, RULES), Command.START, claim.candidate_id)
 
     @rule(claim=browsers, which=st.sampled_from(["current"] * 4 + ["previous", "unknown"]), choice=st.integers(-1, 4))
     def answer(self, claim: CandidateClaim, which: str, choice: int) -> None:
         c = self.read(lambda db: db.get(Candidate, claim.candidate_id))
-        if c is None:
+        if c is None or c.session_id != self.sid:
             return
         ids = c.question_ids.split(",") if c.question_ids else []
         question = {
@@ -266,19 +315,21 @@ class LifecycleMachine(RuleBasedStateMachine):
             "previous": ids[c.answered - 1] if 0 < c.answered <= len(ids) else "q01",
             "unknown": "zz99",
         }[which]
-        self.write(lambda tx: candidate_test.answer(tx, claim, question, choice, RULES))
+        last = which == "current" and c.answered == len(ids) - 1
+        command = Command.ANSWER_LAST if last else Command.ANSWER
+        self.act(lambda tx: candidate_test.answer(tx, claim, question, choice, RULES), command, claim.candidate_id)
 
     @rule(who=PEOPLE)
     def connect(self, who: int) -> None:
         c = self.pick(who)
         if c is not None:
-            self.write(lambda tx: presence.candidate_connected(tx, self.sid, c.id or 0, RULES))
+            self.act(lambda tx: presence.candidate_connected(tx, self.sid, c.id or 0, RULES), None)
 
     @rule()
     def expire_leases(self) -> None:
         # Leases last 0 s here: whoever connected is now overdue.
         for sid in self.read(presence.expired_sessions):
-            self.write(lambda tx, s=sid: presence.expire_leases(tx, s, RULES))
+            self.act(lambda tx, s=sid: presence.expire_leases(tx, s, RULES), None)
 
     # ------------------------------------------------------------ invariants
 
@@ -299,21 +350,21 @@ class LifecycleMachine(RuleBasedStateMachine):
     def statuses_are_legal(self, seen: Observed) -> None:
         for c in seen.candidates:
             assert c.status in STATUSES and c.connection in CONNECTIONS
-            if c.status != "not_started":
+            if c.status != CandidateStatus.NOT_STARTED:
                 assert not c.authorized_to_start, "a presence confirmation outlived the start"
                 assert c.started_at is not None and len(c.question_ids.split(",")) == RULES.questions_per_test
-            if c.status != "in_progress":
+            if c.status != CandidateStatus.IN_PROGRESS:
                 flags = (c.status, c.resume_requested, c.resume_authorized)
                 assert not c.resume_requested and not c.resume_authorized, flags
             assert 0 <= c.answered <= RULES.questions_per_test
-            assert (c.status == "finished") == (c.answered == RULES.questions_per_test)
+            assert (c.status == CandidateStatus.FINISHED) == (c.answered == RULES.questions_per_test)
             assert c.id is not None
             if c.id in self.ended:
                 assert c.status == self.ended[c.id], f"an ended test went back to {c.status}"
             elif c.status in ENDED:
                 self.ended[c.id] = c.status
-            if seen.status == "finalized":
-                assert c.status != "in_progress"
+            if seen.status == SessionStatus.FINALIZED:
+                assert c.status != CandidateStatus.IN_PROGRESS
 
     def versions_are_contiguous(self, seen: Observed) -> None:
         assert [e["version"] for e in seen.events] == list(range(1, seen.version + 1))
@@ -321,15 +372,28 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def replaying_the_log_rebuilds_the_snapshot(self, seen: Observed) -> None:
         rebuilt: dict[int, dict[str, Any]] = {}
+        supervisors: list[dict[str, Any]] = []  # the session is created with none
+        session: dict[str, Any] | None = None  # no event until the session changes
         for event in seen.events:
             json.dumps(event)  # every event is plain JSON
-            if event["name"] == "candidate.removed":
+            assert event["name"] in set(EventName), event["name"]
+            if event["name"] == EventName.CANDIDATE_REMOVED:
                 rebuilt.pop(event["candidate"]["id"])
-            elif "candidate" in event:
+            elif event["name"] == EventName.CANDIDATE_UPDATED:
                 rebuilt[event["candidate"]["id"]] = event["candidate"]
+            elif event["name"] == EventName.SUPERVISORS_UPDATED:
+                supervisors = event["supervisors"]
+            elif event["name"] == EventName.SESSION_UPDATED:
+                session = event["session"]
         assert set(rebuilt) == set(seen.views)
         for cid, view in seen.views.items():
             assert {**rebuilt[cid], "overtime": None} == {**view, "overtime": None}, cid
+        assert supervisors == seen.supervisors
+        if session is None:
+            assert seen.status == SessionStatus.CREATED
+        else:
+            assert session == {k: v for k, v in seen.session.items() if k != "access_code"}
+            assert session["status"] == seen.status
 
     def a_finalised_session_stays_as_it_was(self, seen: Observed) -> None:
         if self.frozen is None:
@@ -350,6 +414,8 @@ class Observed:
     events: list[dict[str, Any]]
     snapshot_version: int
     views: dict[int, dict[str, Any]]
+    supervisors: list[dict[str, Any]]
+    session: dict[str, Any]
 
     @classmethod
     def of(cls, db: Session, sid: int) -> Observed:
@@ -368,6 +434,8 @@ class Observed:
             events=[json.loads(p) for p in payloads],
             snapshot_version=snap["version"],
             views={c["id"]: c for c in snap["candidates"]},
+            supervisors=snap["supervisors"],
+            session=snap["session"],
         )
 
 
@@ -411,7 +479,7 @@ def test_finishing_the_test_clears_a_pending_resume(sqlite_template: Path, tmp_p
         for _ in range(RULES.questions_per_test):
             m.answer(old, "current", 0)
         c = m.pick(0)
-        assert c is not None and c.status == "finished"
+        assert c is not None and c.status == CandidateStatus.FINISHED
         assert (c.resume_requested, c.resume_authorized) == (False, False)
         m.the_state_is_legal()
     finally:
