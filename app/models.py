@@ -7,6 +7,8 @@ import datetime as dt
 from sqlalchemy import Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from vocabulary import CandidateStatus, Connection, SessionStatus
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -44,7 +46,7 @@ class ExamSession(SQLModel, table=True):
     time: str = Field(max_length=5)
     access_code: str = Field(max_length=6, index=True)
     supervisor_password: str = Field(max_length=7)
-    status: str = Field(default="created", max_length=20)
+    status: str = Field(default=SessionStatus.CREATED, max_length=20)
     # Bumped by every state change in the same transaction as its event row:
     # clients compare versions to notice what they missed.
     version: int = Field(default=0)
@@ -63,8 +65,8 @@ class Candidate(SQLModel, table=True):
     # Folded "last|first" used for matching on join (case, accents, hyphens, spaces).
     identity_key: str = Field(max_length=210)
     authorized_to_start: bool = Field(default=False)
-    status: str = Field(default="not_started", max_length=30)
-    connection: str = Field(default="never", max_length=10)
+    status: str = Field(default=CandidateStatus.NOT_STARTED, max_length=30)
+    connection: str = Field(default=Connection.NEVER, max_length=10)
     lease_until: dt.datetime | None = None
     resume_requested: bool = Field(default=False)
     resume_authorized: bool = Field(default=False)
