@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy import event as sa_event
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
@@ -106,6 +107,10 @@ class Database:
                 return fn(db)
 
         return await self._in_thread(work)
+
+    async def ping(self) -> None:
+        """One round trip, for readiness checks; raises when the database does not answer."""
+        await self.read(lambda db: db.execute(text("SELECT 1")))
 
     async def write(self, fn: Callable[[Tx], T]) -> T:
         """Run fn in one transaction; publish its events after commit, in version order.

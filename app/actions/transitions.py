@@ -48,6 +48,7 @@ class Gone:
 GONE = Gone()
 Outcome = CandidateStatus | Gone | type[DomainError]
 
+# Short names so that each row reads on one line: statuses, then the refusals used in several cells.
 _NOT, _RUN, _FIN = CandidateStatus.NOT_STARTED, CandidateStatus.IN_PROGRESS, CandidateStatus.FINISHED
 _SUP, _FZ = CandidateStatus.ENDED_BY_SUPERVISOR, CandidateStatus.ENDED_BY_FINALIZATION
 _STARTED, _PRESENT, _OVER = CandidateAlreadyStarted, PresenceAfterStart, TestAlreadyFinished
@@ -74,7 +75,9 @@ _COLUMNS = (_NOT, _RUN, _FIN, _SUP, _FZ)
 TABLE: dict[tuple[CandidateStatus, Command], Outcome] = {
     (status, command): outcome for command, row in _ROWS.items() for status, outcome in zip(_COLUMNS, row, strict=True)
 }
-assert len(TABLE) == len(CandidateStatus) * len(Command), "every status × command has an outcome"
+if len(TABLE) != len(CandidateStatus) * len(Command):
+    # A new status or command without its outcomes would otherwise fail only when reached.
+    raise RuntimeError("the transition table must give an outcome for every status × command")
 
 
 def outcome(status: str, command: Command) -> Outcome:

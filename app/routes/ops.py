@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -20,12 +18,8 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     services = services_of(request)
     checks: dict[str, str] = {}
-
-    def ping(db: Session) -> None:
-        db.execute(text("SELECT 1"))
-
     try:
-        await services.db.read(ping)
+        await services.db.ping()
         checks["database"] = "ok"
     except (DomainError, Exception):
         checks["database"] = "unavailable"
