@@ -1,12 +1,12 @@
-"""The `surveillance` command: serve, demo, centre create, db upgrade."""
+"""The `surveillance` command: serve, demo, centre create, db upgrade, settings-table."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -20,7 +20,7 @@ from app.db import Database, Tx
 from app.errors import DomainError
 from app.models import Candidate, Centre, ExamSession, Membership, User
 from app.security import hash_password
-from app.settings import ConfigurationError, Settings, load_settings
+from app.settings import ConfigurationError, Settings, help_text, load_settings, markdown_table, readme_with_table
 from vocabulary import SessionStatus
 
 DEMO_EMAIL = "surveillant@testix.fr"
@@ -67,7 +67,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
         # Longer than nginx's upstream keep-alive, so a paced client reuses its connection.
         timeout_keep_alive=65,
         proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=10,
         log_config=None,
         log_level="info",
@@ -167,6 +167,16 @@ def centre_create(settings: Settings, name: str, admin: str) -> int:
     return 0
 
 
+def settings_table(readme: str | None) -> int:
+    if readme is None:
+        print(markdown_table(), end="")
+        return 0
+    path = Path(readme)
+    path.write_text(readme_with_table(path.read_text()))
+    print(f"Tableau des réglages mis à jour dans {readme}.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="surveillance", description="Surveillance des sessions de certification")
     sub = p.add_subparsers(dest="command", required=True)
@@ -174,6 +184,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=1)
+    s.add_argument(
+        "--help-settings", action="store_true", help="affiche les réglages (variables d'environnement) et quitte"
+    )
+    t = sub.add_parser("settings-table", help="imprime le tableau des réglages du README (Markdown)")
+    t.add_argument("--write", metavar="README", help="remplace le tableau dans ce fichier au lieu de l'imprimer")
     sub.add_parser("demo", help="crée la session de démonstration du guide")
     c = sub.add_parser("centre", help="centres de certification")
     csub = c.add_subparsers(dest="centre_command", required=True)
@@ -188,6 +203,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # Both describe the settings rather than use them: they work whatever the environment says.
+    if args.command == "serve" and args.help_settings:
+        print(help_text(), end="")
+        return 0
+    if args.command == "settings-table":
+        return settings_table(args.write)
     try:
         settings = load_settings()
     except ConfigurationError as exc:

@@ -1,14 +1,22 @@
-"""One typed settings object, read from the environment once and validated at start."""
+"""One typed settings object, read from the environment once and validated at start.
+
+`TABLE` is the only place a setting is described: its environment variable, type, default
+and help. The `Settings` dataclass takes its defaults from it, `load_settings` reads and
+checks the environment by it, and `surveillance serve --help-settings` and the README's
+"Configuration" table are printed from it (a test keeps the README in step).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import tempfile
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -18,57 +26,190 @@ class ConfigurationError(Exception):
     """A setting is missing or wrong; the message says which, in French and English."""
 
 
-# The settings table, Datasette style: every knob, its default and why it exists.
-# Environment variables are the upper-case names.
-DEFAULTS: dict[str, tuple[Any, str]] = {
-    "database_url": (None, "SQLite file in the working folder when unset"),
-    "redis_url": (None, "Redis pub/sub across processes; unset: in-process broker"),
-    "secret_key": (None, "signs cookies; generated and kept beside the SQLite file when unset"),
-    "allowed_origins": ((), "extra origins allowed on state changes and websockets"),
-    "data_dir": (".", "where the default SQLite file and generated secret live"),
-    "test_minutes": (105, "time limit of a certification test, before extra time"),
-    "questions_per_test": (16, "questions drawn for each candidate"),
-    "rate_limit_attempts": (5, "failed code entries allowed per target and window"),
-    "rate_limit_window_seconds": (300, "window of the code-entry rate limit"),
-    "candidate_lease_seconds": (10, "a candidate socket silent this long shows as lost"),
-    "supervisor_heartbeat_seconds": (15.0, "server heartbeat on the supervisor socket"),
-    "replay_limit": (1000, "past this many missed events a client gets a fresh snapshot"),
-    "socket_queue_size": (256, "events buffered per socket before a slow one is closed"),
-    "db_pool_size": (20, "database connections (and worker threads) per process"),
-    "cookie_secure": (False, "mark cookies Secure (set behind HTTPS)"),
-    "ws_deflate": (False, "permessage-deflate on websockets (more memory and CPU per socket)"),
-    "log_json": (True, "structured JSON logs"),
+Kind = Literal["text", "secret", "url", "int", "float", "bool", "path", "origins"]
+
+_KIND_WORDS: dict[Kind, str] = {
+    "text": "texte",
+    "secret": "texte secret",
+    "url": "URL",
+    "int": "entier",
+    "float": "nombre",
+    "bool": "oui/non",
+    "path": "dossier",
+    "origins": "liste d'origines",
 }
+_TRUE = frozenset({"1", "true", "yes", "on", "oui"})
 
 
-def _bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on", "oui"}
+@dataclass(frozen=True)
+class Setting:
+    """One knob. `shown` is the default in words when it is computed at start rather than fixed."""
+
+    name: str
+    kind: Kind
+    default: Any
+    help: str
+    shown: str | None = None
+    minimum: float | None = None
+    # Exclusive minimum, for durations where zero would mean "never".
+    above: float | None = None
+
+    @property
+    def env(self) -> str:
+        return self.name.upper()
+
+    @property
+    def shown_default(self) -> str:
+        if self.shown is not None:
+            return self.shown
+        if isinstance(self.default, bool):
+            return "oui" if self.default else "non"
+        if isinstance(self.default, float):
+            return f"{self.default:g}"
+        return str(self.default)
+
+    def read(self, env: Mapping[str, str]) -> Any:
+        """The value of this setting in `env`, its default when unset or blank."""
+        raw = env.get(self.env, "").strip()
+        if not raw:
+            return self.default
+        if self.kind == "int":
+            try:
+                return int(raw)
+            except ValueError:
+                raise ConfigurationError(f"{self.env} doit être un nombre entier / must be an integer") from None
+        if self.kind == "float":
+            try:
+                return float(raw)
+            except ValueError:
+                raise ConfigurationError(f"{self.env} doit être un nombre / must be a number") from None
+        if self.kind == "bool":
+            return raw.lower() in _TRUE
+        if self.kind == "path":
+            return Path(raw)
+        if self.kind == "origins":
+            return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+        return raw
+
+    def check(self, value: Any) -> None:
+        if self.minimum is not None and value < self.minimum:
+            raise ConfigurationError(
+                f"{self.env} doit être au moins {self.minimum:g} / must be at least {self.minimum:g}"
+            )
+        if self.above is not None and value <= self.above:
+            raise ConfigurationError(f"{self.env} doit être positif / must be positive")
+
+
+TABLE: tuple[Setting, ...] = (
+    Setting(
+        "database_url",
+        "url",
+        "",
+        "`sqlite:///chemin` ou `postgresql://user@hôte/base` (le pilote est choisi par l'app)",
+        shown="fichier `surveillance.db` dans `DATA_DIR`",
+    ),
+    Setting(
+        "redis_url",
+        "url",
+        None,
+        "`redis://hôte:6379/0` : Redis pub/sub entre processus",
+        shown="non définie : diffusion en mémoire, un seul processus",
+    ),
+    Setting(
+        "secret_key",
+        "secret",
+        "",
+        "signe les cookies ; **obligatoire** avec PostgreSQL (tous les processus doivent partager la même)",
+        shown="générée une fois et gardée dans `surveillance.secret` à côté de la base SQLite",
+    ),
+    Setting(
+        "allowed_origins",
+        "origins",
+        (),
+        "origines supplémentaires (séparées par des virgules) admises pour les changements d'état et les websockets",
+        shown="aucune",
+    ),
+    Setting("data_dir", "path", Path("."), "dossier du fichier SQLite par défaut et de la clé générée"),
+    Setting("cookie_secure", "bool", False, "cookies `Secure` (derrière HTTPS)"),
+    Setting("forwarded_allow_ips", "text", "127.0.0.1", "proxys dont uvicorn croit les en-têtes `X-Forwarded-*`"),
+    Setting("test_minutes", "int", 105, "durée du test, en minutes, avant temps majoré", minimum=1),
+    Setting("questions_per_test", "int", 16, "nombre de questions tirées pour chaque candidat", minimum=1),
+    Setting(
+        "rate_limit_attempts",
+        "int",
+        5,
+        "essais ratés admis par cible (mot de passe de session, code d'accès, connexion) et par fenêtre",
+        minimum=1,
+    ),
+    Setting("rate_limit_window_seconds", "int", 300, "fenêtre, en secondes, de la limite d'essais", minimum=1),
+    Setting(
+        "candidate_lease_seconds", "int", 10, "un candidat silencieux depuis ce délai apparaît « Connexion perdue »"
+    ),
+    Setting(
+        "supervisor_heartbeat_seconds",
+        "float",
+        15.0,
+        "battement du serveur vers les surveillants, en secondes",
+        above=0,
+    ),
+    Setting(
+        "replay_limit",
+        "int",
+        1000,
+        "au-delà de ce nombre d'événements manqués, un client reçoit un nouvel instantané plutôt qu'un rejeu",
+    ),
+    Setting(
+        "socket_queue_size",
+        "int",
+        256,
+        "événements en attente par websocket avant de fermer un client trop lent",
+        minimum=1,
+    ),
+    Setting("db_pool_size", "int", 20, "connexions (et fils d'exécution) base de données par processus", minimum=1),
+    Setting(
+        "ws_deflate",
+        "bool",
+        False,
+        "compression `permessage-deflate` des websockets (double la mémoire d'une socket inactive)",
+    ),
+    Setting("log_plain", "bool", False, "journaux en texte plutôt qu'en JSON"),
+)
+BY_NAME: dict[str, Setting] = {s.name: s for s in TABLE}
+
+
+def default(name: str) -> Any:
+    return BY_NAME[name].default
 
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = ""
-    redis_url: str | None = None
-    secret_key: str = ""
-    allowed_origins: tuple[str, ...] = ()
-    data_dir: Path = Path(".")
-    test_minutes: int = 105
-    questions_per_test: int = 16
-    rate_limit_attempts: int = 5
-    rate_limit_window_seconds: int = 300
-    candidate_lease_seconds: int = 10
-    supervisor_heartbeat_seconds: float = 15.0
-    replay_limit: int = 1000
-    socket_queue_size: int = 256
-    db_pool_size: int = 20
-    cookie_secure: bool = False
-    ws_deflate: bool = False
-    log_json: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
+    # Every default comes from TABLE; a test checks that the two list the same names.
+    database_url: str = default("database_url")
+    redis_url: str | None = default("redis_url")
+    secret_key: str = default("secret_key")
+    allowed_origins: tuple[str, ...] = default("allowed_origins")
+    data_dir: Path = default("data_dir")  # noqa: RUF009 (a Path is immutable)
+    cookie_secure: bool = default("cookie_secure")
+    forwarded_allow_ips: str = default("forwarded_allow_ips")
+    test_minutes: int = default("test_minutes")
+    questions_per_test: int = default("questions_per_test")
+    rate_limit_attempts: int = default("rate_limit_attempts")
+    rate_limit_window_seconds: int = default("rate_limit_window_seconds")
+    candidate_lease_seconds: int = default("candidate_lease_seconds")
+    supervisor_heartbeat_seconds: float = default("supervisor_heartbeat_seconds")
+    replay_limit: int = default("replay_limit")
+    socket_queue_size: int = default("socket_queue_size")
+    db_pool_size: int = default("db_pool_size")
+    ws_deflate: bool = default("ws_deflate")
+    log_plain: bool = default("log_plain")
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def log_json(self) -> bool:
+        return not self.log_plain
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -86,7 +227,7 @@ def normalise_database_url(url: str) -> str:
     )
 
 
-def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read the environment (and a .env file), fill the defaults, validate."""
     env: dict[str, str] = {}
     if environ is None:
@@ -95,64 +236,27 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
     else:
         env.update(environ)
 
-    data_dir = Path(env.get("DATA_DIR", "."))
-    raw_db = env.get("DATABASE_URL", "").strip()
-    database_url = normalise_database_url(raw_db or f"sqlite:///{data_dir / 'surveillance.db'}")
-    origins = tuple(o.strip().rstrip("/") for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
-
-    def number(name: str, default: int) -> int:
-        raw = env.get(name.upper())
-        if raw is None or raw == "":
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise ConfigurationError(f"{name.upper()} doit être un nombre entier / must be an integer") from None
-
-    def decimal(name: str, default: float) -> float:
-        raw = env.get(name.upper())
-        if raw is None or raw == "":
-            return default
-        try:
-            return float(raw)
-        except ValueError:
-            raise ConfigurationError(f"{name.upper()} doit être un nombre / must be a number") from None
-
-    secret = env.get("SECRET_KEY", "").strip()
-    if not secret:
+    values = {s.name: s.read(env) for s in TABLE}
+    # The two defaults that depend on another setting (or on the disk) are computed here.
+    data_dir: Path = values["data_dir"]
+    database_url = normalise_database_url(values["database_url"] or f"sqlite:///{data_dir / 'surveillance.db'}")
+    values["database_url"] = database_url
+    if not values["secret_key"]:
         if not database_url.startswith("sqlite"):
             raise ConfigurationError(
                 "SECRET_KEY est obligatoire avec PostgreSQL : tous les processus doivent signer "
                 "les cookies avec la même clé. / SECRET_KEY is required with PostgreSQL."
             )
-        secret = _secret_beside_sqlite(data_dir)
+        values["secret_key"] = _secret_beside_sqlite(data_dir)
 
-    settings = Settings(
-        database_url=database_url,
-        redis_url=env.get("REDIS_URL", "").strip() or None,
-        secret_key=secret,
-        allowed_origins=origins,
-        data_dir=data_dir,
-        test_minutes=number("test_minutes", 105),
-        questions_per_test=number("questions_per_test", 16),
-        rate_limit_attempts=number("rate_limit_attempts", 5),
-        rate_limit_window_seconds=number("rate_limit_window_seconds", 300),
-        candidate_lease_seconds=number("candidate_lease_seconds", 10),
-        supervisor_heartbeat_seconds=decimal("supervisor_heartbeat_seconds", 15.0),
-        replay_limit=number("replay_limit", 1000),
-        socket_queue_size=number("socket_queue_size", 256),
-        db_pool_size=number("db_pool_size", 20),
-        cookie_secure=_bool(env.get("COOKIE_SECURE", "")),
-        ws_deflate=_bool(env.get("WS_DEFLATE", "")),
-        log_json=not _bool(env.get("LOG_PLAIN", "")),
-    )
-    if overrides:
-        settings = settings.with_(**overrides)
+    settings = Settings(**values).with_(**overrides)
     validate(settings)
     return settings
 
 
 def validate(settings: Settings) -> None:
+    for setting in TABLE:
+        setting.check(getattr(settings, setting.name))
     if len(settings.secret_key) < 16:
         raise ConfigurationError("SECRET_KEY doit faire au moins 16 caractères / must be ≥ 16 characters")
     if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
@@ -162,8 +266,6 @@ def validate(settings: Settings) -> None:
         # An origin is scheme://host[:port]: with a path or without a host it would never match.
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
             raise ConfigurationError(f"ALLOWED_ORIGINS : origine invalide {origin!r} / invalid origin")
-    if settings.questions_per_test < 1 or settings.test_minutes < 1:
-        raise ConfigurationError("Durée et nombre de questions doivent être positifs / must be positive")
     from app.questions import load_bank  # the bank is package data, read once and cached
 
     bank = len(load_bank())
@@ -172,11 +274,43 @@ def validate(settings: Settings) -> None:
             f"QUESTIONS_PER_TEST ({settings.questions_per_test}) dépasse les {bank} questions de la banque / "
             "exceeds the question bank"
         )
-    for name in ("rate_limit_attempts", "rate_limit_window_seconds", "db_pool_size", "socket_queue_size"):
-        if getattr(settings, name) < 1:
-            raise ConfigurationError(f"{name.upper()} doit être au moins 1 / must be at least 1")
-    if settings.supervisor_heartbeat_seconds <= 0:
-        raise ConfigurationError("SUPERVISOR_HEARTBEAT_SECONDS doit être positif / must be positive")
+
+
+# ------------------------------------------------------------------ the table, for people
+
+README_START = "<!-- settings: generated by `surveillance settings-table`, do not edit by hand -->"
+README_END = "<!-- /settings -->"
+
+
+def _plain(text: str) -> str:
+    """The help text for a terminal: without Markdown's backquotes and bold."""
+    return re.sub(r"\*\*|`", "", text)
+
+
+def help_text() -> str:
+    """`surveillance serve --help-settings`: each variable, its type, default and role."""
+    lines = ["Réglages, lus dans l'environnement (et un fichier .env) au démarrage :", ""]
+    for s in TABLE:
+        lines.append(f"  {s.env}  ({_KIND_WORDS[s.kind]} ; défaut : {_plain(s.shown_default)})")
+        lines.append(f"      {_plain(s.help)}")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_table() -> str:
+    """The README's "Configuration" table, between its two markers."""
+    rows = [README_START, "| variable | type | défaut | rôle |", "|---|---|---|---|"]
+    for s in TABLE:
+        shown = s.shown if s.shown is not None else f"`{s.shown_default}`"
+        rows.append(f"| `{s.env}` | {_KIND_WORDS[s.kind]} | {shown} | {s.help} |")
+    rows.append(README_END)
+    return "\n".join(rows) + "\n"
+
+
+def readme_with_table(readme: str) -> str:
+    """`readme` with its settings table replaced by the current one."""
+    start = readme.index(README_START)
+    end = readme.index(README_END, start) + len(README_END) + 1
+    return readme[:start] + markdown_table() + readme[end:]
 
 
 def _secret_beside_sqlite(data_dir: Path) -> str:

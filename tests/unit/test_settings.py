@@ -141,3 +141,87 @@ def test_more_questions_per_test_than_the_bank_holds_is_refused() -> None:
     too_many = str(len(load_bank()) + 1)
     with pytest.raises(ConfigurationError, match="QUESTIONS_PER_TEST"):
         load_settings({"DATABASE_URL": "sqlite:///x.db", "SECRET_KEY": "k" * 32, "QUESTIONS_PER_TEST": too_many})
+
+
+# ------------------------------------------------------------------ one table for every setting
+
+
+def test_the_dataclass_and_the_table_list_the_same_settings_with_the_same_defaults() -> None:
+    from dataclasses import MISSING, fields
+
+    from app.settings import TABLE, Settings
+
+    declared = {f.name: f.default for f in fields(Settings)}
+    assert list(declared) == [s.name for s in TABLE]
+    for setting in TABLE:
+        assert declared[setting.name] is not MISSING
+        assert declared[setting.name] == setting.default, setting.name
+        # Each help text is one Markdown table cell.
+        assert setting.help and "|" not in setting.help and "\n" not in setting.help, setting.env
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "expected"),
+    [("int", "7", 7), ("float", "2.5", 2.5), ("bool", " Oui ", True), ("bool", "0", False), ("text", " x ", "x")],
+)
+def test_every_setting_of_a_kind_is_read_from_its_own_variable(kind: str, raw: str, expected: object) -> None:
+    from app.settings import TABLE
+
+    of_kind = [s for s in TABLE if s.kind == kind]
+    assert of_kind
+    for setting in of_kind:
+        if setting.minimum is not None and isinstance(expected, int | float) and expected < setting.minimum:
+            continue
+        s = load_settings({"DATABASE_URL": "sqlite:///x.db", "SECRET_KEY": KEY, setting.env: raw})
+        assert getattr(s, setting.name) == expected, setting.env
+        unset = load_settings({"DATABASE_URL": "sqlite:///x.db", "SECRET_KEY": KEY, setting.env: "  "})
+        assert getattr(unset, setting.name) == setting.default, f"{setting.env} blank means its default"
+
+
+def test_logs_are_json_unless_log_plain_says_otherwise() -> None:
+    base = {"DATABASE_URL": "sqlite:///x.db", "SECRET_KEY": KEY}
+    assert load_settings(base).log_json is True
+    assert load_settings({**base, "LOG_PLAIN": "non"}).log_json is True
+    assert load_settings({**base, "LOG_PLAIN": "oui"}).log_json is False
+
+
+def test_forwarded_allow_ips_is_a_setting_like_the_others() -> None:
+    base = {"DATABASE_URL": "sqlite:///x.db", "SECRET_KEY": KEY}
+    assert load_settings(base).forwarded_allow_ips == "127.0.0.1"
+    assert load_settings({**base, "FORWARDED_ALLOW_IPS": "*"}).forwarded_allow_ips == "*"
+
+
+def test_the_readme_table_is_the_settings_table() -> None:
+    from app.settings import markdown_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert markdown_table() in readme, (
+        "README.md's Configuration table differs from app/settings.py TABLE: "
+        "run `surveillance settings-table --write README.md`"
+    )
+
+
+def test_a_stale_readme_table_is_noticed_and_rewritten() -> None:
+    from app.settings import README_END, README_START, TABLE, markdown_table, readme_with_table
+
+    stale = f"# Titre\n\n{README_START}\n| `TEST_MINUTES` | entier | `90` | vieux |\n{README_END}\n\nSuite.\n"
+    assert markdown_table() not in stale
+    fresh = readme_with_table(stale)
+    assert markdown_table() in fresh and fresh.startswith("# Titre\n\n") and fresh.endswith("\n\nSuite.\n")
+    assert all(f"| `{s.env}` |" in fresh for s in TABLE)
+    assert "vieux" not in fresh
+
+
+def test_serve_help_settings_lists_every_variable_without_reading_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.cli import main
+    from app.settings import TABLE
+
+    # A broken environment must not hide the help that would explain it.
+    monkeypatch.setenv("DATABASE_URL", "mysql://nope")
+    assert main(["serve", "--help-settings"]) == 0
+    out = capsys.readouterr().out
+    for setting in TABLE:
+        assert f"  {setting.env}  (" in out
+    assert "défaut : 105" in out and "`" not in out
