@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -89,13 +89,24 @@ def supervisors(db: Session, session_id: int) -> list[dict[str, Any]]:
     return [{"id": uid, "name": f"{first} {last}", "online": bool(online)} for first, last, online, uid in rows]
 
 
-def counts(candidates: list[Candidate]) -> dict[str, int]:
-    return {
-        "enrolled": len(candidates),
-        "present": sum(1 for c in candidates if c.authorized_to_start or c.status != CandidateStatus.NOT_STARTED),
-        "in_progress": sum(1 for c in candidates if c.status == CandidateStatus.IN_PROGRESS),
-        "finished": sum(1 for c in candidates if c.status in ENDED),
-    }
+def counts(candidates: Iterable[tuple[str, bool]]) -> dict[str, int]:
+    """The dashboard's counters from each candidate's (status, authorized_to_start): the one
+    place they are computed, for the snapshot and for every event (pages only show them)."""
+    tally = {"enrolled": 0, "present": 0, "in_progress": 0, "finished": 0}
+    for status, authorized in candidates:
+        tally["enrolled"] += 1
+        tally["present"] += authorized or status != CandidateStatus.NOT_STARTED
+        tally["in_progress"] += status == CandidateStatus.IN_PROGRESS
+        tally["finished"] += status in ENDED
+    return tally
+
+
+def session_counts(db: Session, session_id: int) -> dict[str, int]:
+    """`counts` of a session as the transaction sees it now (pending changes flushed first)."""
+    rows = db.execute(
+        select(col(Candidate.status), col(Candidate.authorized_to_start)).where(col(Candidate.session_id) == session_id)
+    ).all()
+    return counts((status, authorized) for status, authorized in rows)
 
 
 def centre_name(db: Session, centre_id: int) -> str:
@@ -146,7 +157,7 @@ def snapshot(db: Session, session_id: int, view: CandidateView) -> dict[str, Any
         | {"access_code": exam_session.access_code},
         "version": version,
         "supervisors": supervisors(db, session_id),
-        "counts": counts(candidates),
+        "counts": counts((c.status, c.authorized_to_start) for c in candidates),
         "candidates": [view(c, now) for c in candidates],
         "recent_events": recent_activity(db, session_id),
     }

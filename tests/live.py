@@ -31,6 +31,7 @@ class SupervisorFeed:
         self.ignored = 0
         self.candidates: dict[int, dict[str, Any]] = {}
         self.supervisors: list[dict[str, Any]] = []
+        self.counts: dict[str, int] = {}
         self.received_at: dict[int, float] = {}
         self.closed: int | None = None
         self._task = asyncio.create_task(self._read())
@@ -68,6 +69,7 @@ class SupervisorFeed:
             self.version = m["version"]
             self.candidates = {c["id"]: c for c in m["candidates"]}
             self.supervisors = m["supervisors"]
+            self.counts = m["counts"]
         elif m["type"] == "event":
             if m["version"] <= self.version:
                 self.ignored += 1  # a replay the client asked for: older, so ignored
@@ -75,6 +77,7 @@ class SupervisorFeed:
             self.versions.append(m["version"])
             self.received_at[m["version"]] = time.monotonic()
             self.version = m["version"]
+            self.counts = m["counts"]
             if m["name"] == "candidate.updated":
                 self.candidates[m["candidate"]["id"]] = m["candidate"]
             elif m["name"] == "candidate.removed":

@@ -7,7 +7,7 @@ change: `static/js/vocabulary.js` mirrors them and a test keeps the two equal.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class CandidateStatus(StrEnum):
@@ -81,3 +81,14 @@ class MessageType(StrEnum):
     RESYNC = "resync"
     CANDIDATE = "candidate"
     ERROR = "error"
+
+
+class CloseCode(IntEnum):
+    """Why the server closed a websocket; the pages decide from it whether to reconnect."""
+
+    POLICY = 1008  # foreign Origin, or a message flood: reconnecting would be refused again
+    TOO_BIG = 1009
+    INTERNAL = 1011
+    TRY_AGAIN = 1013  # too slow a reader: reconnect and resynchronise
+    NOT_LOGGED_IN = 4401
+    NO_ACCESS = 4403

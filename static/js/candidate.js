@@ -6,9 +6,11 @@
 import { api, fieldMessage } from "./api.js";
 import { h, $ } from "./dom.js";
 import { countdown } from "./format.js";
-import { backoffDelay, liveUrl } from "./live.js";
+import { LiveFeed, liveUrl } from "./live.js";
 import { announce, formValues, setBusy, showFormError } from "./ui.js";
+import { CandidateStatus as Status, SessionStatus } from "./vocabulary.js";
 
+// The contract's candidate heartbeat: the server shows a candidate silent for 10 s as lost.
 const HEARTBEAT_MS = 5000;
 const LABELS = {
   session_id: "Numéro de session",
@@ -21,12 +23,12 @@ const LABELS = {
 const NOT_CONFIRMED =
   "Votre surveillant n'a pas confirmé votre présence dans la salle de test. Vous ne pouvez donc pas encore commencer votre test de certification. Merci de prévenir votre surveillant.";
 const ENDINGS = {
-  finished: ["Votre test de certification est terminé.", "Vous pouvez fermer cette page. Merci de votre participation."],
-  ended_by_supervisor: [
+  [Status.FINISHED]: ["Votre test de certification est terminé.", "Vous pouvez fermer cette page. Merci de votre participation."],
+  [Status.ENDED_BY_SUPERVISOR]: [
     "Votre surveillant a mis fin à votre test de certification.",
     "Vos réponses enregistrées jusqu'ici sont conservées. Vous pouvez fermer cette page.",
   ],
-  ended_by_finalization: [
+  [Status.ENDED_BY_FINALIZATION]: [
     "La session a été finalisée : votre test de certification est terminé.",
     "Vos réponses enregistrées jusqu'ici sont conservées. Vous pouvez fermer cette page.",
   ],
@@ -76,7 +78,7 @@ function show(step, { focus = true } = {}) {
 }
 
 function finish(kind) {
-  const [title, detail] = ENDINGS[kind] || ENDINGS.finished;
+  const [title, detail] = ENDINGS[kind] || ENDINGS[Status.FINISHED];
   $("[data-end-title]").textContent = title;
   $("[data-end-detail]").textContent = detail;
   const back = $("[data-end-back]");
@@ -135,7 +137,7 @@ async function join() {
     return null;
   }
   if (code === "TEST_FINISHED") {
-    finish("finished");
+    finish(Status.FINISHED);
     return null;
   }
   return fieldMessage(res.error, LABELS);
@@ -199,8 +201,8 @@ $("[data-start]").addEventListener("click", async (event) => {
     wait("presence", NOT_CONFIRMED);
     return;
   }
-  if (res.error.code === "TEST_ENDED_BY_SUPERVISOR") return finish("ended_by_supervisor");
-  if (res.error.code === "TEST_ENDED_BY_FINALIZATION") return finish("ended_by_finalization");
+  if (res.error.code === "TEST_ENDED_BY_SUPERVISOR") return finish(Status.ENDED_BY_SUPERVISOR);
+  if (res.error.code === "TEST_ENDED_BY_FINALIZATION") return finish(Status.ENDED_BY_FINALIZATION);
   if (res.error.code === "NOT_AUTHENTICATED") return finish("elsewhere");
   const box = $("[data-consent-error]");
   box.hidden = false;
@@ -210,8 +212,8 @@ $("[data-start]").addEventListener("click", async (event) => {
 // ------------------------------------------------------------------ test
 
 function testRefused(error) {
-  if (error.code === "TEST_ENDED_BY_SUPERVISOR") finish("ended_by_supervisor");
-  else if (error.code === "TEST_ENDED_BY_FINALIZATION") finish("ended_by_finalization");
+  if (error.code === "TEST_ENDED_BY_SUPERVISOR") finish(Status.ENDED_BY_SUPERVISOR);
+  else if (error.code === "TEST_ENDED_BY_FINALIZATION") finish(Status.ENDED_BY_FINALIZATION);
   else if (error.code === "NOT_AUTHENTICATED") finish("elsewhere");
   else return false;
   return true;
@@ -232,7 +234,7 @@ async function loadTest() {
 function renderTest(data, moveFocus) {
   const c = data.candidate;
   if (!data.question) {
-    finish(c.status in ENDINGS ? c.status : "finished");
+    finish(c.status in ENDINGS ? c.status : Status.FINISHED);
     return;
   }
   const q = data.question;
@@ -324,83 +326,28 @@ function stopTimer() {
 
 // ------------------------------------------------------------------ candidate socket
 
-function onCandidateMessage(message) {
-  if (message.type !== "candidate") return;
+const endedBySomeoneElse = (status) => status === Status.ENDED_BY_SUPERVISOR || status === Status.ENDED_BY_FINALIZATION;
+
+// The whole state of this candidate, pushed whenever it changes (and on each connection).
+function onCandidateState(message) {
   const c = message.candidate;
-  if (!c || message.session_status === "finalized") {
-    if (state.step !== "end" && state.step !== "join") finish("ended_by_finalization");
+  if (!c || message.session_status === SessionStatus.FINALIZED) {
+    if (state.step !== "end" && state.step !== "join") finish(Status.ENDED_BY_FINALIZATION);
     return;
   }
   if (state.step === "waiting") {
-    if (state.waitingFor === "presence" && c.status === "not_started" && c.authorized_to_start) rejoin();
+    if (state.waitingFor === "presence" && c.status === Status.NOT_STARTED && c.authorized_to_start) rejoin();
     else if (state.waitingFor === "resume" && c.resume_authorized) rejoin();
-    else if (c.status === "ended_by_supervisor" || c.status === "ended_by_finalization") finish(c.status);
+    else if (endedBySomeoneElse(c.status)) finish(c.status);
     return;
   }
-  if (state.step === "consent" && c.status === "not_started" && !c.authorized_to_start) {
+  if (state.step === "consent" && c.status === Status.NOT_STARTED && !c.authorized_to_start) {
     wait("presence", NOT_CONFIRMED);
     return;
   }
-  if ((state.step === "test" || state.step === "consent") && (c.status === "ended_by_supervisor" || c.status === "ended_by_finalization")) {
-    finish(c.status);
-  }
+  if ((state.step === "test" || state.step === "consent") && endedBySomeoneElse(c.status)) finish(c.status);
 }
 
-class CandidateSocket {
-  constructor(onMessage) {
-    this.onMessage = onMessage;
-    this.ws = null;
-    this.attempt = 0;
-    this.running = false;
-    this.beat = null;
-    this.retry = null;
-  }
-
-  start() {
-    if (this.running) return;
-    this.running = true;
-    this.connect();
-  }
-
-  connect() {
-    const ws = new WebSocket(liveUrl("/api/candidate/live"));
-    this.ws = ws;
-    ws.addEventListener("open", () => {
-      this.attempt = 0;
-      clearInterval(this.beat);
-      this.beat = setInterval(() => {
-        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "heartbeat" }));
-      }, HEARTBEAT_MS);
-    });
-    ws.addEventListener("message", (event) => {
-      try {
-        this.onMessage(JSON.parse(event.data));
-      } catch {
-        /* a malformed frame is not worth stopping the test for */
-      }
-    });
-    ws.addEventListener("close", (event) => {
-      clearInterval(this.beat);
-      if (this.ws !== ws) return;
-      this.ws = null;
-      // 4401: no candidate cookie (yet); the next join starts the socket again.
-      if (!this.running || event.code === 4401 || event.code === 1008) {
-        this.running = false;
-        return;
-      }
-      this.retry = setTimeout(() => this.connect(), backoffDelay(this.attempt));
-      this.attempt += 1;
-    });
-  }
-
-  stop() {
-    this.running = false;
-    clearInterval(this.beat);
-    clearTimeout(this.retry);
-    if (this.ws) this.ws.close(1000, "bye");
-    this.ws = null;
-  }
-}
-
-const socket = new CandidateSocket(onCandidateMessage);
+// Without a candidate cookie (yet) the socket is refused and stops; the next join starts it again.
+const socket = new LiveFeed(liveUrl("/api/candidate/live"), { onState: onCandidateState }, { heartbeatMs: HEARTBEAT_MS, silenceMs: null });
 show("join", { focus: false });

@@ -1,26 +1,38 @@
-// The supervisor's live feed: versioned messages, gap detection, reconnection.
+// The pages' one live socket: versioned messages, gap detection, reconnection.
 //
-// The server's versions are the session's event counter. A snapshot replaces
-// everything; an event is applied only if it is exactly the next version; a
-// gap (or a heartbeat ahead of us) asks for a replay from the last version
-// applied. Anything older was already applied and is dropped.
+// Both pages use LiveFeed. The supervisor's feed counts the session's versions: a
+// snapshot replaces everything; an event is applied only if it is exactly the next
+// version; a gap (or a heartbeat ahead of us) asks for a replay from the last version
+// applied, and anything older was already applied and is dropped. The candidate's feed
+// receives its whole state each time, which replaces like a snapshot, and keeps its
+// socket alive with a heartbeat of its own.
+//
+// No DOM here beyond what `start()` listens to, so node's test runner can drive it.
+import { CloseCode, MessageType } from "./vocabulary.js";
 
-const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MAX_MS = 10000;
-// The server sends a heartbeat at least every 15 s; silence past this means a dead link.
-const SILENCE_MS = 40000;
-const RESYNC_RETRY_MS = 5000;
+export const BACKOFF_FIRST_MS = 500;
+export const BACKOFF_MAX_MS = 10000;
+// The server heartbeats supervisors at least every 15 s; silence past this means a dead link.
+export const SILENCE_MS = 40000;
+export const RESYNC_RETRY_MS = 5000;
 
-export const CLOSE_NOT_LOGGED_IN = 4401;
-export const CLOSE_NO_ACCESS = 4403;
+// Closes after which trying again would be refused again: the page says why and stops.
+const REFUSALS = new Set([CloseCode.NOT_LOGGED_IN, CloseCode.NO_ACCESS, CloseCode.POLICY]);
+// Our own close of a link gone silent (4000-4999 is for applications).
+const CLOSE_SILENCE = 4000;
+const CLOSE_NORMAL = 1000;
+const OPEN = 1;
+
+// What the page shows of its link.
+export const Link = Object.freeze({ CONNECTING: "connecting", RECONNECTING: "reconnecting", LIVE: "live" });
 
 // What to do with one message, given the last version applied: pure, so the rule reads in one place.
 export function decide(last, message) {
-  if (message.type === "snapshot") return "replace";
+  if (message.type === MessageType.SNAPSHOT || message.type === MessageType.CANDIDATE) return "replace";
   const v = message.version;
   if (!Number.isInteger(v)) return "ignore";
-  if (message.type === "heartbeat") return last !== null && v > last ? "resync" : "ignore";
-  if (message.type !== "event") return "ignore";
+  if (message.type === MessageType.HEARTBEAT) return last !== null && v > last ? "resync" : "ignore";
+  if (message.type !== MessageType.EVENT) return "ignore";
   if (last === null || v <= last) return "ignore";
   return v === last + 1 ? "apply" : "resync";
 }
@@ -31,55 +43,92 @@ export function backoffDelay(attempt, random = Math.random) {
   return ceiling / 2 + random() * (ceiling / 2);
 }
 
+const ignore = () => {};
+
 export class LiveFeed {
-  constructor(url, { onSnapshot, onEvent, onStatus, onRefused }) {
+  // handlers: onState (snapshot or candidate message), onEvent, onStatus (a Link), onRefused (close code).
+  // options: heartbeatMs (the client's own heartbeat, off by default), silenceMs (null: never
+  // silent too long), and for tests the WebSocket class, the clock and the random source.
+  constructor(url, handlers = {}, options = {}) {
     this.url = url;
-    this.handlers = { onSnapshot, onEvent, onStatus, onRefused };
+    this.handlers = { onState: ignore, onEvent: ignore, onStatus: ignore, onRefused: ignore, ...handlers };
+    this.heartbeatMs = options.heartbeatMs ?? null;
+    this.silenceMs = options.silenceMs === undefined ? SILENCE_MS : options.silenceMs;
+    this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
+    this.now = options.now ?? (() => Date.now());
+    this.random = options.random ?? Math.random;
     this.last = null;
     this.attempt = 0;
     this.socket = null;
     this.resyncAsked = null;
     this.resyncAt = 0;
-    this.stopped = false;
+    this.running = false;
+    this.listening = false;
     this.silenceTimer = null;
     this.retryTimer = null;
+    this.beatTimer = null;
   }
 
+  // Idempotent; after a stop or a refusal it starts afresh (a candidate may join again).
   start() {
+    if (this.running) return;
+    this.running = true;
+    this.last = null;
+    this.attempt = 0;
+    this.listen();
     this.connect();
+  }
+
+  listen() {
+    if (this.listening || typeof window === "undefined") return;
+    this.listening = true;
     // A laptop waking from sleep: try at once rather than wait out the backoff.
     window.addEventListener("online", () => this.retryNow());
     document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "visible" && !this.socket) this.retryNow();
+      if (document.visibilityState === "visible") this.retryNow();
     });
   }
 
   retryNow() {
-    if (this.stopped || this.socket) return;
+    if (!this.running || this.socket) return;
     clearTimeout(this.retryTimer);
     this.connect();
   }
 
   connect() {
-    this.handlers.onStatus(this.attempt === 0 && this.last === null ? "connecting" : "reconnecting");
+    this.handlers.onStatus(this.attempt === 0 && this.last === null ? Link.CONNECTING : Link.RECONNECTING);
     let socket;
     try {
-      socket = new WebSocket(this.url);
+      socket = new this.WebSocket(this.url);
     } catch {
       this.scheduleRetry();
       return;
     }
     this.socket = socket;
-    socket.addEventListener("message", (event) => this.receive(event.data));
+    socket.addEventListener("open", () => {
+      if (socket === this.socket) this.beat(socket);
+    });
+    socket.addEventListener("message", (event) => {
+      if (socket === this.socket) this.receive(event.data);
+    });
     socket.addEventListener("close", (event) => this.closed(socket, event));
     this.watchSilence();
   }
 
+  beat(socket) {
+    if (this.heartbeatMs === null) return;
+    clearInterval(this.beatTimer);
+    this.beatTimer = setInterval(() => {
+      if (socket.readyState === OPEN) socket.send(JSON.stringify({ type: MessageType.HEARTBEAT }));
+    }, this.heartbeatMs);
+  }
+
   watchSilence() {
+    if (this.silenceMs === null) return;
     clearTimeout(this.silenceTimer);
     this.silenceTimer = setTimeout(() => {
-      if (this.socket) this.socket.close(4000, "silence");
-    }, SILENCE_MS);
+      if (this.socket) this.socket.close(CLOSE_SILENCE, "silence");
+    }, this.silenceMs);
   }
 
   receive(raw) {
@@ -89,14 +138,15 @@ export class LiveFeed {
     } catch {
       return;
     }
+    if (message === null || typeof message !== "object") return;
     this.watchSilence();
     switch (decide(this.last, message)) {
       case "replace":
-        this.last = message.version;
+        this.last = Number.isInteger(message.version) ? message.version : this.last;
         this.resyncAsked = null;
         this.attempt = 0;
-        this.handlers.onSnapshot(message);
-        this.handlers.onStatus("live");
+        this.handlers.onState(message);
+        this.handlers.onStatus(Link.LIVE);
         break;
       case "apply":
         this.last = message.version;
@@ -105,10 +155,10 @@ export class LiveFeed {
       case "resync":
         // One request per gap: the replay covers every version after `last`.
         // A lost reply is asked again after a while (the next heartbeat will still be ahead).
-        if (this.resyncAsked !== this.last || Date.now() - this.resyncAt > RESYNC_RETRY_MS) {
+        if (this.resyncAsked !== this.last || this.now() - this.resyncAt > RESYNC_RETRY_MS) {
           this.resyncAsked = this.last;
-          this.resyncAt = Date.now();
-          this.send({ type: "resync", since: this.last });
+          this.resyncAt = this.now();
+          this.send({ type: MessageType.RESYNC, since: this.last });
         }
         break;
       default:
@@ -117,16 +167,17 @@ export class LiveFeed {
   }
 
   send(message) {
-    if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+    if (this.socket && this.socket.readyState === OPEN) this.socket.send(JSON.stringify(message));
   }
 
   closed(socket, event) {
     if (socket !== this.socket) return;
     this.socket = null;
     clearTimeout(this.silenceTimer);
-    if (this.stopped) return;
-    if (event.code === CLOSE_NOT_LOGGED_IN || event.code === CLOSE_NO_ACCESS || event.code === 1008) {
-      this.stopped = true;
+    clearInterval(this.beatTimer);
+    if (!this.running) return;
+    if (REFUSALS.has(event.code)) {
+      this.running = false;
       this.handlers.onRefused(event.code);
       return;
     }
@@ -135,17 +186,20 @@ export class LiveFeed {
 
   scheduleRetry() {
     this.socket = null;
-    this.handlers.onStatus("reconnecting");
-    const delay = backoffDelay(this.attempt);
+    this.handlers.onStatus(Link.RECONNECTING);
+    const delay = backoffDelay(this.attempt, this.random);
     this.attempt += 1;
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
   stop() {
-    this.stopped = true;
+    this.running = false;
     clearTimeout(this.retryTimer);
     clearTimeout(this.silenceTimer);
-    if (this.socket) this.socket.close(1000, "bye");
+    clearInterval(this.beatTimer);
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.close(CLOSE_NORMAL, "bye");
   }
 }
 

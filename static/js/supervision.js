@@ -2,15 +2,15 @@
 import { api, loginUrl } from "./api.js";
 import { h, $ } from "./dom.js";
 import { clock, fold, frDate, listName, personName } from "./format.js";
-import { CLOSE_NOT_LOGGED_IN, LiveFeed, liveUrl } from "./live.js";
+import { Link, LiveFeed, liveUrl } from "./live.js";
 import { actionMenu } from "./menu.js";
 import { announce, confirmDialog, toast } from "./ui.js";
+import { Action, CandidateStatus as Status, CloseCode, Connection, EventName, SessionStatus, isEnded } from "./vocabulary.js";
 
 const main = $("[data-dashboard]");
 const sessionId = Number(main.dataset.sessionId);
 const listEl = $("[data-candidates]");
 const searchEl = $("[data-search]");
-const ENDED = new Set(["finished", "ended_by_supervisor", "ended_by_finalization"]);
 const OVERTIME_CHECK_MS = 30000;
 const ACTIVITY_MAX = 30;
 
@@ -18,8 +18,10 @@ const state = {
   session: null,
   candidates: new Map(),
   supervisors: [],
+  // The counters as the server last computed them (snapshot, then each event).
+  counts: null,
   me: null,
-  link: "connecting",
+  link: Link.CONNECTING,
   // Presence ticks sent but not yet confirmed by the live feed: shown as asked, not as done.
   pending: new Map(),
   rows: new Map(),
@@ -29,24 +31,14 @@ const state = {
 // ------------------------------------------------------------------ derived facts
 
 function isOvertime(c) {
-  if (c.status !== "in_progress") return false;
+  if (c.status !== Status.IN_PROGRESS) return false;
   if (c.overtime) return true;
   // The server computes overtime when it sends; time passes between events.
   return Boolean(c.theoretical_end_at) && Date.now() > Date.parse(c.theoretical_end_at);
 }
 
-function counts() {
-  const all = [...state.candidates.values()];
-  return {
-    enrolled: all.length,
-    present: all.filter((c) => c.authorized_to_start || c.status !== "not_started").length,
-    in_progress: all.filter((c) => c.status === "in_progress").length,
-    finished: all.filter((c) => ENDED.has(c.status)).length,
-  };
-}
-
 function sorted() {
-  const key = (c) => [c.resume_requested && c.status === "in_progress" ? 0 : 1, fold(c.last_name), fold(c.first_name), c.id];
+  const key = (c) => [c.resume_requested && c.status === Status.IN_PROGRESS ? 0 : 1, fold(c.last_name), fold(c.first_name), c.id];
   return [...state.candidates.values()].sort((a, b) => {
     const ka = key(a);
     const kb = key(b);
@@ -65,8 +57,8 @@ function matches(c) {
   return words.every((w) => hay.includes(w));
 }
 
-const finalized = () => state.session && state.session.status === "finalized";
-const frozen = () => state.link !== "live" || finalized();
+const finalized = () => state.session && state.session.status === SessionStatus.FINALIZED;
+const frozen = () => state.link !== Link.LIVE || finalized();
 
 // ------------------------------------------------------------------ rendering
 
@@ -76,21 +68,21 @@ function tag(text, kind) {
 
 function statusTags(c) {
   const tags = [];
-  if (c.status === "in_progress") {
+  if (c.status === Status.IN_PROGRESS) {
     if (c.resume_requested) tags.push(tag("Reprise demandée", "warning"));
     tags.push(tag("En cours", "success"));
     if (c.resume_authorized) tags.push(tag("Reprise autorisée", "info"));
-  } else if (ENDED.has(c.status)) {
+  } else if (isEnded(c.status)) {
     tags.push(tag("Terminé", "neutral"));
   }
-  if (c.connection === "lost" && !ENDED.has(c.status)) tags.push(tag("Connexion perdue", "danger"));
+  if (c.connection === Connection.LOST && !isEnded(c.status)) tags.push(tag("Connexion perdue", "danger"));
   if (isOvertime(c)) tags.push(tag("Temps écoulé", "danger"));
   return tags;
 }
 
 function endNote(c) {
-  if (c.status === "ended_by_supervisor") return "Test terminé par un surveillant";
-  if (c.status === "ended_by_finalization") return "Test terminé à la finalisation de la session";
+  if (c.status === Status.ENDED_BY_SUPERVISOR) return "Test terminé par un surveillant";
+  if (c.status === Status.ENDED_BY_FINALIZATION) return "Test terminé à la finalisation de la session";
   return null;
 }
 
@@ -120,7 +112,7 @@ function progress(c) {
 function timing(c) {
   if (!c.started_at) return null;
   const parts = [`Début ${clock(c.started_at)}`];
-  if (c.theoretical_end_at && !ENDED.has(c.status)) parts.push(`fin théorique ${clock(c.theoretical_end_at)}`);
+  if (c.theoretical_end_at && !isEnded(c.status)) parts.push(`fin théorique ${clock(c.theoretical_end_at)}`);
   if (c.extra_time_percentage) parts.push(`temps majoré +${c.extra_time_percentage} %`);
   return h("p", { class: "candidate__timing", text: parts.join(" · ") });
 }
@@ -134,11 +126,11 @@ function identity(c) {
 
 function renderRow(c) {
   const classes = ["candidate"];
-  if (c.resume_requested && c.status === "in_progress") classes.push("candidate--attention");
-  if (ENDED.has(c.status)) classes.push("candidate--done");
+  if (c.resume_requested && c.status === Status.IN_PROGRESS) classes.push("candidate--attention");
+  if (isEnded(c.status)) classes.push("candidate--done");
   const row = h("li", { class: classes.join(" "), dataset: { candidateId: String(c.id) } });
 
-  if (c.status === "not_started") {
+  if (c.status === Status.NOT_STARTED) {
     const asked = state.pending.get(c.id);
     const checked = asked !== undefined ? asked : c.authorized_to_start;
     const box = h("input", {
@@ -167,13 +159,13 @@ function renderRow(c) {
   if (tags.length) details.append(h("div", { class: "tags" }, tags));
   const note = endNote(c);
   if (note) details.append(h("p", { class: "candidate__timing", text: note }));
-  if (c.status !== "not_started") details.append(progress(c));
+  if (c.status !== Status.NOT_STARTED) details.append(progress(c));
   const times = timing(c);
   if (times) details.append(times);
   row.append(details);
 
   const actions = h("div", { class: "candidate__actions" });
-  if (c.status === "in_progress") {
+  if (c.status === Status.IN_PROGRESS) {
     const menu = actionMenu({
       label: `Afficher les actions pour ${listName(c)}`,
       disabled: frozen(),
@@ -238,8 +230,11 @@ function renderList() {
 }
 
 function renderCounts() {
-  const n = counts();
-  for (const [key, value] of Object.entries(n)) $(`[data-count="${key}"]`).textContent = String(value);
+  if (!state.counts) return;
+  for (const [key, value] of Object.entries(state.counts)) {
+    const el = $(`[data-count="${key}"]`);
+    if (el) el.textContent = String(value);
+  }
 }
 
 function renderSession() {
@@ -269,11 +264,11 @@ function renderSupervisors() {
 }
 
 function renderLink() {
-  const down = state.link === "reconnecting";
+  const down = state.link === Link.RECONNECTING;
   $("[data-live-banner]").hidden = !down;
   $("[data-stale-note]").hidden = !down;
   main.classList.toggle("is-stale", down);
-  listEl.setAttribute("aria-busy", state.link === "live" ? "false" : "true");
+  listEl.setAttribute("aria-busy", state.link === Link.LIVE ? "false" : "true");
   $("[data-counters]").classList.toggle("is-stale", down);
 }
 
@@ -289,42 +284,42 @@ function renderAll() {
 function changes(prev, c) {
   const words = [];
   if (!prev) return words;
-  if (prev.status === "not_started" && c.status === "not_started" && prev.authorized_to_start !== c.authorized_to_start) {
+  if (prev.status === Status.NOT_STARTED && c.status === Status.NOT_STARTED && prev.authorized_to_start !== c.authorized_to_start) {
     words.push(c.authorized_to_start ? "présence confirmée" : "présence retirée");
   }
   if (prev.status !== c.status) {
     words.push(
       {
-        in_progress: "test en cours",
-        finished: "test terminé",
-        ended_by_supervisor: "test terminé par un surveillant",
-        ended_by_finalization: "test terminé, session finalisée",
+        [Status.IN_PROGRESS]: "test en cours",
+        [Status.FINISHED]: "test terminé",
+        [Status.ENDED_BY_SUPERVISOR]: "test terminé par un surveillant",
+        [Status.ENDED_BY_FINALIZATION]: "test terminé, session finalisée",
       }[c.status] || "",
     );
   }
   if (!prev.resume_requested && c.resume_requested) words.push("reprise demandée");
   if (!prev.resume_authorized && c.resume_authorized) words.push("reprise autorisée");
-  if (prev.resume_authorized && !c.resume_authorized && c.status === "in_progress") words.push("test repris");
-  if (prev.connection !== "lost" && c.connection === "lost" && !ENDED.has(c.status)) words.push("connexion perdue");
-  if (prev.connection === "lost" && c.connection === "connected") words.push("connexion rétablie");
+  if (prev.resume_authorized && !c.resume_authorized && c.status === Status.IN_PROGRESS) words.push("test repris");
+  if (prev.connection !== Connection.LOST && c.connection === Connection.LOST && !isEnded(c.status)) words.push("connexion perdue");
+  if (prev.connection === Connection.LOST && c.connection === Connection.CONNECTED) words.push("connexion rétablie");
   return words.filter(Boolean);
 }
 
 // One line per event worth telling, from the action the server names: the same words for
 // live events and for the recent ones a freshly opened page receives with its snapshot.
 const ACTIVITY_LINES = {
-  enrolled: (who, actor) => `${actor} a inscrit ${who}`,
-  removed: (who, actor) => `${actor} a retiré ${who} de la session`,
-  presence_confirmed: (who, actor) => `${actor} a confirmé la présence de ${who}`,
-  presence_withdrawn: (who, actor) => `${actor} a retiré la présence de ${who}`,
-  started: (who) => `${who} a commencé son test`,
-  finished: (who) => `${who} a terminé son test`,
-  resume_requested: (who) => `${who} demande à reprendre son test`,
-  resume_authorized: (who, actor) => `${actor} a autorisé la reprise de ${who}`,
-  resumed: (who) => `${who} a repris son test`,
-  ended_by_supervisor: (who, actor) => `${actor} a mis fin au test de ${who}`,
-  finalized: (who, actor) => `${actor} a finalisé la session`,
-  supervisor_joined: (who, actor) => `${actor} surveille la session`,
+  [Action.ENROLLED]: (who, actor) => `${actor} a inscrit ${who}`,
+  [Action.REMOVED]: (who, actor) => `${actor} a retiré ${who} de la session`,
+  [Action.PRESENCE_CONFIRMED]: (who, actor) => `${actor} a confirmé la présence de ${who}`,
+  [Action.PRESENCE_WITHDRAWN]: (who, actor) => `${actor} a retiré la présence de ${who}`,
+  [Action.STARTED]: (who) => `${who} a commencé son test`,
+  [Action.FINISHED]: (who) => `${who} a terminé son test`,
+  [Action.RESUME_REQUESTED]: (who) => `${who} demande à reprendre son test`,
+  [Action.RESUME_AUTHORIZED]: (who, actor) => `${actor} a autorisé la reprise de ${who}`,
+  [Action.RESUMED]: (who) => `${who} a repris son test`,
+  [Action.ENDED_BY_SUPERVISOR]: (who, actor) => `${actor} a mis fin au test de ${who}`,
+  [Action.FINALIZED]: (who, actor) => `${actor} a finalisé la session`,
+  [Action.SUPERVISOR_JOINED]: (who, actor) => `${actor} surveille la session`,
 };
 
 function describe(event) {
@@ -360,6 +355,7 @@ function applySnapshot(snapshot) {
   state.session = snapshot.session;
   state.supervisors = snapshot.supervisors || [];
   state.candidates = new Map(snapshot.candidates.map((c) => [c.id, c]));
+  state.counts = snapshot.counts;
   state.pending.clear();
   renderAll();
 }
@@ -367,20 +363,21 @@ function applySnapshot(snapshot) {
 function applyEvent(event) {
   const line = describe(event);
   if (line) addActivity(line, event.at);
-  if (event.name === "candidate.updated" && event.candidate) {
+  if (event.counts) state.counts = event.counts;
+  if (event.name === EventName.CANDIDATE_UPDATED && event.candidate) {
     const c = event.candidate;
     const prev = state.candidates.get(c.id);
     state.candidates.set(c.id, c);
     state.pending.delete(c.id);
     const words = changes(prev, c);
     if (words.length) announce(`${listName(c)} : ${words.join(", ")}`);
-  } else if (event.name === "candidate.removed" && event.candidate) {
+  } else if (event.name === EventName.CANDIDATE_REMOVED && event.candidate) {
     state.candidates.delete(event.candidate.id);
-  } else if (event.name === "supervisors.updated" && Array.isArray(event.supervisors)) {
+  } else if (event.name === EventName.SUPERVISORS_UPDATED && Array.isArray(event.supervisors)) {
     state.supervisors = event.supervisors;
     renderSupervisors();
     return;
-  } else if (event.name === "session.updated" && event.session) {
+  } else if (event.name === EventName.SESSION_UPDATED && event.session) {
     const wasFinal = finalized();
     state.session = { ...state.session, ...event.session };
     if (!wasFinal && finalized()) {
@@ -400,12 +397,12 @@ function onStatus(link) {
 }
 
 function onRefused(code) {
-  if (code === CLOSE_NOT_LOGGED_IN) location.assign(loginUrl());
+  if (code === CloseCode.NOT_LOGGED_IN) location.assign(loginUrl());
   else location.assign(`/surveillance?session=${sessionId}&info=${finalized() ? "finalisee" : "acces"}`);
 }
 
 const feed = new LiveFeed(liveUrl(`/api/supervision/sessions/${sessionId}/live`), {
-  onSnapshot: applySnapshot,
+  onState: applySnapshot,
   onEvent: applyEvent,
   onStatus,
   onRefused,
@@ -440,8 +437,7 @@ async function setPresence(c, authorized) {
   if (state.pending.has(c.id)) {
     state.pending.delete(c.id);
     const known = state.candidates.get(c.id);
-    if (known && known.status === "not_started") state.candidates.set(c.id, { ...known, authorized_to_start: res.data.candidate.authorized_to_start });
-    renderCounts();
+    if (known && known.status === Status.NOT_STARTED) state.candidates.set(c.id, { ...known, authorized_to_start: res.data.candidate.authorized_to_start });
     renderList();
   }
 }

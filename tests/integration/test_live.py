@@ -38,11 +38,15 @@ async def test_every_change_reaches_every_supervisor_in_order(cluster: Cluster) 
     assert r.status_code == 200
 
     version, state = await http_state(day)
+    counts = (await day.marie.get(f"/api/supervision/sessions/{sid}")).json()["counts"]
+    assert counts == {"enrolled": 4, "present": 4, "in_progress": 3, "finished": 1}
     for feed in (feed_a, feed_b):
         await feed.wait(lambda f: f.version >= version, 5)
         # Strictly increasing and contiguous from the snapshot on: nothing missing, nothing twice.
         assert feed.versions == list(range(feed.first_version + 1, version + 1))
         assert comparable(feed.candidates) == state
+        # The counters come with each event: the last one's are the database's.
+        assert feed.counts == counts
     # Each presence change reached the other process's supervisor quickly (generous bound).
     first_presence = feed_b.first_version + 1
     assert feed_a.received_at[first_presence] - changed_at["CANDIDAT000"] < 1.0
