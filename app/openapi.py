@@ -1,9 +1,18 @@
 """The JSON API described as OpenAPI 3.0, served at /openapi.json for integrators and for
-the fuzzing tests (schemathesis). Kept by hand next to CONTRACT.md: the routes are few."""
+the fuzzing tests (schemathesis). Kept by hand next to CONTRACT.md: the routes are few.
+
+The websocket messages have their own description, a JSON Schema shipped as
+`app/schema/messages.json` and served at /api/schema/messages.json; the tests validate
+every event they cause against it."""
 
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
 from typing import Any
+
+MESSAGES_SCHEMA = Path(__file__).resolve().parent / "schema" / "messages.json"
 
 _ID = {"type": "integer", "minimum": 1}
 _DATE = {"type": "string", "example": "2021-12-28"}
@@ -126,6 +135,7 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/candidate/start": {"post": _op("Commencer le test", 201, _obj(["consent"], consent={"type": "boolean"}))},
     "/api/candidate/test": {"get": _op("Question en cours", 200)},
+    "/api/schema/messages.json": {"get": _op("Schéma JSON des messages des websockets", 200)},
     "/api/candidate/answers": {
         "post": _op(
             "Répondre",
@@ -146,3 +156,9 @@ def document() -> dict[str, Any]:
         },
         "paths": PATHS,
     }
+
+
+@functools.cache
+def messages_schema() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(MESSAGES_SCHEMA.read_text(encoding="utf-8"))
+    return document

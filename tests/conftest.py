@@ -20,6 +20,7 @@ from app import migrate
 from app.actions import centres
 from app.main import create_app
 from app.settings import Settings, load_settings
+from tests import contract
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ORIGIN = "http://testserver"
@@ -71,6 +72,20 @@ def _truncate(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def event_contract(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test: every event it logged, and every websocket message its clients saw,
+    matches the schema of app/schema/messages.json (see tests/contract.py)."""
+    contract.VIOLATIONS.clear()
+    yield
+    found = list(contract.VIOLATIONS)
+    contract.VIOLATIONS.clear()
+    for url in request.node.stash.get(contract.DATABASES, []):
+        found += contract.event_log_problems(url)
+    if found:
+        pytest.fail("websocket contract broken:\n" + "\n".join(found[:20]), pytrace=False)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -81,9 +96,11 @@ def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path, s
     if backend == "sqlite":
         target = tmp_path / "surveillance.db"
         shutil.copy(sqlite_template, target)
-        return f"sqlite:///{target}"
-    url: str = request.getfixturevalue("pg_database")
-    _truncate(url)
+        url = f"sqlite:///{target}"
+    else:
+        url = request.getfixturevalue("pg_database")
+        _truncate(url)
+    contract.watch(request.node, url)
     return url
 
 

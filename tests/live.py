@@ -13,6 +13,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from app.questions import by_id
+from tests import contract
 
 
 def cookie_header(client: httpx.AsyncClient) -> str:
@@ -53,6 +54,7 @@ class SupervisorFeed:
         try:
             async for raw in self.ws:
                 message = json.loads(raw)
+                contract.record(message, "server_message")
                 self.messages.append(message)
                 self.apply(message)
                 self._changed.set()
@@ -151,7 +153,9 @@ class Candidate:
         assert self.ws is not None
         try:
             async for raw in self.ws:
-                self.messages.append(json.loads(raw))
+                message = json.loads(raw)
+                contract.record(message, "server_message")
+                self.messages.append(message)
         except Exception:
             pass
 

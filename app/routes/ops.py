@@ -41,8 +41,13 @@ async def openapi_json(request: Request) -> Response:
     return JSONResponse(openapi.document())
 
 
+async def messages_schema_json(request: Request) -> Response:
+    return JSONResponse(openapi.messages_schema(), media_type="application/schema+json")
+
+
 routes = [
     Route("/openapi.json", openapi_json, methods=["GET"]),
+    Route("/api/schema/messages.json", messages_schema_json, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),

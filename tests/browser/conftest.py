@@ -18,7 +18,9 @@ from typing import IO, Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Playwright, WebSocket, sync_playwright
+
+from tests import contract
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -141,9 +143,15 @@ class Server:
             yield api
 
 
+def _check_frames(ws: WebSocket) -> None:
+    ws.on("framereceived", lambda payload: contract.record(payload, "server_message"))
+    ws.on("framesent", lambda payload: contract.record(payload, "client_message"))
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     srv = Server(tmp_path)
+    contract.watch(request.node, srv.env["DATABASE_URL"])
     srv.demo()
     srv.start()
     yield srv
@@ -182,6 +190,8 @@ def new_context(browser: Browser, server: Server) -> Iterator[NewContext]:
         settings.update(options)
         context = browser.new_context(**settings)
         context.set_default_timeout(10_000)
+        # What the pages' live feeds receive and send is held to the schema too.
+        context.on("page", lambda page: page.on("websocket", _check_frames))
         contexts.append(context)
         return context
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import contract
 from tests.conftest import _truncate
 from tests.live import comparable
 from tests.servers import VENV_BIN, AppProcess, RedisProcess
@@ -79,6 +80,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Pat
         redis = RedisProcess().start()
         env.update({"DATABASE_URL": url, "REDIS_URL": redis.url})
         apps = [AppProcess(env, log_dir=tmp_path), AppProcess(env, log_dir=tmp_path)]
+    contract.watch(request.node, env["DATABASE_URL"])
     for app in apps:
         app.start()
     c = Cluster(apps, env, redis)

@@ -1,0 +1,75 @@
+"""The websocket contract as the tests hold the server to it: every event written to the
+log and every message a test client sees must match app/schema/messages.json, the schema
+served at /api/schema/messages.json. As Zulip checks each event against its API
+description, the autouse fixture `event_contract` (tests/conftest.py) fails a test whose
+events or messages do not."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from sqlalchemy import create_engine, text
+
+from app.openapi import messages_schema
+from app.settings import normalise_database_url
+
+# Databases whose event log a test wrote to, registered by the fixtures that make them.
+DATABASES = pytest.StashKey[list[str]]()
+# What the test clients received or sent that broke the schema, for the fixture to report.
+VIOLATIONS: list[str] = []
+
+
+def _validator(definition: str) -> Draft202012Validator:
+    schema = messages_schema()
+    return Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"})
+
+
+VALIDATORS = {name: _validator(name) for name in ("server_message", "client_message", "event")}
+
+
+def problem(message: Any, definition: str) -> str | None:
+    """Why `message` is not a `definition` of the schema, or None when it is one."""
+    error = best_match(VALIDATORS[definition].iter_errors(message))
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "(message)"
+    return f"{definition} at {where}: {error.message[:300]} in {json.dumps(message, ensure_ascii=False)[:400]}"
+
+
+def record(raw: str | bytes | dict[str, Any], definition: str) -> None:
+    """Check one websocket message a test client received or sent; remember any breach."""
+    try:
+        message = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    except ValueError:
+        VIOLATIONS.append(f"{definition}: not JSON: {raw[:200]!r}")
+        return
+    found = problem(message, definition)
+    if found:
+        VIOLATIONS.append(found)
+
+
+def watch(node: pytest.Item, database_url: str) -> None:
+    """Have the event log of this database checked when the test ends."""
+    node.stash.setdefault(DATABASES, []).append(database_url)
+
+
+def event_log_problems(database_url: str) -> list[str]:
+    engine = create_engine(normalise_database_url(database_url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT version, payload FROM session_event ORDER BY session_id, version")).all()
+    finally:
+        engine.dispose()
+    found = []
+    for version, payload in rows:
+        event = json.loads(payload)
+        why = problem(event, "event")
+        if why:
+            found.append(f"session_event version {version}: {why}")
+        elif event["version"] != version:
+            found.append(f"session_event version {version}: the payload says version {event['version']}")
+    return found
