@@ -174,34 +174,31 @@ TABLE: tuple[Setting, ...] = (
     ),
     Setting("log_plain", "bool", False, "journaux en texte plutôt qu'en JSON"),
 )
-BY_NAME: dict[str, Setting] = {s.name: s for s in TABLE}
-
-
-def default(name: str) -> Any:
-    return BY_NAME[name].default
 
 
 @dataclass(frozen=True)
 class Settings:
-    # Every default comes from TABLE; a test checks that the two list the same names.
-    database_url: str = default("database_url")
-    redis_url: str | None = default("redis_url")
-    secret_key: str = default("secret_key")
-    allowed_origins: tuple[str, ...] = default("allowed_origins")
-    data_dir: Path = default("data_dir")  # noqa: RUF009 (a Path is immutable)
-    cookie_secure: bool = default("cookie_secure")
-    forwarded_allow_ips: str = default("forwarded_allow_ips")
-    test_minutes: int = default("test_minutes")
-    questions_per_test: int = default("questions_per_test")
-    rate_limit_attempts: int = default("rate_limit_attempts")
-    rate_limit_window_seconds: int = default("rate_limit_window_seconds")
-    candidate_lease_seconds: int = default("candidate_lease_seconds")
-    supervisor_heartbeat_seconds: float = default("supervisor_heartbeat_seconds")
-    replay_limit: int = default("replay_limit")
-    socket_queue_size: int = default("socket_queue_size")
-    db_pool_size: int = default("db_pool_size")
-    ws_deflate: bool = default("ws_deflate")
-    log_plain: bool = default("log_plain")
+    """The values in force. No defaults here: each field's default is its row of TABLE, which
+    `load_settings` fills in (a test checks that the fields and the rows are the same list)."""
+
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    allowed_origins: tuple[str, ...]
+    data_dir: Path
+    cookie_secure: bool
+    forwarded_allow_ips: str
+    test_minutes: int
+    questions_per_test: int
+    rate_limit_attempts: int
+    rate_limit_window_seconds: int
+    candidate_lease_seconds: int
+    supervisor_heartbeat_seconds: float
+    replay_limit: int
+    socket_queue_size: int
+    db_pool_size: int
+    ws_deflate: bool
+    log_plain: bool
 
     @property
     def is_sqlite(self) -> bool:
