@@ -28,16 +28,34 @@ def _validator(definition: str) -> Draft202012Validator:
     return Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"})
 
 
-VALIDATORS = {name: _validator(name) for name in ("server_message", "client_message", "event")}
+# By direction and `type`, the one definition a message must match: its errors then say
+# which field is wrong rather than "not valid under any of the given schemas".
+BY_TYPE = {
+    "server_message": {
+        "snapshot": "snapshot",
+        "event": "event",
+        "heartbeat": "heartbeat",
+        "candidate": "candidate_message",
+        "error": "error",
+    },
+    "client_message": {"resync": "resync", "heartbeat": "candidate_heartbeat"},
+}
+VALIDATORS = {name: _validator(name) for name in messages_schema()["$defs"]}
 
 
 def problem(message: Any, definition: str) -> str | None:
     """Why `message` is not a `definition` of the schema, or None when it is one."""
+    if isinstance(message, dict) and message.get("type") in BY_TYPE.get(definition, {}):
+        definition = BY_TYPE[definition][message["type"]]
     error = best_match(VALIDATORS[definition].iter_errors(message))
     if error is None:
         return None
     where = "/".join(str(p) for p in error.absolute_path) or "(message)"
-    return f"{definition} at {where}: {error.message[:300]} in {json.dumps(message, ensure_ascii=False)[:400]}"
+    rule = "/".join(str(p) for p in error.absolute_schema_path)
+    return (
+        f"{definition} at {where} (rule {rule}): {error.message[:200]}"
+        f" in {json.dumps(message, ensure_ascii=False)[:300]}"
+    )
 
 
 def record(raw: str | bytes | dict[str, Any], definition: str) -> None:
