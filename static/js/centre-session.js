@@ -3,6 +3,7 @@ import { api, fieldMessage, loginUrl } from "./api.js";
 import { h, $ } from "./dom.js";
 import { frDate, listName } from "./format.js";
 import { confirmDialog, formValues, setBusy, showFormError, toast } from "./ui.js";
+import { CandidateStatus as Status, SessionStatus } from "./vocabulary.js";
 
 const main = $("[data-centre-session]");
 const sessionId = Number(main.dataset.sessionId);
@@ -10,11 +11,11 @@ const addForm = $("[data-add-form]");
 const importForm = $("[data-import-form]");
 const LABELS = { last_name: "Nom", first_name: "Prénom", birthdate: "Date de naissance", extra_time_percentage: "Temps majoré" };
 const STATUS = {
-  not_started: ["Inscrit", "neutral"],
-  in_progress: ["En cours", "success"],
-  finished: ["Terminé", "neutral"],
-  ended_by_supervisor: ["Terminé par le surveillant", "neutral"],
-  ended_by_finalization: ["Terminé à la finalisation", "neutral"],
+  [Status.NOT_STARTED]: ["Inscrit", "neutral"],
+  [Status.IN_PROGRESS]: ["En cours", "success"],
+  [Status.FINISHED]: ["Terminé", "neutral"],
+  [Status.ENDED_BY_SUPERVISOR]: ["Terminé par le surveillant", "neutral"],
+  [Status.ENDED_BY_FINALIZATION]: ["Terminé à la finalisation", "neutral"],
 };
 let session = null;
 
@@ -34,9 +35,9 @@ function refused(res) {
 
 function candidateRow(c) {
   const [label, kind] = STATUS[c.status] || [c.status, "neutral"];
-  const status = c.status === "not_started" && c.authorized_to_start ? ["Présence confirmée", "info"] : [label, kind];
+  const status = c.status === Status.NOT_STARTED && c.authorized_to_start ? ["Présence confirmée", "info"] : [label, kind];
   const remove =
-    c.status === "not_started" && session.status !== "finalized"
+    c.status === Status.NOT_STARTED && session.status !== SessionStatus.FINALIZED
       ? h("button", {
           type: "button",
           class: "button button--ghost button--small",
@@ -72,7 +73,7 @@ async function load() {
   $("[data-session-examiner]").textContent = session.examiner;
   $("[data-session-password]").textContent = session.supervisor_password || "";
   $("[data-session-code]").textContent = session.access_code || "";
-  const final = session.status === "finalized";
+  const final = session.status === SessionStatus.FINALIZED;
   $("[data-session-status]").replaceChildren(h("span", { class: `tag ${final ? "tag--neutral" : "tag--success"}`, text: final ? "Finalisée" : "Ouverte" }));
   $("[data-finalize]").hidden = final;
   for (const el of document.querySelectorAll("[data-editing]")) el.hidden = final;

@@ -3,6 +3,7 @@ import { api, fieldMessage, loginUrl } from "./api.js";
 import { h, $ } from "./dom.js";
 import { frDate, plural } from "./format.js";
 import { formValues, setBusy, showFormError } from "./ui.js";
+import { SessionStatus } from "./vocabulary.js";
 
 const LABELS = { address: "Nom du site", room: "Nom de la salle", examiner: "Surveillant(s)", date: "Date de début", time: "Heure de début" };
 const listEl = $("[data-centres]");
@@ -15,7 +16,7 @@ function pageError(message) {
 }
 
 function statusTag(s) {
-  return s.status === "finalized" ? h("span", { class: "tag tag--neutral", text: "Finalisée" }) : h("span", { class: "tag tag--success", text: "Ouverte" });
+  return s.status === SessionStatus.FINALIZED ? h("span", { class: "tag tag--neutral", text: "Finalisée" }) : h("span", { class: "tag tag--success", text: "Ouverte" });
 }
 
 function sessionItem(s) {
