@@ -13,7 +13,9 @@ import pytest
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from sqlalchemy import create_engine, text
+from sqlmodel import Session
 
+from app import views
 from app.openapi import messages_schema
 from app.settings import normalise_database_url
 
@@ -76,18 +78,31 @@ def watch(node: pytest.Item, database_url: str) -> None:
 
 
 def event_log_problems(database_url: str) -> list[str]:
+    """Each logged event against the schema; and, per session, the counters the log last
+    carried against the counters of the candidates now (an action that changes them but
+    sends none would leave the dashboards behind)."""
     engine = create_engine(normalise_database_url(database_url))
+    found = []
+    last_counts: dict[int, dict[str, int]] = {}
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT version, payload FROM session_event ORDER BY session_id, version")).all()
+            rows = conn.execute(
+                text("SELECT session_id, version, payload FROM session_event ORDER BY session_id, version")
+            ).all()
+        for session_id, version, payload in rows:
+            event = json.loads(payload)
+            why = problem(event, "event")
+            if why:
+                found.append(f"session {session_id} event {version}: {why}")
+            elif event["version"] != version:
+                found.append(f"session {session_id} event {version}: the payload says version {event['version']}")
+            elif "counts" in event:
+                last_counts[session_id] = event["counts"]
+        with Session(engine) as db:
+            for session_id, logged in last_counts.items():
+                now = views.session_counts(db, session_id)
+                if logged != now:
+                    found.append(f"session {session_id}: the log's last counts {logged}, the candidates' {now}")
     finally:
         engine.dispose()
-    found = []
-    for version, payload in rows:
-        event = json.loads(payload)
-        why = problem(event, "event")
-        if why:
-            found.append(f"session_event version {version}: {why}")
-        elif event["version"] != version:
-            found.append(f"session_event version {version}: the payload says version {event['version']}")
     return found

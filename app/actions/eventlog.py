@@ -100,8 +100,9 @@ def _append(
 ) -> None:
     assert exam_session.id is not None
     tx.db.add(exam_session)
-    # The counters as of this version, so that no page has to recount them.
-    event["counts"] = views.session_counts(tx.db, exam_session.id)
+    if event["action"] in views.COUNTED_ACTIONS:
+        # The counters as of this version, so that no page has to recount them.
+        event["counts"] = views.session_counts(tx.db, exam_session.id)
     tx.db.add(
         SessionEvent(
             session_id=exam_session.id,

@@ -48,11 +48,19 @@ async def test_a_malformed_event_in_the_log_is_reported(app: Starlette, world: W
             {"s": session["id"], "v": malformed["version"], "p": json.dumps(malformed)},
         )
     found = contract.event_log_problems(database_url)
-    assert len(found) == 1 and f"version {malformed['version']}" in found[0]
+    assert len(found) == 1 and f"event {malformed['version']}: " in found[0] and "'counts'" in found[0]
     # The row goes, so that this test's own end-of-test check (the same function) passes.
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM session_event WHERE version = :v"), {"v": malformed["version"]})
     assert contract.event_log_problems(database_url) == []
+
+    # A change the log does not tell (here, behind the app's back) leaves its counts stale.
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE candidate SET authorized_to_start = :t"), {"t": True})
+    found = contract.event_log_problems(database_url)
+    assert len(found) == 1 and "'present': 0" in found[0] and "'present': 1" in found[0]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE candidate SET authorized_to_start = :f"), {"f": False})
 
 
 def test_a_malformed_message_seen_by_a_test_client_is_reported() -> None:

@@ -48,7 +48,7 @@ EVENT: dict[str, Any] = {
     "type": "event",
     "version": 12,
     "name": "candidate.updated",
-    "action": "answered",
+    "action": "started",
     "at": "2021-12-28T10:07:00Z",
     "actor": {"name": "Paul DUPONT"},
     "candidate": CANDIDATE,
@@ -86,6 +86,16 @@ def test_each_event_name_has_its_shape_and_each_action_one_name() -> None:
     assert sorted(actions) == sorted(vocabulary.Action)
 
 
+def test_events_carry_the_counters_exactly_after_the_actions_that_can_change_them() -> None:
+    from app.views import COUNTED_ACTIONS
+
+    assert sorted(DEFS["counted_action"]["enum"]) == sorted(COUNTED_ACTIONS)
+    answered = {k: v for k, v in EVENT.items() if k != "counts"} | {"action": "answered"}
+    assert contract.problem(answered, "event") is None
+    assert contract.problem(answered | {"action": "started"}, "event") is not None  # counts missing
+    assert contract.problem(EVENT | {"action": "answered"}, "event") is not None  # counts where none belong
+
+
 @pytest.mark.parametrize(
     ("message", "definition"),
     [
@@ -113,7 +123,6 @@ def test_each_event_name_has_its_shape_and_each_action_one_name() -> None:
                 "at": "2021-12-28T12:00:00Z",
                 "actor": {"name": "Alice Martin"},
                 "session": SESSION | {"status": "finalized"},
-                "counts": COUNTS,
             },
             "event",
         ),
@@ -126,7 +135,6 @@ def test_each_event_name_has_its_shape_and_each_action_one_name() -> None:
                 "at": "2021-12-28T12:00:00Z",
                 "actor": None,
                 "supervisors": [{"id": 1, "name": "Marie Curie", "online": False}],
-                "counts": COUNTS,
             },
             "event",
         ),
