@@ -79,7 +79,8 @@ class SupervisorFeed:
             self.versions.append(m["version"])
             self.received_at[m["version"]] = time.monotonic()
             self.version = m["version"]
-            self.counts = m["counts"]
+            # Only the events that can change the counters carry them.
+            self.counts = m.get("counts", self.counts)
             if m["name"] == "candidate.updated":
                 self.candidates[m["candidate"]["id"]] = m["candidate"]
             elif m["name"] == "candidate.removed":
