@@ -18,12 +18,13 @@ from typing import Any, Final
 from realtime.broker import Broker, BrokerUnavailable
 from realtime.events import Published, channel_for, session_id_from_channel, unwrap, wrap
 from realtime.metrics import Metrics
+from vocabulary import CloseCode
 
 logger = logging.getLogger(__name__)
 
 Accept = Callable[[dict[str, Any]], bool]
 
-OVERFLOW_CLOSE_CODE: Final = 1013
+OVERFLOW_CLOSE_CODE: Final = CloseCode.TRY_AGAIN
 OVERFLOW_CLOSE_REASON: Final = "Trop de retard, reconnectez-vous."
 
 

@@ -36,7 +36,7 @@ from realtime.hub import (
     Resync,
     Watch,
 )
-from vocabulary import EventName, MessageType
+from vocabulary import CloseCode, EventName, MessageType
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +48,9 @@ HEARTBEAT_MIN_INTERVAL: Final = 1.0
 # a publish lost while the broker connection stayed up is then noticed within this time.
 CANDIDATE_REFRESH_SECONDS: Final = 30.0
 
-CLOSE_POLICY: Final = 1008
-CLOSE_TOO_BIG: Final = 1009
-CLOSE_INTERNAL: Final = 1011
+CLOSE_POLICY: Final = CloseCode.POLICY
+CLOSE_TOO_BIG: Final = CloseCode.TOO_BIG
+CLOSE_INTERNAL: Final = CloseCode.INTERNAL
 
 INVALID_MESSAGE: Final = encode(
     {"type": MessageType.ERROR, "error": {"code": "INVALID_MESSAGE", "message": "Message incompris."}}

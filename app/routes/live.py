@@ -11,10 +11,11 @@ from app.http import candidate_claim, services_of
 from app.security import LOGIN_COOKIE, origin_allowed
 from app.services import Services
 from realtime.sockets import serve_candidate_feed, serve_session_feed
+from vocabulary import CloseCode
 
-CLOSE_POLICY = 1008
-CLOSE_NOT_LOGGED_IN = 4401
-CLOSE_NO_ACCESS = 4403
+CLOSE_POLICY = CloseCode.POLICY
+CLOSE_NOT_LOGGED_IN = CloseCode.NOT_LOGGED_IN
+CLOSE_NO_ACCESS = CloseCode.NO_ACCESS
 
 
 async def _admit(websocket: WebSocket, services: Services) -> bool:
