@@ -48,6 +48,8 @@ def test_two_supervisors_and_a_candidate(server: Server, new_context: NewContext
     expect(presence(b, "Paul")).not_to_be_checked()
     presence(a, "Paul").check()
     expect(presence(b, "Paul")).to_be_checked()
+    # The counters are the server's, carried by the event: B counts nothing itself.
+    expect(b.locator('[data-count="present"]')).to_have_text("1")
     # Screen readers hear it too, through the polite live region.
     expect(b.locator("[data-announcer]")).to_have_text("DUPONT Paul : présence confirmée")
     expect(b.locator("[data-activity]")).to_contain_text("Surveillant Test a confirmé la présence de DUPONT Paul")
@@ -60,6 +62,7 @@ def test_two_supervisors_and_a_candidate(server: Server, new_context: NewContext
     expect(c.get_by_text("Question 1 / 16")).to_be_visible()
     for page in (a, b):
         expect(row(page, "Paul").locator(".tag", has_text="En cours")).to_be_visible()
+        expect(page.locator('[data-count="in_progress"]')).to_have_text("1")
     expect(a.locator("[data-announcer]")).to_contain_text("DUPONT Paul : test en cours")
     answer_current(c)
     expect(c.get_by_text("Question 2 / 16")).to_be_visible()
@@ -120,3 +123,5 @@ def test_two_supervisors_and_a_candidate(server: Server, new_context: NewContext
     expect(a.locator("[data-activity]")).to_contain_text("Marie Curie a mis fin au test de DUPONT Paul")
     expect(a.locator("[data-activity]")).to_contain_text("Surveillant Test a autorisé la reprise de DUPONT Paul")
     expect(a.locator('[data-count="finished"]')).to_have_text("1")
+    expect(a.locator('[data-count="in_progress"]')).to_have_text("0")
+    expect(b.locator('[data-count="present"]')).to_have_text("1")
