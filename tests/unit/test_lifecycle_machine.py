@@ -46,6 +46,7 @@ from app.errors import DomainError
 from app.models import Candidate, ExamSession, SessionEvent
 from app.security import CandidateClaim, RateLimiter
 from app.settings import load_settings
+from tests import contract
 from vocabulary import ENDED, CandidateStatus, Connection, EventName, SessionStatus
 
 T = TypeVar("T")
@@ -108,6 +109,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.frozen: dict[int, dict[str, Any]] | None = None  # candidate views when finalised
         self.enrolled = 0
         self.steps = 0
+        self.checked_version = 0
 
     def teardown(self) -> None:
         self.engine.dispose()
@@ -346,6 +348,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.versions_are_contiguous(seen)
         self.replaying_the_log_rebuilds_the_snapshot(seen)
         self.a_finalised_session_stays_as_it_was(seen)
+        self.events_keep_the_websocket_contract(seen)
 
     def statuses_are_legal(self, seen: Observed) -> None:
         for c in seen.candidates:
@@ -395,6 +398,18 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert session == {k: v for k, v in seen.session.items() if k != "access_code"}
             assert session["status"] == seen.status
 
+    def events_keep_the_websocket_contract(self, seen: Observed) -> None:
+        """Each new event matches app/schema/messages.json, and the counters the log last
+        carried are the snapshot's (an action that changes them must send them)."""
+        last_counts = None
+        for event in seen.events:
+            if event["version"] > self.checked_version:
+                assert contract.problem(event, "event") is None, contract.problem(event, "event")
+            last_counts = event.get("counts", last_counts)
+        self.checked_version = seen.version
+        if last_counts is not None:
+            assert last_counts == seen.counts
+
     def a_finalised_session_stays_as_it_was(self, seen: Observed) -> None:
         if self.frozen is None:
             return
@@ -416,6 +431,7 @@ class Observed:
     views: dict[int, dict[str, Any]]
     supervisors: list[dict[str, Any]]
     session: dict[str, Any]
+    counts: dict[str, int]
 
     @classmethod
     def of(cls, db: Session, sid: int) -> Observed:
@@ -436,6 +452,7 @@ class Observed:
             views={c["id"]: c for c in snap["candidates"]},
             supervisors=snap["supervisors"],
             session=snap["session"],
+            counts=snap["counts"],
         )
 
 
