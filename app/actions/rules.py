@@ -17,7 +17,7 @@ class Rules:
     test_minutes: int
     questions_per_test: int
     limiter: RateLimiter
-    lease_seconds: int = 10
+    lease_seconds: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
