@@ -227,3 +227,17 @@ def test_serve_help_settings_lists_every_variable_without_reading_the_environmen
     for setting in TABLE:
         assert f"  {setting.env}  (" in out
     assert "défaut : 105" in out and "`" not in out
+
+
+def test_settings_table_prints_the_readme_block_and_rewrites_a_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from app.cli import main
+    from app.settings import README_END, README_START, markdown_table
+
+    assert main(["settings-table"]) == 0
+    assert capsys.readouterr().out == markdown_table()
+    readme = tmp_path / "README.md"
+    readme.write_text(f"avant\n{README_START}\nancien\n{README_END}\naprès\n")
+    assert main(["settings-table", "--write", str(readme)]) == 0
+    assert readme.read_text() == f"avant\n{markdown_table()}après\n"
