@@ -295,3 +295,125 @@ class TestEndedByFinalization(
 
 
 class QuestionNotCurrent(DomainError, status=409, code="QUESTION_NOT_CURRENT", message=QUESTION_NOT_CURRENT): ...
+
+
+# ---------------------------------------------------------------- room control (app/actions/room.py)
+
+TEST_PAUSED = "Votre test est suspendu par votre surveillant : attendez qu'il le reprenne."
+TEST_ENDED_BY_EXPIRY = "Votre test a été fermé automatiquement : il était ouvert depuis trop longtemps."
+TEST_ALREADY_PAUSED = "Le test de ce candidat est déjà en pause."
+TEST_NOT_PAUSED = "Le test de ce candidat n'est pas en pause."
+NO_TEST_TO_PAUSE = "Aucun test en cours à mettre en pause."
+NO_TEST_PAUSED = "Aucun test n'est en pause."
+PRESENCE_ALREADY_CONFIRMED = "La présence de ce candidat est déjà confirmée."
+REASON_REQUIRED = "Indiquez le motif de l'ajustement du temps."
+MESSAGE_REQUIRED = "Écrivez le message à envoyer."
+UNKNOWN_BULK_ACTION = "Action groupée inconnue (confirm_presence, end_test, pause ou resume)."
+SELECTION_REQUIRED = "Sélectionnez les candidats dont vous confirmez la présence."
+NO_CANDIDATE_SELECTED = "Aucun candidat concerné."
+TOO_MANY_MESSAGES = "Vous avez envoyé beaucoup de messages en peu de temps : patientez une minute."
+
+
+# Confirming, in a selection, the presence of a candidate who has already started.
+class StartedBeforePresence(CandidateAlreadyStarted, message="Ce candidat a déjà commencé son test."): ...
+
+
+class TestPaused(DomainError, status=409, code="TEST_PAUSED", message=TEST_PAUSED): ...
+
+
+class TestEndedByExpiry(DomainError, status=409, code="TEST_ENDED_BY_EXPIRY", message=TEST_ENDED_BY_EXPIRY): ...
+
+
+class SessionNotYetOpen(DomainError, status=412, code="SESSION_NOT_YET_OPEN"):
+    def __init__(self, opens: str) -> None:
+        super().__init__(f"Cette session n'est pas encore ouverte : vous pourrez la rejoindre à partir du {opens}.")
+
+
+class TestAlreadyPaused(DomainError, status=409, code="TEST_ALREADY_PAUSED", message=TEST_ALREADY_PAUSED): ...
+
+
+class TestNotPaused(DomainError, status=409, code="TEST_NOT_PAUSED", message=TEST_NOT_PAUSED): ...
+
+
+class NoTestToPause(DomainError, status=409, code="NO_TEST_TO_PAUSE", message=NO_TEST_TO_PAUSE): ...
+
+
+class NoTestPaused(DomainError, status=409, code="NO_TEST_PAUSED", message=NO_TEST_PAUSED): ...
+
+
+class PresenceAlreadyConfirmed(
+    DomainError, status=409, code="PRESENCE_ALREADY_CONFIRMED", message=PRESENCE_ALREADY_CONFIRMED
+): ...
+
+
+class MinutesOutOfRange(DomainError, status=422, code="MINUTES_OUT_OF_RANGE"):
+    def __init__(self, low: int, high: int) -> None:
+        super().__init__(
+            f"Le temps à ajouter ou retirer doit être compris entre {low} et +{high} minutes, et non nul.",
+            extra={"field": "minutes"},
+        )
+
+
+class TimeAdjustmentLimit(DomainError, status=409, code="TIME_ADJUSTMENT_LIMIT"):
+    def __init__(self, current: int, low: int, high: int) -> None:
+        super().__init__(
+            f"Le temps de ce candidat est déjà ajusté de {current:+d} min : au total, "
+            f"l'ajustement doit rester entre {low} et +{high} minutes."
+        )
+
+
+class ReasonRequired(DomainError, status=422, code="REASON_REQUIRED", message=REASON_REQUIRED):
+    def __init__(self) -> None:
+        super().__init__(extra={"field": "reason"})
+
+
+class ReasonTooLong(DomainError, status=422, code="REASON_TOO_LONG"):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Le motif ne peut dépasser {limit} caractères.", extra={"field": "reason"})
+
+
+class PauseMessageTooLong(DomainError, status=422, code="PAUSE_MESSAGE_TOO_LONG"):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Le message de pause ne peut dépasser {limit} caractères.", extra={"field": "message"})
+
+
+class MessageRequired(DomainError, status=422, code="MESSAGE_REQUIRED", message=MESSAGE_REQUIRED):
+    def __init__(self) -> None:
+        super().__init__(extra={"field": "text"})
+
+
+class MessageTooLong(DomainError, status=422, code="MESSAGE_TOO_LONG"):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Le message ne peut dépasser {limit} caractères.", extra={"field": "text"})
+
+
+class UnknownBulkAction(DomainError, status=422, code="UNKNOWN_BULK_ACTION", message=UNKNOWN_BULK_ACTION):
+    def __init__(self) -> None:
+        super().__init__(extra={"field": "action"})
+
+
+class SelectionRequired(DomainError, status=422, code="SELECTION_REQUIRED", message=SELECTION_REQUIRED):
+    def __init__(self) -> None:
+        super().__init__(extra={"field": "candidate_ids"})
+
+
+class NoCandidateSelected(DomainError, status=422, code="NO_CANDIDATE_SELECTED", message=NO_CANDIDATE_SELECTED):
+    def __init__(self) -> None:
+        super().__init__(extra={"field": "candidate_ids"})
+
+
+class BulkRefused(DomainError):
+    """One candidate's refusal inside a bulk action: its code, its words, and who it was."""
+
+    def __init__(self, refusal: DomainError, name: str, candidate_id: int | None) -> None:
+        super().__init__(
+            f"{name} : {refusal.message} Aucun candidat n'a été modifié.",
+            status=refusal.status,
+            extra={"candidate_id": candidate_id},
+        )
+        self.code = refusal.code
+
+
+class TooManyMessages(DomainError, status=429, code="TOO_MANY_MESSAGES", message=TOO_MANY_MESSAGES):
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "60"})

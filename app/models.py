@@ -78,6 +78,12 @@ class Candidate(SQLModel, table=True):
     question_ids: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     answered: int = Field(default=0)
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # Room control: a paused test's clock stops at paused_since; on resume the pause is
+    # added to paused_seconds, which (with the adjustment) moves the theoretical end.
+    paused_since: dt.datetime | None = None
+    paused_seconds: int = Field(default=0)
+    pause_message: str | None = Field(default=None, max_length=300)
+    time_adjustment_minutes: int = Field(default=0)
 
 
 class Answer(SQLModel, table=True):

@@ -10,6 +10,7 @@ from starlette.templating import Jinja2Templates
 
 from app.actions.rules import Rules
 from app.db import Database
+from app.expiry import Expiry
 from app.feeds import CandidateFeed, SessionFeed
 from app.presence import Presence
 from app.security import Signer
@@ -33,6 +34,7 @@ class Services:
     templates: Jinja2Templates
     session_feed: SessionFeed
     candidate_feed: CandidateFeed
+    expiry: Expiry
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -53,13 +55,16 @@ class Services:
             templates=templates,
             session_feed=SessionFeed(db, rules, metrics, settings.replay_limit),
             candidate_feed=CandidateFeed(db, rules, presence),
+            expiry=Expiry(db, rules, every=settings.expiry_sweep_seconds),
         )
 
     async def open(self) -> None:
         await self.hub.start()
         self.presence.start()
+        self.expiry.start()
 
     async def close(self) -> None:
+        await self.expiry.stop()
         await self.presence.stop()
         await self.hub.close()
         self.db.dispose()

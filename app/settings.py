@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
@@ -173,6 +174,35 @@ TABLE: tuple[Setting, ...] = (
         "compression `permessage-deflate` des websockets (double la mémoire d'une socket inactive)",
     ),
     Setting("log_plain", "bool", False, "journaux en texte plutôt qu'en JSON"),
+    Setting(
+        "join_opens_minutes_before",
+        "int",
+        30,
+        "un candidat ne peut rejoindre une session qu'à partir de ce délai (minutes) avant l'heure prévue",
+        minimum=0,
+    ),
+    Setting("session_timezone", "text", "Europe/Paris", "fuseau de la date et de l'heure prévues des sessions"),
+    Setting(
+        "test_expiry_hours",
+        "int",
+        24,
+        "un test encore ouvert ce délai (heures) après son début se ferme de lui-même (`ended_by_expiry`)",
+        minimum=1,
+    ),
+    Setting(
+        "expiry_sweep_seconds",
+        "float",
+        60.0,
+        "chaque processus cherche les tests à fermer par expiration à ce rythme (secondes)",
+        above=0,
+    ),
+    Setting(
+        "messages_per_minute",
+        "int",
+        6,
+        "messages qu'un surveillant peut envoyer à une session par minute",
+        minimum=1,
+    ),
 )
 
 
@@ -199,6 +229,11 @@ class Settings:
     db_pool_size: int
     ws_deflate: bool
     log_plain: bool
+    join_opens_minutes_before: int
+    session_timezone: str
+    test_expiry_hours: int
+    expiry_sweep_seconds: float
+    messages_per_minute: int
 
     @property
     def is_sqlite(self) -> bool:
@@ -263,6 +298,12 @@ def validate(settings: Settings) -> None:
         # An origin is scheme://host[:port]: with a path or without a host it would never match.
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
             raise ConfigurationError(f"ALLOWED_ORIGINS : origine invalide {origin!r} / invalid origin")
+    try:
+        ZoneInfo(settings.session_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"SESSION_TIMEZONE inconnu : {settings.session_timezone!r} / unknown time zone"
+        ) from None
     from app.questions import load_bank  # the bank is package data, read once and cached
 
     bank = len(load_bank())

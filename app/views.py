@@ -25,10 +25,24 @@ def iso(moment: dt.datetime | None) -> str | None:
 
 
 def theoretical_end(c: Candidate, test_minutes: int) -> dt.datetime | None:
+    """Start + time with extra time + the supervisors' adjustment + the pauses already over.
+    A pause under way is not counted yet: its length is added when the test resumes."""
     if c.started_at is None:
         return None
-    minutes = test_minutes * (100 + c.extra_time_percentage) / 100
-    return c.started_at + dt.timedelta(minutes=minutes)
+    minutes = test_minutes * (100 + c.extra_time_percentage) / 100 + c.time_adjustment_minutes
+    return c.started_at + dt.timedelta(minutes=minutes, seconds=c.paused_seconds)
+
+
+def clock_now(c: Candidate, now: dt.datetime) -> dt.datetime:
+    """The moment the test's clock shows: frozen at the start of a pause."""
+    return c.paused_since if c.paused_since is not None else now
+
+
+def time_left_seconds(c: Candidate, test_minutes: int, now: dt.datetime) -> int:
+    end = theoretical_end(c, test_minutes)
+    if end is None or c.status != "in_progress":
+        return 0
+    return max(0, int((end - clock_now(c, now)).total_seconds()))
 
 
 def question_count(c: Candidate, default: int) -> int:
@@ -53,7 +67,11 @@ def candidate_view(c: Candidate, test_minutes: int, questions: int, now: dt.date
         "started_at": iso(c.started_at),
         "ended_at": iso(c.ended_at),
         "theoretical_end_at": iso(end),
-        "overtime": bool(end is not None and c.status == CandidateStatus.IN_PROGRESS and now > end),
+        "overtime": bool(end is not None and c.status == CandidateStatus.IN_PROGRESS and clock_now(c, now) > end),
+        "paused": c.paused_since is not None,
+        "paused_since": iso(c.paused_since),
+        "pause_message": c.pause_message,
+        "time_adjustment_minutes": c.time_adjustment_minutes,
         "progress": {"answered": c.answered, "total": question_count(c, questions)},
     }
 
@@ -178,3 +196,4 @@ def snapshot(db: Session, session_id: int, view: CandidateView) -> dict[str, Any
         "candidates": [view(c, now) for c in candidates],
         "recent_events": recent_activity(db, session_id),
     }
+

@@ -412,10 +412,21 @@ def candidate_filter(candidate_id: int) -> Callable[[dict[str, Any]], bool]:
     def accept(event: dict[str, Any]) -> bool:
         if event.get("name") == EventName.SESSION_UPDATED:
             return True
+        if event.get("name") == EventName.ROOM_MESSAGE:
+            return _message_for(event, candidate_id)
         candidate = event.get("candidate")
         return isinstance(candidate, dict) and candidate.get("id") == candidate_id
 
     return accept
+
+
+def _message_for(event: dict[str, Any], candidate_id: int) -> bool:
+    """A supervisor's message reaches the whole room (`to` null) or the one candidate named."""
+    message = event.get("message")
+    if not isinstance(message, dict):
+        return False
+    to = message.get("to")
+    return to is None or (isinstance(to, dict) and to.get("id") == candidate_id)
 
 
 class _CandidateFeed:
@@ -461,6 +472,17 @@ class _CandidateFeed:
                 await self.send_state()
             elif item.version <= self.last:
                 pass  # older than the state this candidate already has
+            elif item.event.get("name") == EventName.ROOM_MESSAGE:
+                # Passed on as it is: the page shows the text (never as markup) until dismissed.
+                note = {
+                    "type": MessageType.MESSAGE,
+                    "message": item.event.get("message"),
+                    "actor": item.event.get("actor"),
+                    "at": item.event.get("at"),
+                    "version": item.version,
+                }
+                await self.conn.send(encode(note))
+                self.conn.delivered(item)
             elif item.event.get("name") == EventName.CANDIDATE_UPDATED and isinstance(
                 item.event.get("candidate"), dict
             ):

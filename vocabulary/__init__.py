@@ -16,6 +16,8 @@ class CandidateStatus(StrEnum):
     FINISHED = "finished"
     ENDED_BY_SUPERVISOR = "ended_by_supervisor"
     ENDED_BY_FINALIZATION = "ended_by_finalization"
+    # Left open more than a day after its start: closed by the sweep (issue 13).
+    ENDED_BY_EXPIRY = "ended_by_expiry"
 
     @property
     def ended(self) -> bool:
@@ -23,7 +25,12 @@ class CandidateStatus(StrEnum):
 
 
 ENDED = frozenset(
-    {CandidateStatus.FINISHED, CandidateStatus.ENDED_BY_SUPERVISOR, CandidateStatus.ENDED_BY_FINALIZATION}
+    {
+        CandidateStatus.FINISHED,
+        CandidateStatus.ENDED_BY_SUPERVISOR,
+        CandidateStatus.ENDED_BY_FINALIZATION,
+        CandidateStatus.ENDED_BY_EXPIRY,
+    }
 )
 
 
@@ -47,6 +54,8 @@ class EventName(StrEnum):
     CANDIDATE_REMOVED = "candidate.removed"
     SESSION_UPDATED = "session.updated"
     SUPERVISORS_UPDATED = "supervisors.updated"
+    # A supervisor's message to the room or to one candidate; the candidates' sockets pass it on.
+    ROOM_MESSAGE = "room.message"
 
 
 class Action(StrEnum):
@@ -70,6 +79,12 @@ class Action(StrEnum):
     SUPERVISOR_JOINED = "supervisor_joined"
     SUPERVISOR_ONLINE = "supervisor_online"
     SUPERVISOR_OFFLINE = "supervisor_offline"
+    # Room control (issue 13).
+    PAUSED = "paused"
+    UNPAUSED = "unpaused"
+    TIME_ADJUSTED = "time_adjusted"
+    ENDED_BY_EXPIRY = "ended_by_expiry"
+    MESSAGE_SENT = "message_sent"
 
 
 class MessageType(StrEnum):
@@ -80,6 +95,8 @@ class MessageType(StrEnum):
     HEARTBEAT = "heartbeat"
     RESYNC = "resync"
     CANDIDATE = "candidate"
+    # A supervisor's message, on the candidate socket.
+    MESSAGE = "message"
     ERROR = "error"
 
 

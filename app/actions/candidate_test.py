@@ -14,6 +14,7 @@ from app import codes, views
 from app.actions import transitions
 from app.actions.eventlog import Actor, emit_candidate
 from app.actions.guards import claimed, enter_code, locked_candidate, refuse_if_over
+from app.actions.room import require_join_window
 from app.actions.rules import Rules
 from app.actions.transitions import Command
 from app.db import Tx
@@ -26,6 +27,7 @@ from app.errors import (
     NotAuthorizedToResume,
     QuestionNotCurrent,
     SessionNotAccessible,
+    TestPaused,
 )
 from app.models import Answer, Candidate, ExamSession, utcnow
 from app.questions import by_id, draw_test, public_view
@@ -64,6 +66,7 @@ def join(
     )
     if exam_session.status == SessionStatus.FINALIZED:
         raise SessionNotAccessible()
+    require_join_window(exam_session, rules)
     wanted = codes.identity_key(last_name, first_name)
     candidate = tx.db.execute(
         select(Candidate).where(
@@ -129,10 +132,10 @@ def test_state(candidate: Candidate, rules: Rules) -> dict[str, Any]:
     ids = candidate.question_ids.split(",") if candidate.question_ids else []
     running = candidate.status == CandidateStatus.IN_PROGRESS
     question = None
-    if running and candidate.answered < len(ids):
+    # A paused test shows the pause, not the question (the candidate's `paused` says so).
+    if running and candidate.answered < len(ids) and candidate.paused_since is None:
         question = public_view(by_id(ids[candidate.answered]), candidate.answered)
-    end = views.theoretical_end(candidate, rules.test_minutes)
-    left = max(0, int((end - now).total_seconds())) if end and running else 0
+    left = views.time_left_seconds(candidate, rules.test_minutes, now)
     return {"candidate": rules.view(candidate, now), "question": question, "time_left_seconds": left}
 
 
@@ -149,6 +152,8 @@ def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, 
     if question_id in ids[: candidate.answered]:
         # A repeated answer (double click, retried request) changes nothing.
         return test_state(candidate, rules)
+    if candidate.paused_since is not None:
+        raise TestPaused()
     last = candidate.answered == len(ids) - 1
     after = transitions.decide(candidate.status, Command.ANSWER_LAST if last else Command.ANSWER)
     if candidate.answered >= len(ids) or ids[candidate.answered] != question_id:

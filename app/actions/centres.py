@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlmodel import Session, col
 
-from app import codes, views
+from app import clock, codes, views
 from app.actions import transitions
 from app.actions.eventlog import Actor, emit_candidate, emit_removed, emit_session
 from app.actions.guards import (
@@ -83,10 +83,14 @@ def session_detail(db: Session, session_id: int, user_id: int, rules: Rules) -> 
 
 
 def kit_info(db: Session, session_id: int, user_id: int) -> KitInfo:
-    """What the supervisor kit prints: the session, its codes and how many are enrolled."""
-    exam_session = member_session(db, session_id, user_id)
-    count = len(list(db.execute(select(col(Candidate.id)).where(col(Candidate.session_id) == session_id))))
+    """What the supervisor kit prints, for the centre's members."""
+    return kit_of(db, member_session(db, session_id, user_id))
+
+
+def kit_of(db: Session, exam_session: ExamSession) -> KitInfo:
+    """The session, its codes and how many are enrolled (the caller checked who asks)."""
     assert exam_session.id is not None
+    count = len(list(db.execute(select(col(Candidate.id)).where(col(Candidate.session_id) == exam_session.id))))
     return KitInfo(
         session_id=exam_session.id,
         date=exam_session.date,
@@ -220,6 +224,7 @@ def finalize(tx: Tx, session_id: int, user_id: int, rules: Rules) -> dict[str, A
         assert isinstance(ended, str)
         candidate.status = ended
         candidate.ended_at = now
+        clock.close_pause(candidate, now)
         candidate.resume_requested = False
         candidate.resume_authorized = False
         tx.db.add(candidate)

@@ -39,14 +39,23 @@ class Actor:
 
 
 def emit_candidate(
-    tx: Tx, rules: Rules, exam_session: ExamSession, candidate: Candidate, action: Action, actor: Actor | None
+    tx: Tx,
+    rules: Rules,
+    exam_session: ExamSession,
+    candidate: Candidate,
+    action: Action,
+    actor: Actor | None,
+    details: dict[str, Any] | None = None,
 ) -> None:
-    """A candidate changed: the event carries its whole new view."""
+    """A candidate changed: the event carries its whole new view, and `details` what the
+    view cannot say (an adjustment's reason, a pause's length)."""
     now = utcnow()
     event = _event(exam_session, EventName.CANDIDATE_UPDATED, action, actor, now)
     if candidate.id is None:
         tx.db.flush()  # a new candidate needs its id in the event
     event["candidate"] = rules.view(candidate, now)
+    if details:
+        event.update(details)
     _append(tx, exam_session, event, actor, now, candidate.id)
 
 
@@ -64,6 +73,14 @@ def emit_supervisors(tx: Tx, exam_session: ExamSession, action: Action, actor: A
     now = utcnow()
     event = _event(exam_session, EventName.SUPERVISORS_UPDATED, action, actor, now)
     event["supervisors"] = views.supervisors(tx.db, exam_session.id)
+    _append(tx, exam_session, event, actor, now, None)
+
+
+def emit_room_message(tx: Tx, exam_session: ExamSession, message: dict[str, Any], actor: Actor) -> None:
+    """A supervisor's message to the room (`to` null) or to one candidate."""
+    now = utcnow()
+    event = _event(exam_session, EventName.ROOM_MESSAGE, Action.MESSAGE_SENT, actor, now)
+    event["message"] = message
     _append(tx, exam_session, event, actor, now, None)
 
 

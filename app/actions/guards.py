@@ -27,6 +27,7 @@ from app.errors import (
     SessionFinalized,
     SessionNotFound,
     SupervisionOver,
+    TestEndedByExpiry,
     TestEndedByFinalization,
     TestEndedBySupervisor,
 )
@@ -147,6 +148,8 @@ def refuse_if_over(candidate: Candidate, session_status: str) -> None:
     """The test is over for the candidate's own pages: whoever ended it, they are told."""
     if candidate.status == CandidateStatus.ENDED_BY_SUPERVISOR:
         raise TestEndedBySupervisor()
+    if candidate.status == CandidateStatus.ENDED_BY_EXPIRY:
+        raise TestEndedByExpiry()
     if candidate.status == CandidateStatus.ENDED_BY_FINALIZATION or session_status == SessionStatus.FINALIZED:
         raise TestEndedByFinalization()
 

@@ -18,6 +18,11 @@ class Rules:
     questions_per_test: int
     limiter: RateLimiter
     lease_seconds: int
+    # Room control (app/actions/room.py). None: candidates may join at any time.
+    join_opens_minutes_before: int | None
+    session_timezone: str
+    test_expiry_hours: int
+    messages_per_minute: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
@@ -26,6 +31,10 @@ class Rules:
             questions_per_test=settings.questions_per_test,
             limiter=RateLimiter(settings.rate_limit_attempts, settings.rate_limit_window_seconds),
             lease_seconds=settings.candidate_lease_seconds,
+            join_opens_minutes_before=settings.join_opens_minutes_before,
+            session_timezone=settings.session_timezone,
+            test_expiry_hours=settings.test_expiry_hours,
+            messages_per_minute=settings.messages_per_minute,
         )
 
     def view(self, candidate: Candidate, now: dt.datetime | None = None) -> dict[str, Any]:

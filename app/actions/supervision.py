@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app import codes, views
+from app import clock, codes, views
 from app.actions import transitions
 from app.actions.eventlog import Actor, emit_candidate, emit_supervisors
 from app.actions.guards import enter_code, require_open, require_supervisor, supervised, user_of
@@ -85,6 +85,7 @@ def end_test(tx: Tx, session_id: int, candidate_id: int, user_id: int, rules: Ru
         assert isinstance(ended, CandidateStatus)
         candidate.status = ended
         candidate.ended_at = utcnow()
+        clock.close_pause(candidate, candidate.ended_at)
         candidate.resume_requested = False
         candidate.resume_authorized = False
         tx.db.add(candidate)

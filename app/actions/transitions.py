@@ -18,6 +18,7 @@ from app.errors import (
     OwnTestNotStarted,
     PresenceAfterStart,
     TestAlreadyFinished,
+    TestEndedByExpiry,
     TestEndedByFinalization,
     TestEndedBySupervisor,
     TestFinished,
@@ -39,6 +40,10 @@ class Command(StrEnum):
     START = "start"
     ANSWER = "answer"  # any question but the last
     ANSWER_LAST = "answer_last"
+    PAUSE = "pause"  # supervisor: room control (app/actions/room.py)
+    UNPAUSE = "unpause"
+    ADJUST_TIME = "adjust_time"
+    EXPIRE = "expire"  # the sweep, to a test left open too long
 
 
 class Gone:
@@ -51,26 +56,33 @@ Outcome = CandidateStatus | Gone | type[DomainError]
 # Short names so that each row reads on one line: statuses, then the refusals used in several cells.
 _NOT, _RUN, _FIN = CandidateStatus.NOT_STARTED, CandidateStatus.IN_PROGRESS, CandidateStatus.FINISHED
 _SUP, _FZ = CandidateStatus.ENDED_BY_SUPERVISOR, CandidateStatus.ENDED_BY_FINALIZATION
+_EXP = CandidateStatus.ENDED_BY_EXPIRY
 _STARTED, _PRESENT, _OVER = CandidateAlreadyStarted, PresenceAfterStart, TestAlreadyFinished
+_BY_SUP, _BY_FZ, _BY_EXP = TestEndedBySupervisor, TestEndedByFinalization, TestEndedByExpiry
 
 # One row per command, one column per status, in this order:
-#     not_started    in_progress    finished    ended_by_supervisor    ended_by_finalization
+#     not_started    in_progress    finished    ended_by_supervisor    ended_by_finalization    ended_by_expiry
 # A status mapped to itself is accepted and changes no status (flags may change, or nothing).
-_ROWS: dict[Command, tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
-    Command.REMOVE: (GONE, _STARTED, _STARTED, _STARTED, _STARTED),
-    Command.CONFIRM_PRESENCE: (_NOT, _RUN, _FIN, _SUP, _FZ),
-    Command.WITHDRAW_PRESENCE: (_NOT, _PRESENT, _PRESENT, _PRESENT, _PRESENT),
-    Command.AUTHORIZE_RESUME: (TestNotStarted, _RUN, _OVER, _OVER, _OVER),
-    Command.END_TEST: (TestNotStarted, _SUP, _FIN, _SUP, _FZ),
-    Command.FINALIZE: (_NOT, _FZ, _FIN, _SUP, _FZ),
-    Command.JOIN: (_NOT, _RUN, TestFinished, TestFinished, TestFinished),
-    Command.START: (_RUN, _RUN, TestFinished, TestEndedBySupervisor, TestEndedByFinalization),
+# Pausing, resuming and adjusting keep a running test running: the pause is a flag of the test.
+_ROWS: dict[Command, tuple[Outcome, Outcome, Outcome, Outcome, Outcome, Outcome]] = {
+    Command.REMOVE: (GONE, _STARTED, _STARTED, _STARTED, _STARTED, _STARTED),
+    Command.CONFIRM_PRESENCE: (_NOT, _RUN, _FIN, _SUP, _FZ, _EXP),
+    Command.WITHDRAW_PRESENCE: (_NOT, _PRESENT, _PRESENT, _PRESENT, _PRESENT, _PRESENT),
+    Command.AUTHORIZE_RESUME: (TestNotStarted, _RUN, _OVER, _OVER, _OVER, _OVER),
+    Command.END_TEST: (TestNotStarted, _SUP, _FIN, _SUP, _FZ, _EXP),
+    Command.FINALIZE: (_NOT, _FZ, _FIN, _SUP, _FZ, _EXP),
+    Command.JOIN: (_NOT, _RUN, TestFinished, TestFinished, TestFinished, TestFinished),
+    Command.START: (_RUN, _RUN, TestFinished, _BY_SUP, _BY_FZ, _BY_EXP),
     # Once finished, a repeated answer is accepted and changes nothing; any other is not the
     # current question (QuestionNotCurrent, a check on the question, not on the status).
-    Command.ANSWER: (OwnTestNotStarted, _RUN, _FIN, TestEndedBySupervisor, TestEndedByFinalization),
-    Command.ANSWER_LAST: (OwnTestNotStarted, _FIN, _FIN, TestEndedBySupervisor, TestEndedByFinalization),
+    Command.ANSWER: (OwnTestNotStarted, _RUN, _FIN, _BY_SUP, _BY_FZ, _BY_EXP),
+    Command.ANSWER_LAST: (OwnTestNotStarted, _FIN, _FIN, _BY_SUP, _BY_FZ, _BY_EXP),
+    Command.PAUSE: (TestNotStarted, _RUN, _OVER, _OVER, _OVER, _OVER),
+    Command.UNPAUSE: (TestNotStarted, _RUN, _OVER, _OVER, _OVER, _OVER),
+    Command.ADJUST_TIME: (TestNotStarted, _RUN, _OVER, _OVER, _OVER, _OVER),
+    Command.EXPIRE: (_NOT, _EXP, _FIN, _SUP, _FZ, _EXP),
 }
-_COLUMNS = (_NOT, _RUN, _FIN, _SUP, _FZ)
+_COLUMNS = (_NOT, _RUN, _FIN, _SUP, _FZ, _EXP)
 
 TABLE: dict[tuple[CandidateStatus, Command], Outcome] = {
     (status, command): outcome for command, row in _ROWS.items() for status, outcome in zip(_COLUMNS, row, strict=True)

@@ -1,0 +1,362 @@
+"""Room control, for the session's supervisors: pause and resume (one test or the room),
+time adjustment, bulk actions, messages; and the two time rules of a session, the join
+window and the expiry of a test left open.
+
+Same rules as the other actions: each public function runs in one write transaction that
+locks the exam session first, checks everything against the latest state (the transition
+table for the status), and emits one event (one version) per candidate changed. A refusal
+anywhere rolls the whole transaction back, so a bulk action with one invalid candidate
+changes nobody.
+
+    in_progress --pause--> in_progress, paused --resume--> in_progress (pause added to its time)
+    in_progress --adjust ±minutes--> in_progress (theoretical end moved)
+    in_progress, started > test_expiry_hours ago --sweep--> ended_by_expiry
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from app import clock
+from app.actions import transitions
+from app.actions.centres import kit_of
+from app.actions.eventlog import Actor, emit_candidate, emit_room_message
+from app.actions.guards import candidate_of, lock_session, require_supervisor, user_of
+from app.actions.rules import Rules
+from app.actions.transitions import Command
+from app.db import Tx
+from app.errors import (
+    BulkRefused,
+    DomainError,
+    InvalidPayload,
+    MessageRequired,
+    MessageTooLong,
+    MinutesOutOfRange,
+    NoCandidateSelected,
+    NoTestPaused,
+    NoTestToPause,
+    PauseMessageTooLong,
+    PresenceAlreadyConfirmed,
+    ReasonRequired,
+    ReasonTooLong,
+    SelectionRequired,
+    SessionNotYetOpen,
+    StartedBeforePresence,
+    TestAlreadyFinished,
+    TestAlreadyPaused,
+    TestNotPaused,
+    TimeAdjustmentLimit,
+    TooManyMessages,
+    UnknownBulkAction,
+)
+from app.kit import KitInfo
+from app.models import Candidate, ExamSession, SessionEvent, utcnow
+from vocabulary import ENDED, Action, CandidateStatus, EventName
+
+ADJUST_MIN, ADJUST_MAX = -30, 120
+REASON_MAX = 300
+PAUSE_MESSAGE_MAX = 300
+MESSAGE_MAX = 280
+BULK_MAX = 500
+DEFAULT_PAUSE_MESSAGE = "Merci de rester à votre place."
+EXPIRY_ACTOR = Actor(name="Fermeture automatique")
+
+
+# ---------------------------------------------------------------- guards and plain text
+
+
+def _supervisor(tx: Tx, session_id: int, user_id: int) -> tuple[ExamSession, Actor]:
+    # Lock first: a check read before the lock would miss a finalisation committed meanwhile.
+    lock_session(tx, session_id)
+    exam_session = require_supervisor(tx.db, session_id, user_id)
+    return exam_session, Actor.of(user_of(tx.db, user_id))
+
+
+def _plain(value: str) -> str:
+    """One line of plain text: runs of spaces, tabs and line breaks become one space."""
+    return " ".join(value.split())
+
+
+def _refuse_controls(value: str, field: str) -> None:
+    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+        raise InvalidPayload(field, "caractères non autorisés.")
+
+
+def pause_message(raw: str | None) -> str:
+    text = _plain(raw or "")
+    if len(text) > PAUSE_MESSAGE_MAX:
+        raise PauseMessageTooLong(PAUSE_MESSAGE_MAX)
+    _refuse_controls(text, "message")
+    return text or DEFAULT_PAUSE_MESSAGE
+
+
+def require_join_window(exam_session: ExamSession, rules: Rules) -> None:
+    """Candidates join from `join_opens_minutes_before` the session's scheduled time."""
+    if rules.join_opens_minutes_before is None:
+        return
+    opens = clock.join_opens_at(exam_session, rules.session_timezone, rules.join_opens_minutes_before)
+    if utcnow() < opens:
+        raise SessionNotYetOpen(clock.local_clock(opens, rules.session_timezone))
+
+
+# ---------------------------------------------------------------- one candidate's change
+# Each changes one candidate and emits its event; the caller holds the session's lock.
+
+
+def _pause(tx: Tx, rules: Rules, exam_session: ExamSession, c: Candidate, actor: Actor, message: str) -> None:
+    transitions.decide(c.status, Command.PAUSE)
+    if c.paused_since is not None:
+        raise TestAlreadyPaused()
+    c.paused_since = utcnow()
+    c.pause_message = message
+    tx.db.add(c)
+    emit_candidate(tx, rules, exam_session, c, Action.PAUSED, actor)
+
+
+def _unpause(tx: Tx, rules: Rules, exam_session: ExamSession, c: Candidate, actor: Actor) -> None:
+    transitions.decide(c.status, Command.UNPAUSE)
+    if c.paused_since is None:
+        raise TestNotPaused()
+    seconds = clock.close_pause(c, utcnow())
+    tx.db.add(c)
+    emit_candidate(tx, rules, exam_session, c, Action.UNPAUSED, actor, {"pause": {"seconds": seconds}})
+
+
+def _end(tx: Tx, rules: Rules, exam_session: ExamSession, c: Candidate, actor: Actor) -> None:
+    ended = transitions.decide(c.status, Command.END_TEST)
+    # Ending one test again changes nothing; in a selection, it is a refusal: the count
+    # the supervisor confirmed would otherwise not be the count that ended.
+    if ended == c.status:
+        raise TestAlreadyFinished()
+    assert isinstance(ended, CandidateStatus)
+    now = utcnow()
+    c.status = ended
+    c.ended_at = now
+    c.resume_requested = False
+    c.resume_authorized = False
+    clock.close_pause(c, now)
+    tx.db.add(c)
+    emit_candidate(tx, rules, exam_session, c, Action.ENDED_BY_SUPERVISOR, actor)
+
+
+def _confirm_presence(tx: Tx, rules: Rules, exam_session: ExamSession, c: Candidate, actor: Actor) -> None:
+    transitions.decide(c.status, Command.CONFIRM_PRESENCE)
+    if c.status != CandidateStatus.NOT_STARTED:
+        raise StartedBeforePresence()
+    if c.authorized_to_start:
+        raise PresenceAlreadyConfirmed()
+    c.authorized_to_start = True
+    tx.db.add(c)
+    emit_candidate(tx, rules, exam_session, c, Action.PRESENCE_CONFIRMED, actor)
+
+
+# ---------------------------------------------------------------- pause, resume, adjust
+
+
+def pause(
+    tx: Tx, session_id: int, candidate_id: int, user_id: int, message: str | None, rules: Rules
+) -> dict[str, Any]:
+    text = pause_message(message)
+    exam_session, actor = _supervisor(tx, session_id, user_id)
+    c = candidate_of(tx.db, session_id, candidate_id)
+    _pause(tx, rules, exam_session, c, actor, text)
+    return rules.view(c)
+
+
+def unpause(tx: Tx, session_id: int, candidate_id: int, user_id: int, rules: Rules) -> dict[str, Any]:
+    exam_session, actor = _supervisor(tx, session_id, user_id)
+    c = candidate_of(tx.db, session_id, candidate_id)
+    _unpause(tx, rules, exam_session, c, actor)
+    return rules.view(c)
+
+
+def _in_progress(db: Session, session_id: int) -> list[Candidate]:
+    rows = db.execute(
+        select(Candidate)
+        .where(col(Candidate.session_id) == session_id, col(Candidate.status) == CandidateStatus.IN_PROGRESS)
+        .order_by(col(Candidate.id))
+    ).scalars()
+    return list(rows)
+
+
+def pause_room(tx: Tx, session_id: int, user_id: int, message: str | None, rules: Rules) -> list[dict[str, Any]]:
+    """Pauses the tests in progress now; a candidate who starts later is not paused."""
+    text = pause_message(message)
+    exam_session, actor = _supervisor(tx, session_id, user_id)
+    running = [c for c in _in_progress(tx.db, session_id) if c.paused_since is None]
+    if not running:
+        raise NoTestToPause()
+    for c in running:
+        _pause(tx, rules, exam_session, c, actor, text)
+    return [rules.view(c) for c in running]
+
+
+def unpause_room(tx: Tx, session_id: int, user_id: int, rules: Rules) -> list[dict[str, Any]]:
+    exam_session, actor = _supervisor(tx, session_id, user_id)
+    paused = [c for c in _in_progress(tx.db, session_id) if c.paused_since is not None]
+    if not paused:
+        raise NoTestPaused()
+    for c in paused:
+        _unpause(tx, rules, exam_session, c, actor)
+    return [rules.view(c) for c in paused]
+
+
+def adjust_time(
+    tx: Tx, session_id: int, candidate_id: int, user_id: int, minutes: int, reason: str, rules: Rules
+) -> dict[str, Any]:
+    if minutes == 0 or not ADJUST_MIN <= minutes <= ADJUST_MAX:
+        raise MinutesOutOfRange(ADJUST_MIN, ADJUST_MAX)
+    why = _plain(reason)
+    if not why:
+        raise ReasonRequired()
+    if len(why) > REASON_MAX:
+        raise ReasonTooLong(REASON_MAX)
+    _refuse_controls(why, "reason")
+    exam_session, actor = _supervisor(tx, session_id, user_id)
+    c = candidate_of(tx.db, session_id, candidate_id)
+    transitions.decide(c.status, Command.ADJUST_TIME)
+    total = c.time_adjustment_minutes + minutes
+    if not ADJUST_MIN <= total <= ADJUST_MAX:
+        raise TimeAdjustmentLimit(c.time_adjustment_minutes, ADJUST_MIN, ADJUST_MAX)
+    c.time_adjustment_minutes = total
+    tx.db.add(c)
+    details = {"adjustment": {"minutes": minutes, "reason": why, "total": total}}
+    emit_candidate(tx, rules, exam_session, c, Action.TIME_ADJUSTED, actor, details)
+    return rules.view(c)
+
+
+# ---------------------------------------------------------------- bulk
+
+
+# Each takes the pause message, which only "pause" uses.
+Change = Callable[[Tx, Rules, ExamSession, Candidate, Actor, str], None]
+BULK_ACTIONS: dict[str, Change] = {
+    "confirm_presence": lambda tx, rules, s, c, actor, _message: _confirm_presence(tx, rules, s, c, actor),
+    "end_test": lambda tx, rules, s, c, actor, _message: _end(tx, rules, s, c, actor),
+    "pause": _pause,
+    "resume": lambda tx, rules, s, c, actor, _message: _unpause(tx, rules, s, c, actor),
+}
+
+
+def bulk(
+    tx: Tx,
+    session_id: int,
+    user_id: int,
+    action: str,
+    candidate_ids: list[int] | None,
+    rules: Rules,
+    *,
+    message: str | None = None,
+) -> list[dict[str, Any]]:
+    """One action on many candidates; `candidate_ids=None` means every test in progress
+    (the end of the session). All or nothing: the first refusal names its candidate and
+    rolls back every change made before it."""
+    change = BULK_ACTIONS.get(action)
+    if change is None:
+        raise UnknownBulkAction()
+    text = pause_message(message) if action == "pause" else ""
+    if candidate_ids is None and action == "confirm_presence":
+        raise SelectionRequired()
+    exam_session, actor = _supervisor(tx, session_id, user_id)
+    if candidate_ids is None:
+        chosen = _in_progress(tx.db, session_id)
+    else:
+        chosen = [candidate_of(tx.db, session_id, cid) for cid in dict.fromkeys(candidate_ids)]
+    if not chosen:
+        raise NoCandidateSelected()
+    for c in chosen:
+        try:
+            change(tx, rules, exam_session, c, actor, text)
+        except DomainError as refusal:
+            raise BulkRefused(refusal, f"{c.last_name} {c.first_name}", c.id) from None
+    return [rules.view(c) for c in chosen]
+
+
+# ---------------------------------------------------------------- messages
+
+
+def send_message(
+    tx: Tx, session_id: int, user_id: int, raw: str, candidate_id: int | None, rules: Rules
+) -> dict[str, Any]:
+    text = _plain(raw)
+    if not text:
+        raise MessageRequired()
+    if len(text) > MESSAGE_MAX:
+        raise MessageTooLong(MESSAGE_MAX)
+    _refuse_controls(text, "text")
+    exam_session, actor = _supervisor(tx, session_id, user_id)
+    # Counted under the session's lock: two processes cannot both let one more through.
+    since = utcnow() - dt.timedelta(minutes=1)
+    recent = tx.db.execute(
+        select(func.count())
+        .select_from(SessionEvent)
+        .where(
+            col(SessionEvent.session_id) == session_id,
+            col(SessionEvent.type) == EventName.ROOM_MESSAGE,
+            col(SessionEvent.actor_user_id) == user_id,
+            col(SessionEvent.at) > since,
+        )
+    ).scalar_one()
+    if recent >= rules.messages_per_minute:
+        raise TooManyMessages()
+    to: dict[str, Any] | None = None
+    if candidate_id is not None:
+        c = candidate_of(tx.db, session_id, candidate_id)
+        if c.status in ENDED:
+            raise TestAlreadyFinished()
+        to = {"id": c.id, "last_name": c.last_name, "first_name": c.first_name}
+    message = {"text": text, "to": to}
+    emit_room_message(tx, exam_session, message, actor)
+    return message
+
+
+# ---------------------------------------------------------------- the kit, for supervisors
+
+
+def supervisor_kit_info(db: Session, session_id: int, user_id: int) -> KitInfo:
+    """The centre's kit, for a supervisor of this open session."""
+    return kit_of(db, require_supervisor(db, session_id, user_id))
+
+
+# ---------------------------------------------------------------- expiry
+
+
+def _expiry_cutoff(rules: Rules) -> dt.datetime:
+    return utcnow() - dt.timedelta(hours=rules.test_expiry_hours)
+
+
+def sessions_with_expired_tests(db: Session, rules: Rules) -> list[int]:
+    rows = db.execute(
+        select(col(Candidate.session_id))
+        .where(col(Candidate.status) == CandidateStatus.IN_PROGRESS, col(Candidate.started_at) < _expiry_cutoff(rules))
+        .distinct()
+    ).scalars()
+    return sorted(rows)
+
+
+def expire_tests(tx: Tx, session_id: int, rules: Rules) -> int:
+    """Tests left open too long end by themselves; any process may sweep, the lock and the
+    re-read under it make a second sweeper find nothing left to do."""
+    exam_session = lock_session(tx, session_id)
+    cutoff = _expiry_cutoff(rules)
+    now = utcnow()
+    ended = 0
+    for c in _in_progress(tx.db, session_id):
+        if c.started_at is None or c.started_at >= cutoff:
+            continue
+        expired = transitions.decide(c.status, Command.EXPIRE)
+        assert isinstance(expired, CandidateStatus)
+        c.status = expired
+        c.ended_at = now
+        c.resume_requested = False
+        c.resume_authorized = False
+        clock.close_pause(c, now)
+        tx.db.add(c)
+        emit_candidate(tx, rules, exam_session, c, Action.ENDED_BY_EXPIRY, EXPIRY_ACTOR)
+        ended += 1
+    return ended

@@ -1,0 +1,246 @@
+"""Room control through HTTP, on SQLite and PostgreSQL: pause and resume (one candidate and
+the room), time adjustment and its arithmetic, bulk actions all or nothing, messages, the
+join window and the expiry of tests left open, and every refusal with nothing changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from starlette.applications import Starlette
+
+from app import views
+from app.models import utcnow
+from app.questions import by_id
+from tests.conftest import World, digest, event_log
+
+CSV = (
+    "nom;prenom;date_naissance;temps_majore\n"
+    "ALPHA;Ana;01/01/2000;\n"
+    "BRAVO;Bob;02/02/2000;33\n"
+    "CHARLIE;Chloé;03/03/2000;\n"
+    "DELTA;Dan;04/04/2000;\n"
+)
+BIRTHS = {"Ana": ("ALPHA", "2000-01-01"), "Bob": ("BRAVO", "2000-02-02"), "Chloé": ("CHARLIE", "2000-03-03"),
+          "Dan": ("DELTA", "2000-04-04")}
+
+
+@dataclass
+class Room:
+    session: dict[str, Any]
+    staff: httpx.AsyncClient
+    marie: httpx.AsyncClient
+    ids: dict[str, int]
+    browsers: dict[str, httpx.AsyncClient]
+
+    @property
+    def sid(self) -> int:
+        return int(self.session["id"])
+
+    def url(self, tail: str) -> str:
+        return f"/api/supervision/sessions/{self.sid}{tail}"
+
+    def cand(self, first: str, tail: str) -> str:
+        return self.url(f"/candidates/{self.ids[first]}{tail}")
+
+
+async def join(c: httpx.AsyncClient, session: dict[str, Any], first: str) -> httpx.Response:
+    last, birth = BIRTHS[first]
+    return await c.post(
+        "/api/candidate/join",
+        json={"session_id": session["id"], "access_code": session["access_code"], "first_name": first,
+              "last_name": last, "birthdate": birth},
+    )
+
+
+async def open_room(world: World, started: tuple[str, ...] = ("Ana", "Bob", "Chloé"), **session: Any) -> Room:
+    """Four enrolled, Marie supervising, the given candidates' tests started."""
+    staff = await world.user("admin@testix.fr", "Alice", "Martin")
+    centre = await world.centre("Centre de Testix", "admin@testix.fr")
+    s = await world.session(staff, centre, **session)
+    r = await staff.post(f"/api/sessions/{s['id']}/candidates/import", content=CSV.encode())
+    assert r.status_code == 201, r.text
+    ids = {c["first_name"]: c["id"] for c in (await staff.get(f"/api/sessions/{s['id']}")).json()["candidates"]}
+    marie = await world.user("marie@testix.fr", "Marie", "Curie")
+    r = await marie.post("/api/supervision/access", json={"session_id": s["id"], "supervisor_password": s["supervisor_password"]})
+    assert r.status_code == 204
+    room = Room(s, staff, marie, ids, {})
+    for first in started:
+        assert (await marie.post(room.cand(first, "/presence"), json={"authorized": True})).status_code == 200
+        browser = world.client()
+        assert (await join(browser, s, first)).status_code == 200
+        assert (await browser.post("/api/candidate/start", json={"consent": True})).status_code == 201
+        room.browsers[first] = browser
+    return room
+
+
+def run_sql(app: Starlette, sql: str, **params: Any) -> None:
+    with app.state.services.db.engine.begin() as conn:
+        conn.execute(text(sql), params)
+
+
+def started_at(app: Starlette, candidate_id: int) -> dt.datetime:
+    with app.state.services.db.engine.connect() as conn:
+        raw = conn.execute(text("SELECT started_at FROM candidate WHERE id = :i"), {"i": candidate_id}).scalar_one()
+    moment = raw if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(str(raw))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+async def refused(r: httpx.Response, status: int, code: str) -> None:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["error"]["code"] == code, body
+    assert body["error"]["message"]
+
+
+# ------------------------------------------------------------------ pause and time
+
+
+async def test_pause_ten_minutes_and_fifteen_more_with_extra_time(world: World) -> None:
+    room = await open_room(world, started=("Bob",))
+    bob = room.browsers["Bob"]
+    r = await room.marie.post(room.cand("Bob", "/pause"), json={"message": "Changement de poste"})
+    assert r.status_code == 200, r.text
+    paused = r.json()["candidate"]
+    assert paused["paused"] is True and paused["paused_since"] and paused["pause_message"] == "Changement de poste"
+
+    # While paused: the page gets the pause, not the question, and the clock stands still.
+    state = (await bob.get("/api/candidate/test")).json()
+    assert state["question"] is None and state["candidate"]["paused"] is True
+    first_left = state["time_left_seconds"]
+    r = await bob.post("/api/candidate/answers", json={"question_id": "q01", "answer": 0})
+    await refused(r, 409, "TEST_PAUSED")
+
+    # The pause lasted ten minutes (the database says so; waiting them is not a test).
+    run_sql(world.app, "UPDATE candidate SET paused_since = paused_since - INTERVAL '10 minutes' WHERE id = :i"
+            if world.services.db.engine.dialect.name == "postgresql"
+            else "UPDATE candidate SET paused_since = datetime(paused_since, '-10 minutes') WHERE id = :i",
+            i=room.ids["Bob"])
+    # The clock stopped when the pause began: ten minutes earlier now, so ten more minutes left.
+    assert abs((await bob.get("/api/candidate/test")).json()["time_left_seconds"] - (first_left + 600)) <= 1
+
+    r = await room.marie.post(room.cand("Bob", "/resume"))
+    assert r.status_code == 200, r.text
+    r = await room.marie.post(room.cand("Bob", "/adjust-time"), json={"minutes": 15, "reason": "Panne de courant"})
+    assert r.status_code == 200, r.text
+    view = r.json()["candidate"]
+    start = started_at(world.app, room.ids["Bob"])
+    # 105 min × 1.33 of extra time, + 15 min adjusted, + the 10 min of pause.
+    expected = start + dt.timedelta(minutes=105 * 133 / 100) + dt.timedelta(minutes=15) + dt.timedelta(minutes=10)
+    assert view["theoretical_end_at"] == views.iso(expected)
+    assert view["paused"] is False and view["paused_since"] is None and view["time_adjustment_minutes"] == 15
+
+    state = (await bob.get("/api/candidate/test")).json()
+    assert state["candidate"]["theoretical_end_at"] == views.iso(expected)
+    assert state["candidate"]["time_adjustment_minutes"] == 15 and state["candidate"]["paused"] is False
+    left = (expected - utcnow()).total_seconds()
+    assert abs(state["time_left_seconds"] - left) <= 2
+    assert state["question"] is not None
+    q = state["question"]
+    r = await bob.post("/api/candidate/answers", json={"question_id": q["id"], "answer": by_id(q["id"]).answer})
+    assert r.status_code == 200, r.text
+
+    snap = (await room.marie.get(room.url(""))).json()
+    assert next(c for c in snap["candidates"] if c["id"] == room.ids["Bob"])["theoretical_end_at"] == views.iso(expected)
+    log = await event_log(world.app, room.sid)
+    mine = [(a, cid) for _, t, a, cid in log if a == "Marie Curie" and cid == room.ids["Bob"]]
+    assert len(mine) >= 4  # presence, pause, resume, adjustment: each with its actor
+    recent = [e["action"] for e in snap["recent_events"]]
+    assert recent[-3:] == ["paused", "unpaused", "time_adjusted"]
+    adjusted = next(e for e in snap["recent_events"] if e["action"] == "time_adjusted")
+    assert adjusted["adjustment"] == {"minutes": 15, "reason": "Panne de courant", "total": 15}
+    assert adjusted["actor"] == {"name": "Marie Curie"}
+
+
+async def test_room_pause_pauses_only_tests_in_progress(world: World) -> None:
+    room = await open_room(world, started=("Ana", "Bob"))
+    # Chloé's presence is confirmed but she has not started.
+    assert (await room.marie.post(room.cand("Chloé", "/presence"), json={"authorized": True})).status_code == 200
+    before = len(await event_log(world.app, room.sid))
+    r = await room.marie.post(room.url("/pause"), json={"message": "Alarme incendie"})
+    assert r.status_code == 200, r.text
+    assert sorted(c["first_name"] for c in r.json()["candidates"]) == ["Ana", "Bob"]
+    log = await event_log(world.app, room.sid)
+    assert [v for v, *_ in log[before:]] == [before + 1, before + 2]
+
+    chloe = world.client()
+    assert (await join(chloe, room.session, "Chloé")).status_code == 200
+    assert (await chloe.post("/api/candidate/start", json={"consent": True})).status_code == 201
+    state = (await chloe.get("/api/candidate/test")).json()
+    assert state["candidate"]["paused"] is False and state["question"] is not None
+    ana = (await room.browsers["Ana"].get("/api/candidate/test")).json()
+    assert ana["candidate"]["paused"] is True and ana["candidate"]["pause_message"] == "Alarme incendie"
+
+    # A reload of Ana's page after a supervisor's authorisation still shows the pause.
+    assert (await room.marie.post(room.cand("Ana", "/authorize-resume"))).status_code == 200
+    again = world.client()
+    r = await join(again, room.session, "Ana")
+    assert r.status_code == 200 and r.json()["candidate"]["paused"] is True
+    assert (await again.get("/api/candidate/test")).json()["question"] is None
+
+    r = await room.marie.post(room.url("/resume"))
+    assert sorted(c["first_name"] for c in r.json()["candidates"]) == ["Ana", "Bob"]
+    await refused(await room.marie.post(room.url("/resume")), 409, "NO_TEST_PAUSED")
+
+
+async def test_pause_resume_adjust_refusals_change_nothing(world: World) -> None:
+    room = await open_room(world, started=("Ana", "Bob"))
+    m = room.marie
+    # Bob finished early: his test ended by the supervisor.
+    assert (await m.post(room.cand("Bob", "/end-test"))).status_code == 200
+    other = await world.user("other@testix.fr", "Oscar", "Autre")
+    staff_b = await world.user("admin@b.fr", "Bruno", "B")
+    centre_b = await world.centre("Centre B", "admin@b.fr")
+    s2 = await world.session(staff_b, centre_b)
+    r = await staff_b.post(f"/api/sessions/{s2['id']}/candidates", json={"last_name": "ZED", "first_name": "Zoé",
+                                                                          "birthdate": "2000-01-01"})
+    zoe = r.json()["candidate"]["id"]
+    before = digest(world.app)
+    cases = [
+        (m.post(room.cand("Ana", "/adjust-time"), json={"minutes": 121, "reason": "x"}), 422, "MINUTES_OUT_OF_RANGE"),
+        (m.post(room.cand("Ana", "/adjust-time"), json={"minutes": -31, "reason": "x"}), 422, "MINUTES_OUT_OF_RANGE"),
+        (m.post(room.cand("Ana", "/adjust-time"), json={"minutes": 0, "reason": "x"}), 422, "MINUTES_OUT_OF_RANGE"),
+        (m.post(room.cand("Ana", "/adjust-time"), json={"minutes": "10", "reason": "x"}), 422, "INVALID_PAYLOAD"),
+        (m.post(room.cand("Ana", "/adjust-time"), json={"minutes": 10}), 422, "REASON_REQUIRED"),
+        (m.post(room.cand("Ana", "/adjust-time"), json={"minutes": 10, "reason": "  "}), 422, "REASON_REQUIRED"),
+        (m.post(room.cand("Ana", "/adjust-time"), json={"minutes": 10, "reason": "x" * 301}), 422, "REASON_TOO_LONG"),
+        (m.post(room.cand("Bob", "/adjust-time"), json={"minutes": 10, "reason": "x"}), 409, "TEST_ALREADY_FINISHED"),
+        (m.post(room.cand("Chloé", "/adjust-time"), json={"minutes": 10, "reason": "x"}), 409, "TEST_NOT_STARTED"),
+        (m.post(room.cand("Ana", "/resume")), 409, "TEST_NOT_PAUSED"),
+        (m.post(room.cand("Bob", "/pause")), 409, "TEST_ALREADY_FINISHED"),
+        (m.post(room.cand("Chloé", "/pause")), 409, "TEST_NOT_STARTED"),
+        (m.post(room.cand("Ana", "/pause"), json={"message": "x" * 301}), 422, "PAUSE_MESSAGE_TOO_LONG"),
+        (m.post(room.url(f"/candidates/{zoe}/pause")), 404, "CANDIDATE_NOT_FOUND"),
+        (m.post(room.url(f"/candidates/{zoe}/adjust-time"), json={"minutes": 5, "reason": "x"}), 404,
+         "CANDIDATE_NOT_FOUND"),
+        (other.post(room.cand("Ana", "/pause")), 403, "NO_SUPERVISOR_ACCESS"),
+        (other.post(room.url("/pause")), 403, "NO_SUPERVISOR_ACCESS"),
+        (world.client().post(room.cand("Ana", "/pause")), 401, "NOT_AUTHENTICATED"),
+    ]
+    for call, status, code in cases:
+        await refused(await call, status, code)
+    assert digest(world.app) == before
+
+    # Pausing a paused test; the total adjustment bounded.
+    assert (await m.post(room.cand("Ana", "/pause"))).status_code == 200
+    after_pause = digest(world.app)
+    await refused(await m.post(room.cand("Ana", "/pause")), 409, "TEST_ALREADY_PAUSED")
+    assert (await m.post(room.cand("Ana", "/adjust-time"), json={"minutes": 120, "reason": "Tiers temps"})).status_code == 200
+    after_adjust = digest(world.app)
+    await refused(await m.post(room.cand("Ana", "/adjust-time"), json={"minutes": 1, "reason": "x"}), 409,
+                  "TIME_ADJUSTMENT_LIMIT")
+    assert digest(world.app) == after_adjust != after_pause
+
+    # A finalised session: refused, nothing changed.
+    assert (await room.staff.post(f"/api/sessions/{room.sid}/finalize")).status_code == 200
+    final = digest(world.app)
+    await refused(await m.post(room.cand("Ana", "/resume")), 403, "SESSION_FINALIZED")
+    await refused(await m.post(room.url("/pause")), 403, "SESSION_FINALIZED")
+    assert digest(world.app) == final
+    # Finalising folded Ana's pause into her time: her view is no longer paused.
+    detail = (await room.staff.get(f"/api/sessions/{room.sid}")).json()
+    ana = next(c for c in detail["candidates"] if c["first_name"] == "Ana")
+    assert ana["status"] == "ended_by_finalization" and ana["paused"] is False
