@@ -78,6 +78,11 @@ async def supervision_session(request: Request) -> Response:
     return _render(request, "supervision_session.html", session_id=sid)
 
 
+async def supervision_help(request: Request) -> Response:
+    # The guide's summary: public, it holds nothing about any session.
+    return _render(request, "supervision_help.html")
+
+
 async def certification(request: Request) -> Response:
     return _render(request, "certification.html")
 
@@ -103,6 +108,7 @@ routes: list[BaseRoute] = [
     Route("/inscription", signup, methods=["GET"]),
     Route("/surveillance", supervision_access, methods=["GET"]),
     Route("/surveillance/sessions/{sid:int}", supervision_session, methods=["GET"]),
+    Route("/surveillance/aide", supervision_help, methods=["GET"]),
     Route("/certification", certification, methods=["GET"]),
     Route("/centre", centre, methods=["GET"]),
     Route("/centre/sessions/{sid:int}", centre_session, methods=["GET"]),

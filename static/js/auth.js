@@ -4,10 +4,14 @@ import { formValues, setBusy, showFormError } from "./ui.js";
 
 const LABELS = { email: "Adresse e-mail", password: "Mot de passe", first_name: "Prénom", last_name: "Nom" };
 
-function destination(form) {
+async function destination(form) {
   const next = form.dataset.next || "";
   // The server already keeps only local paths; checked again since the page may be saved and edited.
-  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  if (next.startsWith("/") && !next.startsWith("//")) return next;
+  // No page asked for: centre staff land on their centre's space, anyone else on
+  // "Surveiller une session" (the guide's step 1).
+  const me = await api("GET", "/api/me");
+  return me.ok && Array.isArray(me.data.centres) && me.data.centres.length ? "/centre" : "/surveillance";
 }
 
 function wire(form, endpoint, missingMessage) {
@@ -25,7 +29,7 @@ function wire(form, endpoint, missingMessage) {
     const res = await api("POST", endpoint, values);
     setBusy(button, false);
     if (res.ok) {
-      location.assign(destination(form));
+      location.assign(await destination(form));
       return;
     }
     showFormError(form, fieldMessage(res.error, LABELS));

@@ -9,6 +9,7 @@ import { countdown } from "./format.js";
 import { LiveFeed, liveUrl } from "./live.js";
 import { announce, formValues, setBusy, showFormError } from "./ui.js";
 import { CandidateStatus as Status, SessionStatus } from "./vocabulary.js";
+import { pauseAnnouncement, renderPause, showNotice } from "./candidate-room.js";
 
 // The contract's candidate heartbeat: the server shows a candidate silent for 10 s as lost.
 const HEARTBEAT_MS = 5000;
@@ -32,6 +33,10 @@ const ENDINGS = {
     "La session a été finalisée : votre test de certification est terminé.",
     "Vos réponses enregistrées jusqu'ici sont conservées. Vous pouvez fermer cette page.",
   ],
+  [Status.ENDED_BY_EXPIRY]: [
+    "Votre test a été fermé automatiquement : il était ouvert depuis plus d'une journée.",
+    "Vos réponses enregistrées jusqu'ici sont conservées. Vous pouvez fermer cette page.",
+  ],
   elsewhere: [
     "Votre test a été ouvert sur un autre poste.",
     "Pour le reprendre ici, rejoignez à nouveau la session : votre surveillant devra vous y autoriser.",
@@ -42,6 +47,7 @@ const TITLES = {
   waiting: "En attente du surveillant",
   consent: "Commencer mon test",
   test: "Test de certification",
+  paused: "Test en pause",
   end: "Test terminé",
 };
 
@@ -57,6 +63,7 @@ const state = {
   deadline: null,
   timer: null,
   answering: false,
+  endAt: null, // the theoretical end the countdown was set from
 };
 
 // ------------------------------------------------------------------ steps
@@ -214,6 +221,7 @@ $("[data-start]").addEventListener("click", async (event) => {
 function testRefused(error) {
   if (error.code === "TEST_ENDED_BY_SUPERVISOR") finish(Status.ENDED_BY_SUPERVISOR);
   else if (error.code === "TEST_ENDED_BY_FINALIZATION") finish(Status.ENDED_BY_FINALIZATION);
+  else if (error.code === "TEST_ENDED_BY_EXPIRY") finish(Status.ENDED_BY_EXPIRY);
   else if (error.code === "NOT_AUTHENTICATED") finish("elsewhere");
   else return false;
   return true;
@@ -233,6 +241,14 @@ async function loadTest() {
 
 function renderTest(data, moveFocus) {
   const c = data.candidate;
+  state.endAt = c.theoretical_end_at;
+  if (c.paused && c.status === Status.IN_PROGRESS) {
+    renderPause(c, data.time_left_seconds);
+    state.question = null;
+    if (state.step !== "paused") announce(pauseAnnouncement(c));
+    show("paused");
+    return;
+  }
   if (!data.question) {
     finish(c.status in ENDINGS ? c.status : Status.FINISHED);
     return;
@@ -289,7 +305,7 @@ answerForm.addEventListener("submit", async (event) => {
     return;
   }
   if (testRefused(res.error)) return;
-  if (res.error.code === "QUESTION_NOT_CURRENT") {
+  if (res.error.code === "QUESTION_NOT_CURRENT" || res.error.code === "TEST_PAUSED") {
     await loadTest();
     return;
   }
@@ -326,7 +342,30 @@ function stopTimer() {
 
 // ------------------------------------------------------------------ candidate socket
 
-const endedBySomeoneElse = (status) => status === Status.ENDED_BY_SUPERVISOR || status === Status.ENDED_BY_FINALIZATION;
+const endedBySomeoneElse = (status) =>
+  status === Status.ENDED_BY_SUPERVISOR || status === Status.ENDED_BY_FINALIZATION || status === Status.ENDED_BY_EXPIRY;
+
+// A supervisor paused, resumed or moved the end of this test: follow at once.
+function followRoom(c) {
+  if (c.status !== Status.IN_PROGRESS) return;
+  if (state.step === "test" && c.paused) {
+    loadTest();
+  } else if (state.step === "paused" && !c.paused) {
+    announce("Votre surveillant a repris le test.");
+    loadTest();
+  } else if (state.step === "test" && state.timer && c.theoretical_end_at && state.endAt && c.theoretical_end_at !== state.endAt) {
+    const moved = Date.parse(c.theoretical_end_at) - Date.parse(state.endAt);
+    state.endAt = c.theoretical_end_at;
+    state.deadline += moved;
+    const minutes = Math.round(moved / 60000);
+    if (minutes) announce(minutes > 0 ? `Votre surveillant vous a accordé ${minutes} minutes de plus.` : `Votre temps a été réduit de ${-minutes} minutes.`);
+  }
+}
+
+// A supervisor's message: shown until dismissed, once the candidate is past the door.
+function onNotice(message) {
+  if (state.step !== "join" && state.step !== "end") showNotice(message.message);
+}
 
 // The whole state of this candidate, pushed whenever it changes (and on each connection).
 function onCandidateState(message) {
@@ -345,9 +384,13 @@ function onCandidateState(message) {
     wait("presence", NOT_CONFIRMED);
     return;
   }
-  if ((state.step === "test" || state.step === "consent") && endedBySomeoneElse(c.status)) finish(c.status);
+  if ((state.step === "test" || state.step === "consent" || state.step === "paused") && endedBySomeoneElse(c.status)) {
+    finish(c.status);
+    return;
+  }
+  followRoom(c);
 }
 
 // Without a candidate cookie (yet) the socket is refused and stops; the next join starts it again.
-const socket = new LiveFeed(liveUrl("/api/candidate/live"), { onState: onCandidateState }, { heartbeatMs: HEARTBEAT_MS, silenceMs: null });
+const socket = new LiveFeed(liveUrl("/api/candidate/live"), { onState: onCandidateState, onNotice }, { heartbeatMs: HEARTBEAT_MS, silenceMs: null });
 show("join", { focus: false });

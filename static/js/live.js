@@ -29,6 +29,8 @@ export const Link = Object.freeze({ CONNECTING: "connecting", RECONNECTING: "rec
 // What to do with one message, given the last version applied: pure, so the rule reads in one place.
 export function decide(last, message) {
   if (message.type === MessageType.SNAPSHOT || message.type === MessageType.CANDIDATE) return "replace";
+  // A supervisor's message to a candidate: shown as it comes, outside the versions' order.
+  if (message.type === MessageType.MESSAGE) return "notice";
   const v = message.version;
   if (!Number.isInteger(v)) return "ignore";
   if (message.type === MessageType.HEARTBEAT) return last !== null && v > last ? "resync" : "ignore";
@@ -46,12 +48,13 @@ export function backoffDelay(attempt, random = Math.random) {
 const ignore = () => {};
 
 export class LiveFeed {
-  // handlers: onState (snapshot or candidate message), onEvent, onStatus (a Link), onRefused (close code).
+  // handlers: onState (snapshot or candidate message), onEvent, onNotice (a supervisor's message),
+  // onStatus (a Link), onRefused (close code).
   // options: heartbeatMs (the client's own heartbeat, off by default), silenceMs (null: never
   // silent too long), and for tests the WebSocket class, the clock and the random source.
   constructor(url, handlers = {}, options = {}) {
     this.url = url;
-    this.handlers = { onState: ignore, onEvent: ignore, onStatus: ignore, onRefused: ignore, ...handlers };
+    this.handlers = { onState: ignore, onEvent: ignore, onNotice: ignore, onStatus: ignore, onRefused: ignore, ...handlers };
     this.heartbeatMs = options.heartbeatMs ?? null;
     this.silenceMs = options.silenceMs === undefined ? SILENCE_MS : options.silenceMs;
     this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
@@ -151,6 +154,9 @@ export class LiveFeed {
       case "apply":
         this.last = message.version;
         this.handlers.onEvent(message);
+        break;
+      case "notice":
+        this.handlers.onNotice(message);
         break;
       case "resync":
         // One request per gap: the replay covers every version after `last`.

@@ -6,6 +6,7 @@ import { Link, LiveFeed, liveUrl } from "./live.js";
 import { actionMenu } from "./menu.js";
 import { announce, confirmDialog, toast } from "./ui.js";
 import { Action, CandidateStatus as Status, CloseCode, Connection, EventName, SessionStatus, isEnded } from "./vocabulary.js";
+import { ROOM_ACTIVITY, initRoom, renderRoom, roomChanges, roomMenuItems, roomSignature, roomTags, selectBox } from "./room.js";
 
 const main = $("[data-dashboard]");
 const sessionId = Number(main.dataset.sessionId);
@@ -33,6 +34,8 @@ const state = {
 function isOvertime(c) {
   if (c.status !== Status.IN_PROGRESS) return false;
   if (c.overtime) return true;
+  // A paused clock stands still: the server's word holds until the test resumes.
+  if (c.paused) return false;
   // The server computes overtime when it sends; time passes between events.
   return Boolean(c.theoretical_end_at) && Date.now() > Date.parse(c.theoretical_end_at);
 }
@@ -75,6 +78,7 @@ function statusTags(c) {
   } else if (isEnded(c.status)) {
     tags.push(tag("Terminé", "neutral"));
   }
+  tags.push(...roomTags(c, tag));
   if (c.connection === Connection.LOST && !isEnded(c.status)) tags.push(tag("Connexion perdue", "danger"));
   if (isOvertime(c)) tags.push(tag("Temps écoulé", "danger"));
   return tags;
@@ -83,6 +87,7 @@ function statusTags(c) {
 function endNote(c) {
   if (c.status === Status.ENDED_BY_SUPERVISOR) return "Test terminé par un surveillant";
   if (c.status === Status.ENDED_BY_FINALIZATION) return "Test terminé à la finalisation de la session";
+  if (c.status === Status.ENDED_BY_EXPIRY) return "Test fermé automatiquement (ouvert depuis trop longtemps)";
   return null;
 }
 
@@ -146,12 +151,13 @@ function renderRow(c) {
       h(
         "div",
         { class: "candidate__who" },
+        selectBox(c),
         box,
         h("label", { for: `presence-${c.id}`, class: "candidate__label" }, identity(c)),
       ),
     );
   } else {
-    row.append(h("div", { class: "candidate__who" }, h("span", { class: "candidate__spacer", "aria-hidden": "true" }), h("div", { class: "candidate__label" }, identity(c))));
+    row.append(h("div", { class: "candidate__who" }, selectBox(c), h("span", { class: "candidate__spacer", "aria-hidden": "true" }), h("div", { class: "candidate__label" }, identity(c))));
   }
 
   const details = h("div", { class: "candidate__details" });
@@ -171,6 +177,7 @@ function renderRow(c) {
       disabled: frozen(),
       items: [
         { label: "Autoriser la reprise du test", onSelect: () => authorizeResume(c.id) },
+        ...roomMenuItems(c),
         { label: "Terminer le test", danger: true, onSelect: () => endTest(c.id) },
       ],
     });
@@ -183,7 +190,7 @@ function renderRow(c) {
 }
 
 function signature(c) {
-  return JSON.stringify([c, isOvertime(c), state.pending.get(c.id), frozen()]);
+  return JSON.stringify([c, isOvertime(c), state.pending.get(c.id), frozen(), roomSignature(c)]);
 }
 
 function renderList() {
@@ -277,6 +284,7 @@ function renderAll() {
   renderCounts();
   renderSupervisors();
   renderList();
+  renderRoom();
 }
 
 // ------------------------------------------------------------------ activity and announcements
@@ -302,6 +310,7 @@ function changes(prev, c) {
   if (prev.resume_authorized && !c.resume_authorized && c.status === Status.IN_PROGRESS) words.push("test repris");
   if (prev.connection !== Connection.LOST && c.connection === Connection.LOST && !isEnded(c.status)) words.push("connexion perdue");
   if (prev.connection === Connection.LOST && c.connection === Connection.CONNECTED) words.push("connexion rétablie");
+  words.push(...roomChanges(prev, c));
   return words.filter(Boolean);
 }
 
@@ -320,6 +329,7 @@ const ACTIVITY_LINES = {
   [Action.ENDED_BY_SUPERVISOR]: (who, actor) => `${actor} a mis fin au test de ${who}`,
   [Action.FINALIZED]: (who, actor) => `${actor} a finalisé la session`,
   [Action.SUPERVISOR_JOINED]: (who, actor) => `${actor} surveille la session`,
+  ...ROOM_ACTIVITY,
 };
 
 function describe(event) {
@@ -327,7 +337,7 @@ function describe(event) {
   const actor = event.actor && event.actor.name;
   if (!line || !actor) return null;
   const who = event.candidate && event.candidate.last_name ? listName(event.candidate) : "";
-  return line(who, actor);
+  return line(who, actor, event);
 }
 
 function addActivity(text, at) {
@@ -388,12 +398,14 @@ function applyEvent(event) {
   renderSession();
   renderCounts();
   renderList();
+  renderRoom();
 }
 
 function onStatus(link) {
   state.link = link;
   renderLink();
   renderList();
+  renderRoom();
 }
 
 function onRefused(code) {
@@ -497,6 +509,14 @@ searchEl.addEventListener("input", () => {
 document.addEventListener("focusin", () => renderList());
 
 setInterval(renderList, OVERTIME_CHECK_MS);
+
+initRoom({
+  sessionId,
+  candidates: () => [...state.candidates.values()],
+  frozen,
+  rerender: renderList,
+  refusal,
+});
 
 api("GET", "/api/me").then((res) => {
   if (res.ok) {

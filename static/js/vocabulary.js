@@ -9,6 +9,7 @@ export const CandidateStatus = Object.freeze({
   FINISHED: "finished",
   ENDED_BY_SUPERVISOR: "ended_by_supervisor",
   ENDED_BY_FINALIZATION: "ended_by_finalization",
+  ENDED_BY_EXPIRY: "ended_by_expiry",
 });
 
 // The statuses in which a test is over, whoever ended it.
@@ -16,6 +17,7 @@ export const ENDED = Object.freeze([
   CandidateStatus.FINISHED,
   CandidateStatus.ENDED_BY_SUPERVISOR,
   CandidateStatus.ENDED_BY_FINALIZATION,
+  CandidateStatus.ENDED_BY_EXPIRY,
 ]);
 
 export const SessionStatus = Object.freeze({
@@ -34,6 +36,7 @@ export const EventName = Object.freeze({
   CANDIDATE_REMOVED: "candidate.removed",
   SESSION_UPDATED: "session.updated",
   SUPERVISORS_UPDATED: "supervisors.updated",
+  ROOM_MESSAGE: "room.message",
 });
 
 export const Action = Object.freeze({
@@ -55,6 +58,11 @@ export const Action = Object.freeze({
   SUPERVISOR_JOINED: "supervisor_joined",
   SUPERVISOR_ONLINE: "supervisor_online",
   SUPERVISOR_OFFLINE: "supervisor_offline",
+  PAUSED: "paused",
+  UNPAUSED: "unpaused",
+  TIME_ADJUSTED: "time_adjusted",
+  ENDED_BY_EXPIRY: "ended_by_expiry",
+  MESSAGE_SENT: "message_sent",
 });
 
 export const MessageType = Object.freeze({
@@ -63,6 +71,7 @@ export const MessageType = Object.freeze({
   HEARTBEAT: "heartbeat",
   RESYNC: "resync",
   CANDIDATE: "candidate",
+  MESSAGE: "message",
   ERROR: "error",
 });
 

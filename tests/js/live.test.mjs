@@ -61,6 +61,13 @@ describe("decide", () => {
     assert.equal(decide(4, { type: "nouveau", version: 5 }), "ignore");
     assert.equal(decide(4, {}), "ignore");
   });
+
+  test("a supervisor's message is shown as it comes, whatever the version", () => {
+    const note = (version) => ({ type: MessageType.MESSAGE, message: { text: "Il reste 10 minutes", to: null }, version });
+    assert.equal(decide(null, note(3)), "notice");
+    assert.equal(decide(7, note(3)), "notice");
+    assert.equal(decide(2, note(9)), "notice");
+  });
 });
 
 describe("backoffDelay", () => {

@@ -1,0 +1,363 @@
+// Room control in the espace surveillant: pause and resume (one candidate or the room),
+// time adjustment, messages, and actions on a selection of candidates.
+//
+// supervision.js owns the list and the live feed; this module adds to each row (tags,
+// menu entries, a selection box) and drives the room's toolbar and its dialogs.
+import { api } from "./api.js";
+import { h, $ } from "./dom.js";
+import { listName, personName, plural } from "./format.js";
+import { confirmDialog, toast } from "./ui.js";
+import { Action, CandidateStatus as Status } from "./vocabulary.js";
+
+const MESSAGE_MAX = 280;
+const PAUSE_MESSAGE_MAX = 300;
+const REASON_MAX = 300;
+
+const room = {
+  sessionId: null,
+  candidates: () => [],
+  frozen: () => true,
+  rerender: () => {},
+  refusal: () => {},
+  selecting: false,
+  selected: new Set(),
+};
+
+const url = (tail) => `/api/supervision/sessions/${room.sessionId}${tail}`;
+const running = () => room.candidates().filter((c) => c.status === Status.IN_PROGRESS);
+
+// ------------------------------------------------------------------ rows
+
+function pausedFor(c) {
+  const minutes = Math.floor((Date.now() - Date.parse(c.paused_since)) / 60000);
+  if (!Number.isFinite(minutes) || minutes < 1) return "moins d'1 min";
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")}`;
+}
+
+function signed(minutes) {
+  return `${minutes > 0 ? "+" : "−"}${Math.abs(minutes)} min`;
+}
+
+export function roomTags(c, tag) {
+  const tags = [];
+  if (c.status === Status.IN_PROGRESS && c.paused) tags.push(tag(`En pause · ${pausedFor(c)}`, "warning"));
+  if (c.time_adjustment_minutes) tags.push(tag(`Temps ajusté ${signed(c.time_adjustment_minutes)}`, "info"));
+  return tags;
+}
+
+export function roomMenuItems(c) {
+  if (c.status !== Status.IN_PROGRESS) return [];
+  return [
+    c.paused
+      ? { label: "Reprendre le test", onSelect: () => resumeOne(c.id) }
+      : { label: "Mettre le test en pause", onSelect: () => pauseOne(c.id) },
+    { label: "Ajuster le temps", onSelect: () => adjustTime(c.id) },
+    { label: "Envoyer un message", onSelect: () => messageTo(c.id) },
+  ];
+}
+
+// What, beyond the candidate's view, changes the row's look: the pause's minutes and the selection.
+export function roomSignature(c) {
+  return [c.paused ? pausedFor(c) : null, room.selecting, room.selected.has(c.id)];
+}
+
+export function selectBox(c) {
+  if (!room.selecting) return null;
+  const box = h("input", {
+    type: "checkbox",
+    class: "candidate__select",
+    checked: room.selected.has(c.id),
+    disabled: room.frozen(),
+    "aria-label": `Sélectionner ${listName(c)}`,
+    dataset: { focusKey: "select" },
+  });
+  box.addEventListener("change", () => {
+    if (box.checked) room.selected.add(c.id);
+    else room.selected.delete(c.id);
+    renderRoom();
+    room.rerender();
+  });
+  return box;
+}
+
+// ------------------------------------------------------------------ activity and announcements
+
+export const ROOM_ACTIVITY = {
+  [Action.PAUSED]: (who, actor) => `${actor} a mis en pause le test de ${who}`,
+  [Action.UNPAUSED]: (who, actor) => `${actor} a repris le test de ${who}`,
+  [Action.TIME_ADJUSTED]: (who, actor, event) => {
+    const a = event.adjustment || {};
+    return `${actor} a ajusté le temps de ${who} : ${signed(a.minutes || 0)}${a.reason ? ` (${a.reason})` : ""}`;
+  },
+  [Action.ENDED_BY_EXPIRY]: (who) => `Le test de ${who} a été fermé automatiquement (ouvert depuis trop longtemps)`,
+  [Action.MESSAGE_SENT]: (who, actor, event) => {
+    const m = event.message || {};
+    const to = m.to ? `à ${listName(m.to)}` : "à la salle";
+    return `${actor} a envoyé un message ${to} : « ${m.text || ""} »`;
+  },
+};
+
+export function roomChanges(prev, c) {
+  const words = [];
+  if (!prev) return words;
+  if (!prev.paused && c.paused) words.push("test en pause");
+  if (prev.paused && !c.paused && c.status === Status.IN_PROGRESS) words.push("test repris après la pause");
+  if (prev.time_adjustment_minutes !== c.time_adjustment_minutes) words.push(`temps ajusté ${signed(c.time_adjustment_minutes - prev.time_adjustment_minutes)}`);
+  if (prev.status !== Status.ENDED_BY_EXPIRY && c.status === Status.ENDED_BY_EXPIRY) words.push("test fermé automatiquement");
+  return words;
+}
+
+// ------------------------------------------------------------------ the form dialog
+
+// A modal form whose submit waits for the server: a refusal is shown inside it, where the
+// supervisor can correct the value, and the dialog closes only once the action is done.
+function formDialog({ title, intro, fields, confirmLabel, submit }) {
+  const dialog = $("[data-room-dialog]");
+  const form = $("form", dialog);
+  const opener = document.activeElement;
+  $("[data-room-dialog-title]", dialog).textContent = title;
+  const body = $("[data-room-dialog-body]", dialog);
+  const error = $("[data-room-dialog-error]", dialog);
+  error.hidden = true;
+  error.textContent = "";
+  const inputs = fields.map((f) => {
+    const id = `room-field-${f.name}`;
+    const attrs = { id, name: f.name, required: Boolean(f.required) };
+    if (f.hint) attrs["aria-describedby"] = `${id}-hint`;
+    let input;
+    if (f.type === "textarea") input = h("textarea", { ...attrs, rows: "3", maxlength: String(f.maxlength) });
+    else input = h("input", { ...attrs, type: "number", inputmode: "numeric", min: String(f.min), max: String(f.max), step: "1" });
+    return h(
+      "div",
+      { class: "field" },
+      h("label", { for: id, text: f.label }),
+      input,
+      f.hint ? h("p", { class: "hint", id: `${id}-hint`, text: f.hint }) : null,
+    );
+  });
+  body.replaceChildren(...(intro ? [h("p", { text: intro })] : []), ...inputs);
+  const ok = $("[data-room-dialog-ok]", dialog);
+  ok.textContent = confirmLabel;
+
+  return new Promise((resolve) => {
+    let busy = false;
+    const onSubmit = async (event) => {
+      event.preventDefault();
+      if (busy) return;
+      const values = Object.fromEntries(new FormData(form));
+      busy = true;
+      ok.disabled = true;
+      const problem = await submit(values);
+      busy = false;
+      ok.disabled = false;
+      if (problem) {
+        error.textContent = problem;
+        error.hidden = false;
+        const first = form.querySelector("input, textarea");
+        if (first) first.focus();
+        return;
+      }
+      dialog.close("done");
+    };
+    const onCancel = () => dialog.close("cancel");
+    form.addEventListener("submit", onSubmit);
+    $("[data-room-dialog-cancel]", dialog).addEventListener("click", onCancel);
+    dialog.addEventListener(
+      "close",
+      () => {
+        form.removeEventListener("submit", onSubmit);
+        $("[data-room-dialog-cancel]", dialog).removeEventListener("click", onCancel);
+        if (opener && opener.isConnected && typeof opener.focus === "function") opener.focus();
+        resolve(dialog.returnValue === "done");
+      },
+      { once: true },
+    );
+    dialog.returnValue = "";
+    dialog.showModal();
+    const first = form.querySelector("input, textarea");
+    if (first) first.focus();
+  });
+}
+
+// The server's refusal, said in the dialog; a lost login or access leaves the page.
+async function call(method, path, body) {
+  const res = await api(method, path, body);
+  if (res.ok) return { res, problem: null };
+  if (res.error.code === "NOT_AUTHENTICATED" || res.error.code === "NO_SUPERVISOR_ACCESS") {
+    room.refusal(res);
+    return { res, problem: null };
+  }
+  return { res, problem: res.error.message };
+}
+
+// ------------------------------------------------------------------ one candidate
+
+const find = (id) => room.candidates().find((c) => c.id === id);
+
+async function pauseOne(id) {
+  const c = find(id);
+  if (!c) return;
+  const done = await formDialog({
+    title: `Mettre en pause le test de ${personName(c)} ?`,
+    intro: "Son chronomètre s'arrête et la question est masquée jusqu'à la reprise. Le temps de pause lui est rendu.",
+    fields: [{ name: "message", label: "Message affiché au candidat (facultatif)", type: "textarea", maxlength: PAUSE_MESSAGE_MAX }],
+    confirmLabel: "Mettre en pause",
+    submit: async (v) => (await call("POST", url(`/candidates/${id}/pause`), { message: v.message || null })).problem,
+  });
+  if (done) toast(`Le test de ${personName(c)} est en pause.`);
+}
+
+async function resumeOne(id) {
+  const c = find(id);
+  if (!c) return;
+  const { problem } = await call("POST", url(`/candidates/${id}/resume`));
+  if (problem) toast(problem, "error");
+  else toast(`Le test de ${personName(c)} a repris.`);
+}
+
+async function adjustTime(id) {
+  const c = find(id);
+  if (!c) return;
+  const done = await formDialog({
+    title: `Ajuster le temps de ${personName(c)}`,
+    intro: "La fin théorique et le compte à rebours du candidat changent aussitôt.",
+    fields: [
+      { name: "minutes", label: "Minutes à ajouter (ou à retirer avec un signe −)", min: -30, max: 120, required: true, hint: "Entre −30 et +120 minutes." },
+      { name: "reason", label: "Motif", type: "textarea", maxlength: REASON_MAX, required: true },
+    ],
+    confirmLabel: "Ajuster le temps",
+    submit: async (v) => {
+      const minutes = Number(v.minutes);
+      if (!Number.isInteger(minutes)) return "Indiquez un nombre entier de minutes.";
+      return (await call("POST", url(`/candidates/${id}/adjust-time`), { minutes, reason: v.reason || "" })).problem;
+    },
+  });
+  if (done) toast(`Le temps de ${personName(c)} a été ajusté.`);
+}
+
+async function messageTo(id) {
+  const c = id === null ? null : find(id);
+  const done = await formDialog({
+    title: c ? `Message à ${personName(c)}` : "Message à toute la salle",
+    intro: "Le message s'affiche sur l'écran du ou des candidats jusqu'à ce qu'ils le ferment.",
+    fields: [{ name: "text", label: "Message", type: "textarea", maxlength: MESSAGE_MAX, required: true, hint: `${MESSAGE_MAX} caractères au maximum.` }],
+    confirmLabel: "Envoyer",
+    submit: async (v) => (await call("POST", url("/messages"), { text: v.text || "", candidate_id: c ? c.id : null })).problem,
+  });
+  if (done) toast("Message envoyé.");
+}
+
+// ------------------------------------------------------------------ the room and the selection
+
+async function pauseRoom() {
+  const count = running().filter((c) => !c.paused).length;
+  const done = await formDialog({
+    title: `Mettre la salle en pause (${plural(count, "test en cours", "tests en cours")}) ?`,
+    intro: "Les chronomètres s'arrêtent et les questions sont masquées jusqu'à la reprise. Un candidat qui commence plus tard n'est pas mis en pause.",
+    fields: [{ name: "message", label: "Message affiché aux candidats (facultatif)", type: "textarea", maxlength: PAUSE_MESSAGE_MAX }],
+    confirmLabel: "Mettre la salle en pause",
+    submit: async (v) => (await call("POST", url("/pause"), { message: v.message || null })).problem,
+  });
+  if (done) toast("La salle est en pause.");
+}
+
+async function resumeRoom() {
+  const count = running().filter((c) => c.paused).length;
+  const ok = await confirmDialog({
+    title: `Reprendre ${plural(count, "test en pause", "tests en pause")} ?`,
+    body: ["Le temps de pause est rendu à chaque candidat."],
+    confirmLabel: "Reprendre les tests",
+  });
+  if (!ok) return;
+  const { problem } = await call("POST", url("/resume"));
+  if (problem) toast(problem, "error");
+  else toast("Les tests ont repris.");
+}
+
+const BULK = {
+  confirm_presence: { title: (n) => `Confirmer la présence de ${n} ?`, label: "Confirmer la présence", body: "Ils pourront commencer leur test de certification.", done: "Présences confirmées." },
+  pause: { title: (n) => `Mettre en pause le test de ${n} ?`, label: "Mettre en pause", body: "Leurs chronomètres s'arrêtent jusqu'à la reprise.", done: "Tests mis en pause." },
+  resume: { title: (n) => `Reprendre le test de ${n} ?`, label: "Reprendre", body: "Le temps de pause leur est rendu.", done: "Tests repris." },
+  end_test: {
+    title: (n) => `Terminer le test de ${n} ?`,
+    label: "Terminer les tests",
+    body: "Attention : cette action entraîne la fin de leur test de certification et est irréversible.",
+    done: "Tests terminés.",
+    danger: true,
+  },
+};
+
+async function bulk(action, everyone = false) {
+  const spec = BULK[action];
+  const ids = everyone ? running().map((c) => c.id) : [...room.selected];
+  if (!ids.length) {
+    toast(everyone ? "Aucun test en cours." : "Sélectionnez d'abord des candidats.", "error");
+    return;
+  }
+  const who = plural(ids.length, "candidat", "candidats");
+  const ok = await confirmDialog({
+    title: everyone ? `Terminer tous les tests en cours (${who}) ?` : spec.title(who),
+    body: [spec.body, "Si l'action est impossible pour l'un d'eux, aucun candidat n'est modifié."],
+    confirmLabel: spec.label,
+    danger: Boolean(spec.danger),
+  });
+  if (!ok) return;
+  const { res, problem } = await call("POST", url("/bulk"), everyone ? { action, all_in_progress: true } : { action, candidate_ids: ids });
+  if (problem) {
+    toast(problem, "error");
+    return;
+  }
+  if (res.ok) {
+    toast(`${spec.done} (${who})`);
+    room.selected.clear();
+    renderRoom();
+    room.rerender();
+  }
+}
+
+function toggleSelecting() {
+  room.selecting = !room.selecting;
+  if (!room.selecting) room.selected.clear();
+  renderRoom();
+  room.rerender();
+}
+
+export function renderRoom() {
+  const bar = $("[data-room-bar]");
+  if (!bar) return;
+  const frozen = room.frozen();
+  const live = running();
+  // Forget selected candidates who left the list.
+  const known = new Set(room.candidates().map((c) => c.id));
+  for (const id of [...room.selected]) if (!known.has(id)) room.selected.delete(id);
+  $("[data-room-pause]").disabled = frozen || !live.some((c) => !c.paused);
+  $("[data-room-resume]").disabled = frozen || !live.some((c) => c.paused);
+  $("[data-room-message]").disabled = frozen;
+  $("[data-room-end-all]").disabled = frozen || !live.length;
+  const toggle = $("[data-room-select]");
+  toggle.setAttribute("aria-pressed", room.selecting ? "true" : "false");
+  toggle.textContent = room.selecting ? "Terminer la sélection" : "Sélectionner des candidats";
+  const selection = $("[data-room-selection]");
+  selection.hidden = !room.selecting;
+  $("[data-room-count]").textContent = room.selected.size
+    ? `${plural(room.selected.size, "candidat sélectionné", "candidats sélectionnés")}`
+    : "Aucun candidat sélectionné";
+  for (const button of selection.querySelectorAll("[data-bulk]")) button.disabled = frozen || !room.selected.size;
+}
+
+export function initRoom({ sessionId, candidates, frozen, rerender, refusal }) {
+  Object.assign(room, { sessionId, candidates, frozen, rerender, refusal });
+  $("[data-room-pause]").addEventListener("click", pauseRoom);
+  $("[data-room-resume]").addEventListener("click", resumeRoom);
+  $("[data-room-message]").addEventListener("click", () => messageTo(null));
+  $("[data-room-end-all]").addEventListener("click", () => bulk("end_test", true));
+  $("[data-room-select]").addEventListener("click", toggleSelecting);
+  $("[data-room-select-all]").addEventListener("click", () => {
+    for (const c of room.candidates()) room.selected.add(c.id);
+    renderRoom();
+    room.rerender();
+  });
+  for (const button of document.querySelectorAll("[data-bulk]")) button.addEventListener("click", () => bulk(button.dataset.bulk));
+  renderRoom();
+}

@@ -1,0 +1,164 @@
+"""Room control in the pages: the room paused and resumed from a supervisor's page, a bulk
+end of three tests with one confirmation, a message on a candidate's page; axe on all."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import NewContext, Server
+from tests.browser.support import api_access, api_candidate, api_login, candidate_join, open_dashboard, row, tick
+from tests.browser.test_accessibility import AXE, Audit
+
+pytestmark = pytest.mark.browser
+
+
+def seconds_of(text: str) -> int:
+    """ "Temps restant : 1 h 44 min 58 s (…)" → seconds."""
+    m = re.search(r"(?:(\d+) h )?(\d+) min (\d+) s", text)
+    assert m, text
+    return int(m[1] or 0) * 3600 + int(m[2]) * 60 + int(m[3])
+
+
+def supervisor_page(server: Server, new_context: NewContext, **options: object) -> Page:
+    context = new_context(**options)
+    api_login(context, server)
+    api_access(context, server)
+    page = context.new_page()
+    open_dashboard(page, server)
+    return page
+
+
+def candidate_in_test(server: Server, new_context: NewContext, first: str, **options: object) -> Page:
+    tick(server, first)
+    page = new_context(**options).new_page()
+    candidate_join(page, server, first)
+    page.get_by_role("button", name="Commencer mon test").click()
+    expect(page.get_by_text("Question 1 / 16")).to_be_visible()
+    return page
+
+
+def test_room_pause_stops_the_countdown_and_resume_continues(server: Server, new_context: NewContext) -> None:
+    sup = supervisor_page(server, new_context)
+    cand = candidate_in_test(server, new_context, "Paul")
+    expect(row(sup, "Paul").locator(".tag", has_text="En cours")).to_be_visible()
+
+    sup.get_by_role("button", name="Mettre la salle en pause").click()
+    dialog = sup.get_by_role("dialog")
+    expect(dialog).to_contain_text("1 test en cours")
+    dialog.get_by_label("Message affiché aux candidats (facultatif)").fill("Alarme incendie, restez calmes")
+    dialog.get_by_role("button", name="Mettre la salle en pause").click()
+    expect(dialog).to_be_hidden()
+
+    # At once on the candidate's page: the pause and its message, not the question.
+    expect(cand.get_by_role("heading", name="Test en pause")).to_be_visible(timeout=3000)
+    expect(cand.get_by_text("Le test est suspendu par votre surveillant : Alarme incendie, restez calmes")).to_be_visible()
+    expect(cand.get_by_text("Question 1 / 16")).to_be_hidden()
+    expect(cand.locator("[data-announcer]")).to_contain_text("Le test est suspendu par votre surveillant")
+    stopped = cand.locator("[data-pause-time]").inner_text()
+    assert "arrêté" in stopped
+    time.sleep(2.2)
+    assert cand.locator("[data-pause-time]").inner_text() == stopped
+    # The supervisor's row says so, with the pause's duration.
+    expect(row(sup, "Paul").locator(".tag", has_text=re.compile(r"En pause · moins d'1 min"))).to_be_visible()
+    expect(sup.locator("[data-activity]")).to_contain_text("Surveillant Test a mis en pause le test de DUPONT Paul")
+
+    sup.get_by_role("button", name="Reprendre tous les tests").click()
+    dialog = sup.get_by_role("dialog")
+    expect(dialog).to_contain_text("Reprendre 1 test en pause ?")
+    dialog.get_by_role("button", name="Reprendre les tests").click()
+
+    expect(cand.get_by_text("Question 1 / 16")).to_be_visible(timeout=3000)
+    timer = cand.locator("[data-timer]")
+    first = timer.inner_text()
+    expect(timer).not_to_have_text(first, timeout=3000)
+    # Counting on from where it stopped: the seconds of the pause (over 2) were given back.
+    assert seconds_of(stopped) - seconds_of(first) <= 1, (stopped, first)
+    expect(row(sup, "Paul").locator(".tag", has_text="En pause")).to_be_hidden()
+    expect(sup.locator("[data-activity]")).to_contain_text("Surveillant Test a repris le test de DUPONT Paul")
+
+
+def test_bulk_end_of_three_with_one_confirmation(server: Server, new_context: NewContext) -> None:
+    for first in ("Sophie", "Simon", "Paul"):
+        tick(server, first)
+        api_candidate(server, first, answers=1).close()
+    sup = supervisor_page(server, new_context)
+    sup.get_by_role("button", name="Sélectionner des candidats").click()
+    for name in ("DELARUE Sophie", "DURAND Simon", "DUPONT Paul"):
+        sup.get_by_role("checkbox", name=f"Sélectionner {name}").check()
+    expect(sup.locator("[data-room-count]")).to_have_text("3 candidats sélectionnés")
+    sup.locator("[data-room-selection]").get_by_role("button", name="Terminer les tests").click()
+    dialog = sup.get_by_role("dialog")
+    expect(dialog).to_contain_text("Terminer le test de 3 candidats ?")
+    dialog.get_by_role("button", name="Terminer les tests").click()
+    expect(dialog).to_be_hidden()
+    for first in ("Sophie", "Simon", "Paul"):
+        expect(row(sup, first).locator(".tag", has_text="Terminé")).to_be_visible()
+    expect(sup.locator('[data-count="finished"]')).to_have_text("3")
+    expect(sup.get_by_text("Tests terminés. (3 candidats)")).to_be_visible()
+    expect(sup.locator("[data-room-count]")).to_have_text("Aucun candidat sélectionné")
+
+
+def test_message_to_the_room_is_shown_and_announced(server: Server, new_context: NewContext) -> None:
+    sup = supervisor_page(server, new_context)
+    cand = candidate_in_test(server, new_context, "Paul")
+    sup.get_by_role("button", name="Message à la salle").click()
+    dialog = sup.get_by_role("dialog")
+    dialog.get_by_label("Message").fill("Il reste 10 minutes")
+    dialog.get_by_role("button", name="Envoyer").click()
+    expect(dialog).to_be_hidden()
+
+    notices = cand.locator("[data-room-notices]")
+    expect(notices).to_have_attribute("aria-live", "assertive")
+    expect(notices).to_contain_text("Message de votre surveillant")
+    expect(notices).to_contain_text("Il reste 10 minutes")
+    expect(sup.locator("[data-activity]")).to_contain_text(
+        "Surveillant Test a envoyé un message à la salle : « Il reste 10 minutes »"
+    )
+    # The question is still there and answerable; the notice goes when dismissed.
+    expect(cand.get_by_text("Question 1 / 16")).to_be_visible()
+    notices.get_by_role("button", name="Fermer ce message").click()
+    expect(notices).not_to_contain_text("Il reste 10 minutes")
+
+
+def test_room_control_is_axe_clean(server: Server, new_context: NewContext) -> None:
+    if not AXE.exists():
+        pytest.fail("axe-core missing: npm install --prefix .cache axe-core@4 (scripts/test does it)")
+    audit = Audit()
+    sup = supervisor_page(server, new_context)
+    cand = candidate_in_test(server, new_context, "Paul", viewport={"width": 375, "height": 800})
+    sup.get_by_role("button", name="Sélectionner des candidats").click()
+    sup.get_by_role("checkbox", name="Sélectionner DUPONT Paul").check()
+    audit.check(sup, "tableau de bord, sélection")
+
+    row(sup, "Paul").get_by_role("button", name=re.compile("Afficher les actions")).click()
+    sup.get_by_role("menuitem", name="Ajuster le temps").click()
+    dialog = sup.get_by_role("dialog")
+    dialog.get_by_label(re.compile("Minutes à ajouter")).fill("500")
+    dialog.get_by_label("Motif").fill("Panne")
+    dialog.get_by_role("button", name="Ajuster le temps").click()
+    # The server's refusal stays in the dialog, where the value can be corrected.
+    expect(dialog.locator("[data-room-dialog-error]")).to_contain_text("entre -30 et +120 minutes")
+    audit.check(sup, "ajuster le temps, refus")
+    dialog.get_by_label(re.compile("Minutes à ajouter")).fill("15")
+    dialog.get_by_role("button", name="Ajuster le temps").click()
+    expect(dialog).to_be_hidden()
+    expect(row(sup, "Paul").locator(".tag", has_text="Temps ajusté +15 min")).to_be_visible()
+
+    sup.get_by_role("button", name="Message à la salle").click()
+    dialog = sup.get_by_role("dialog")
+    dialog.get_by_label("Message").fill("Merci de rester à votre place")
+    dialog.get_by_role("button", name="Envoyer").click()
+    expect(cand.locator("[data-room-notices]")).to_contain_text("Merci de rester à votre place")
+    audit.check(cand, "candidat, message")
+
+    row(sup, "Paul").get_by_role("button", name=re.compile("Afficher les actions")).click()
+    sup.get_by_role("menuitem", name="Mettre le test en pause").click()
+    sup.get_by_role("dialog").get_by_role("button", name="Mettre en pause").click()
+    expect(cand.get_by_role("heading", name="Test en pause")).to_be_visible(timeout=3000)
+    audit.check(cand, "candidat, pause")
+    audit.check(sup, "tableau de bord, en pause")
+    assert audit.blocking() == {}
