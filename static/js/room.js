@@ -337,7 +337,7 @@ export function renderRoom() {
   $("[data-room-end-all]").disabled = frozen || !live.length;
   const toggle = $("[data-room-select]");
   toggle.setAttribute("aria-pressed", room.selecting ? "true" : "false");
-  toggle.textContent = room.selecting ? "Terminer la sélection" : "Sélectionner des candidats";
+  toggle.textContent = room.selecting ? "Fermer la sélection" : "Sélectionner des candidats";
   const selection = $("[data-room-selection]");
   selection.hidden = !room.selecting;
   $("[data-room-count]").textContent = room.selected.size

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -162,3 +163,31 @@ def test_room_control_is_axe_clean(server: Server, new_context: NewContext) -> N
     audit.check(cand, "candidat, pause")
     audit.check(sup, "tableau de bord, en pause")
     assert audit.blocking() == {}
+
+
+def test_room_screenshots(server: Server, new_context: NewContext, screenshots: Path) -> None:
+    """For review: the dashboard with a paused test and a selection, the candidate's pause
+    screen with a message, at the phone's and the laptop's widths."""
+    tick(server, "Sophie")
+    api_candidate(server, "Sophie", answers=3).close()
+    sup = supervisor_page(server, new_context)
+    cand = candidate_in_test(server, new_context, "Paul")
+    sup.get_by_role("button", name="Message à la salle").click()
+    sup.get_by_role("dialog").get_by_label("Message").fill("Il reste 10 minutes")
+    sup.get_by_role("dialog").get_by_role("button", name="Envoyer").click()
+    row(sup, "Paul").get_by_role("button", name=re.compile("Afficher les actions")).click()
+    sup.get_by_role("menuitem", name="Mettre le test en pause").click()
+    sup.get_by_role("dialog").get_by_label(re.compile("Message affiché")).fill("Changement de poste")
+    sup.get_by_role("dialog").get_by_role("button", name="Mettre en pause").click()
+    expect(cand.get_by_role("heading", name="Test en pause")).to_be_visible(timeout=3000)
+    sup.get_by_role("button", name="Sélectionner des candidats").click()
+    sup.get_by_role("checkbox", name="Sélectionner DELARUE Sophie").check()
+    for width in (1280, 375):
+        sup.set_viewport_size({"width": width, "height": 900})
+        cand.set_viewport_size({"width": width, "height": 900})
+        sup.wait_for_timeout(150)
+        sup.screenshot(path=str(screenshots / f"room-dashboard-{width}.png"), full_page=True, animations="disabled")
+        cand.screenshot(path=str(screenshots / f"room-candidate-pause-{width}.png"), full_page=True, animations="disabled")
+    row(sup, "Paul").get_by_role("button", name=re.compile("Afficher les actions")).click()
+    sup.get_by_role("menuitem", name="Ajuster le temps").click()
+    sup.screenshot(path=str(screenshots / "room-adjust-375.png"), animations="disabled")

@@ -24,6 +24,8 @@ LIVE_ENV = {
     "SECRET_KEY": "live-tests-" + "s" * 32,
     "SUPERVISOR_HEARTBEAT_SECONDS": "1",
     "CANDIDATE_LEASE_SECONDS": "6",
+    # Room control's expiry sweep, each second so a test can see a test end by expiry.
+    "EXPIRY_SWEEP_SECONDS": "1",
 }
 
 

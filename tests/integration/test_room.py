@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import text
@@ -244,3 +245,140 @@ async def test_pause_resume_adjust_refusals_change_nothing(world: World) -> None
     detail = (await room.staff.get(f"/api/sessions/{room.sid}")).json()
     ana = next(c for c in detail["candidates"] if c["first_name"] == "Ana")
     assert ana["status"] == "ended_by_finalization" and ana["paused"] is False
+
+
+# ------------------------------------------------------------------ bulk
+
+
+async def test_bulk_actions_are_all_or_nothing(world: World) -> None:
+    room = await open_room(world, started=("Ana", "Bob"))
+    m = room.marie
+    ana, bob, chloe, dan = (room.ids[n] for n in ("Ana", "Bob", "Chloé", "Dan"))
+
+    # Confirm the presence of two: two events, contiguous versions, one actor.
+    before = len(await event_log(world.app, room.sid))
+    r = await m.post(room.url("/bulk"), json={"action": "confirm_presence", "candidate_ids": [chloe, dan]})
+    assert r.status_code == 200, r.text
+    assert [c["authorized_to_start"] for c in r.json()["candidates"]] == [True, True]
+    log = await event_log(world.app, room.sid)
+    assert [(v, a, cid) for v, _, a, cid in log[before:]] == [
+        (before + 1, "Marie Curie", chloe), (before + 2, "Marie Curie", dan)]
+
+    # One invalid candidate in the selection: nobody changes.
+    unchanged = digest(world.app)
+    cases = [
+        ({"action": "pause", "candidate_ids": [ana, chloe]}, 409, "TEST_NOT_STARTED"),
+        ({"action": "confirm_presence", "candidate_ids": [chloe]}, 409, "PRESENCE_ALREADY_CONFIRMED"),
+        ({"action": "end_test", "candidate_ids": [ana, bob, 999_999]}, 404, "CANDIDATE_NOT_FOUND"),
+        ({"action": "resume", "candidate_ids": [ana]}, 409, "TEST_NOT_PAUSED"),
+        ({"action": "confirm_presence", "all_in_progress": True}, 422, "SELECTION_REQUIRED"),
+        ({"action": "explode", "candidate_ids": [ana]}, 422, "UNKNOWN_BULK_ACTION"),
+        ({"action": "pause", "candidate_ids": []}, 422, "INVALID_PAYLOAD"),
+        ({"action": "pause", "candidate_ids": [ana, True]}, 422, "INVALID_PAYLOAD"),
+        ({"action": "pause", "candidate_ids": [ana], "all_in_progress": True}, 422, "INVALID_PAYLOAD"),
+        ({"candidate_ids": [ana]}, 422, "INVALID_PAYLOAD"),
+    ]
+    for body, status, code in cases:
+        await refused(await m.post(room.url("/bulk"), json=body), status, code)
+    assert digest(world.app) == unchanged
+    r = await m.post(room.url("/bulk"), json={"action": "pause", "candidate_ids": [ana, chloe]})
+    assert "CHARLIE Chloé" in r.json()["error"]["message"] and r.json()["candidate_id"] == chloe
+
+    # Pause then resume the two tests in progress, then end every test in progress at once.
+    r = await m.post(room.url("/bulk"), json={"action": "pause", "candidate_ids": [ana, bob]})
+    assert [c["paused"] for c in r.json()["candidates"]] == [True, True]
+    r = await m.post(room.url("/bulk"), json={"action": "resume", "candidate_ids": [bob, ana, bob]})
+    assert [c["id"] for c in r.json()["candidates"]] == [bob, ana]
+    before = len(await event_log(world.app, room.sid))
+    r = await m.post(room.url("/bulk"), json={"action": "end_test", "all_in_progress": True})
+    assert r.status_code == 200, r.text
+    assert {c["status"] for c in r.json()["candidates"]} == {"ended_by_supervisor"}
+    assert len(await event_log(world.app, room.sid)) == before + 2
+    await refused(await m.post(room.url("/bulk"), json={"action": "end_test", "all_in_progress": True}), 422,
+                  "NO_CANDIDATE_SELECTED")
+    r = await room.browsers["Ana"].get("/api/candidate/test")
+    await refused(r, 409, "TEST_ENDED_BY_SUPERVISOR")
+
+
+# ------------------------------------------------------------------ messages
+
+
+async def test_message_refusals_and_rate_limit(world: World) -> None:
+    room = await open_room(world, started=("Ana", "Bob"))
+    m = room.marie
+    assert (await m.post(room.cand("Bob", "/end-test"))).status_code == 200
+    unchanged = digest(world.app)
+    cases = [
+        ({"text": ""}, 422, "MESSAGE_REQUIRED"),
+        ({"text": " \n "}, 422, "MESSAGE_REQUIRED"),
+        ({}, 422, "MESSAGE_REQUIRED"),
+        ({"text": "x" * 281}, 422, "MESSAGE_TOO_LONG"),
+        ({"text": 12}, 422, "INVALID_PAYLOAD"),
+        ({"text": "bip\x07"}, 422, "INVALID_PAYLOAD"),
+        ({"text": "Bonjour", "candidate_id": "Ana"}, 422, "INVALID_PAYLOAD"),
+        ({"text": "Bonjour", "candidate_id": room.ids["Bob"]}, 409, "TEST_ALREADY_FINISHED"),
+        ({"text": "Bonjour", "candidate_id": 999_999}, 404, "CANDIDATE_NOT_FOUND"),
+    ]
+    for body, status, code in cases:
+        await refused(await m.post(room.url("/messages"), json=body), status, code)
+    assert digest(world.app) == unchanged
+
+    # Plain text, stored and sent as typed (the pages never read it as markup).
+    r = await m.post(room.url("/messages"), json={"text": "<b>Il   reste</b>\n10 minutes"})
+    assert r.status_code == 201 and r.json()["message"] == {"text": "<b>Il reste</b> 10 minutes", "to": None}
+    for _ in range(5):
+        assert (await m.post(room.url("/messages"), json={"text": "Silence"})).status_code == 201
+    limited = digest(world.app)
+    r = await m.post(room.url("/messages"), json={"text": "Encore"})
+    await refused(r, 429, "TOO_MANY_MESSAGES")
+    assert r.headers["Retry-After"] == "60"
+    assert digest(world.app) == limited
+    snap = (await m.get(room.url(""))).json()
+    sent = [e for e in snap["recent_events"] if e["action"] == "message_sent"]
+    assert len(sent) == 6 and sent[0]["message"]["text"] == "<b>Il reste</b> 10 minutes"
+
+
+# ------------------------------------------------------------------ session window and expiry
+
+
+async def test_join_opens_thirty_minutes_before_the_session(world: World) -> None:
+    paris = ZoneInfo("Europe/Paris")
+    later = (utcnow() + dt.timedelta(hours=2)).astimezone(paris)
+    soon = (utcnow() + dt.timedelta(minutes=20)).astimezone(paris)
+    room = await open_room(world, started=(), date=later.date().isoformat(), time=f"{later:%H:%M}")
+    assert (await room.marie.post(room.cand("Ana", "/presence"), json={"authorized": True})).status_code == 200
+    unchanged = digest(world.app)
+    r = await join(world.client(), room.session, "Ana")
+    await refused(r, 412, "SESSION_NOT_YET_OPEN")
+    opens = later - dt.timedelta(minutes=30)
+    assert f"{opens.hour} h {opens.minute:02d}" in r.json()["error"]["message"]
+    assert digest(world.app) == unchanged
+
+    staff2 = await world.user("admin2@testix.fr", "Alain", "Deux")
+    centre2 = await world.centre("Centre deux", "admin2@testix.fr")
+    s2 = await world.session(staff2, centre2, date=soon.date().isoformat(), time=f"{soon:%H:%M}")
+    r = await staff2.post(f"/api/sessions/{s2['id']}/candidates",
+                          json={"last_name": "ALPHA", "first_name": "Ana", "birthdate": "2000-01-01"})
+    # Twenty minutes before: open (refused only for the presence not yet confirmed).
+    await refused(await join(world.client(), s2, "Ana"), 403, "CANDIDATE_NOT_AUTHORIZED_TO_JOIN_SESSION")
+
+
+async def test_expiry_sweep_ends_tests_open_more_than_a_day(world: World) -> None:
+    room = await open_room(world, started=("Ana", "Bob"))
+    assert await world.services.expiry.sweep() == 0
+    shift = (
+        "UPDATE candidate SET started_at = started_at - INTERVAL '25 hours' WHERE id = :i"
+        if world.services.db.engine.dialect.name == "postgresql"
+        else "UPDATE candidate SET started_at = datetime(started_at, '-25 hours') WHERE id = :i"
+    )
+    run_sql(world.app, shift, i=room.ids["Ana"])
+    assert (await room.marie.post(room.cand("Ana", "/pause"))).status_code == 200
+    assert await world.services.expiry.sweep() == 1
+    assert await world.services.expiry.sweep() == 0
+    snap = (await room.marie.get(room.url(""))).json()
+    status = {c["first_name"]: (c["status"], c["paused"]) for c in snap["candidates"]}
+    assert status["Ana"] == ("ended_by_expiry", False) and status["Bob"] == ("in_progress", False)
+    assert snap["recent_events"][-1]["action"] == "ended_by_expiry"
+    assert snap["recent_events"][-1]["actor"] == {"name": "Fermeture automatique"}
+    await refused(await room.browsers["Ana"].get("/api/candidate/test"), 409, "TEST_ENDED_BY_EXPIRY")
+    await refused(await room.marie.post(room.cand("Ana", "/resume")), 409, "TEST_ALREADY_FINISHED")
