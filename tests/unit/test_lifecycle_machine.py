@@ -37,7 +37,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app import views
-from app.actions import accounts, candidate_test, centres, presence, supervision, transitions
+from app.actions import accounts, candidate_test, centres, eventlog, presence, room, supervision, transitions
 from app.actions.centres import Enrolment, SessionPlan
 from app.actions.rules import Rules
 from app.actions.transitions import GONE, Command
@@ -50,6 +50,13 @@ from tests import contract
 from vocabulary import ENDED, CandidateStatus, Connection, EventName, SessionStatus
 
 T = TypeVar("T")
+# The table's command for each bulk action.
+BULK_COMMANDS = {
+    "confirm_presence": Command.CONFIRM_PRESENCE,
+    "end_test": Command.END_TEST,
+    "pause": Command.PAUSE,
+    "resume": Command.UNPAUSE,
+}
 STATUSES = set(CandidateStatus)
 CONNECTIONS = set(Connection)
 # Every refusal the lifecycle may give for these actions (CONTRACT.md).
@@ -71,6 +78,20 @@ REFUSALS = {
     "TEST_ENDED_BY_SUPERVISOR",
     "TEST_FINISHED",
     "TEST_NOT_STARTED",
+    # Room control (app/actions/room.py).
+    "MINUTES_OUT_OF_RANGE",
+    "MESSAGE_REQUIRED",
+    "NO_CANDIDATE_SELECTED",
+    "NO_TEST_PAUSED",
+    "NO_TEST_TO_PAUSE",
+    "PRESENCE_ALREADY_CONFIRMED",
+    "REASON_REQUIRED",
+    "SELECTION_REQUIRED",
+    "TEST_ALREADY_PAUSED",
+    "TEST_NOT_PAUSED",
+    "TEST_PAUSED",
+    "TIME_ADJUSTMENT_LIMIT",
+    "TOO_MANY_MESSAGES",
 }
 RULES = Rules(test_minutes=105, questions_per_test=3, limiter=RateLimiter(10_000, 300), lease_seconds=0)
 BIRTH = dt.date(2000, 1, 1)
@@ -120,17 +141,21 @@ class LifecycleMachine(RuleBasedStateMachine):
     def write(self, fn: Callable[[Tx], T]) -> T | DomainError:
         """One transaction, as `Database.write` runs it: refusals roll back unless they
         ask to keep what they recorded."""
+        before = self.version() if hasattr(self, "sid") else 0
         with Session(self.engine, expire_on_commit=False) as db:
             db.connection(execution_options={"immediate": True})
             try:
                 result = fn(Tx(db))
             except DomainError as refusal:
                 assert refusal.code in REFUSALS, (refusal.code, refusal.message)
-                assert refusal.status in (401, 403, 404, 409, 412, 422)
+                assert refusal.status in (401, 403, 404, 409, 412, 422, 429)
                 if refusal.commit:
                     db.commit()
                 else:
                     db.rollback()
+                    # A refusal changes nothing: no version, so no event and no row (bulk included).
+                    if hasattr(self, "sid"):
+                        assert self.version() == before, (refusal.code, "a refusal changed the session")
                 return refusal
             db.commit()
             return result
@@ -162,6 +187,9 @@ class LifecycleMachine(RuleBasedStateMachine):
     def read(self, fn: Callable[[Session], T]) -> T:
         with Session(self.engine, expire_on_commit=False) as db:
             return fn(db)
+
+    def version(self) -> int:
+        return self.read(lambda db: eventlog.current_version(db, self.sid))
 
     def candidates(self) -> list[Candidate]:
         return self.read(
@@ -249,6 +277,87 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.act(
                 lambda tx: supervision.end_test(tx, self.sid, c.id or 0, self.sups[sup], RULES), Command.END_TEST, c.id
             )
+
+    # ------------------------------------------------------------ room control
+
+    @rule(who=PEOPLE, sup=st.integers(0, 1))
+    def pause(self, who: int, sup: int) -> None:
+        c = self.pick(who)
+        if c is not None:
+            fn = lambda tx: room.pause(tx, self.sid, c.id or 0, self.sups[sup], "Pause", RULES)  # noqa: E731
+            self.act(fn, Command.PAUSE, c.id)
+
+    @rule(who=PEOPLE, sup=st.integers(0, 1))
+    def unpause(self, who: int, sup: int) -> None:
+        c = self.pick(who)
+        if c is not None:
+            self.act(lambda tx: room.unpause(tx, self.sid, c.id or 0, self.sups[sup], RULES), Command.UNPAUSE, c.id)
+
+    @rule(
+        who=PEOPLE, minutes=st.sampled_from([-31, -30, -5, 0, 10, 60, 120, 121]), reason=st.sampled_from(["Panne", ""])
+    )
+    def adjust_time(self, who: int, minutes: int, reason: str) -> None:
+        c = self.pick(who)
+        if c is not None:
+            fn = lambda tx: room.adjust_time(tx, self.sid, c.id or 0, self.sups[0], minutes, reason, RULES)  # noqa: E731
+            self.act(fn, Command.ADJUST_TIME, c.id)
+
+    @rule(sup=st.integers(0, 1), resume=st.booleans())
+    def pause_or_resume_the_room(self, sup: int, resume: bool) -> None:
+        # The room's pause is a flag of each running test: no status moves.
+        if resume:
+            self.act(lambda tx: room.unpause_room(tx, self.sid, self.sups[sup], RULES), None)
+        else:
+            self.act(lambda tx: room.pause_room(tx, self.sid, self.sups[sup], None, RULES), None)
+
+    @rule(
+        action=st.sampled_from(sorted(BULK_COMMANDS)),
+        who=st.lists(PEOPLE, max_size=4),
+        everyone=st.booleans(),
+        stranger=st.booleans(),
+    )
+    def bulk(self, action: str, who: list[int], everyone: bool, stranger: bool) -> None:
+        """Each candidate changed is its own event and follows the table; any refusal (an
+        unknown candidate among them included) leaves everyone as they were."""
+        people = [c for c in (self.pick(i) for i in who) if c is not None]
+        ids = None if everyone else [c.id or 0 for c in people] + ([987_654] if stranger else [])
+        before, version = self.statuses(), self.version()
+        result = self.write(lambda tx: room.bulk(tx, self.sid, self.sups[0], action, ids, RULES))
+        after = self.statuses()
+        if isinstance(result, DomainError):
+            assert after == before
+            return
+        assert self.version() == version + len(result)
+        chosen = {c["id"] for c in result}
+        for cid, status in before.items():
+            outcome = transitions.outcome(status, BULK_COMMANDS[action]) if cid in chosen else status
+            assert after[cid] == outcome, (action, cid, status, after[cid])
+
+    @rule(to=st.one_of(st.none(), PEOPLE), text=st.sampled_from(["Il reste 10 minutes", " "]))
+    def message(self, to: int | None, text: str) -> None:
+        c = self.pick(to) if to is not None else None
+        cid = c.id if c is not None else None
+        self.act(lambda tx: room.send_message(tx, self.sid, self.sups[1], text, cid, RULES), None)
+
+    @rule(who=PEOPLE)
+    def expire(self, who: int) -> None:
+        """A running test left open a day (its start moved back 25 h) ends by the sweep."""
+        c = self.pick(who)
+        if c is None or c.status != CandidateStatus.IN_PROGRESS or c.started_at is None:
+            return
+
+        def age(tx: Tx) -> None:
+            found = tx.db.get(Candidate, c.id)
+            assert found is not None and found.started_at is not None
+            found.started_at -= dt.timedelta(hours=RULES.test_expiry_hours + 1)
+            tx.db.add(found)
+
+        def sweep(tx: Tx) -> int:
+            age(tx)
+            return room.expire_tests(tx, self.sid, RULES)
+
+        assert self.act(sweep, Command.EXPIRE, c.id) == 1
+        assert self.read(lambda db: room.sessions_with_expired_tests(db, RULES)) == []
 
     @rule(sup=st.integers(0, 1))
     def supervisor_online(self, sup: int) -> None:
@@ -356,6 +465,12 @@ class LifecycleMachine(RuleBasedStateMachine):
             if c.status != CandidateStatus.NOT_STARTED:
                 assert not c.authorized_to_start, "a presence confirmation outlived the start"
                 assert c.started_at is not None and len(c.question_ids.split(",")) == RULES.questions_per_test
+            # A pause exists only in a test under way, with its message; adjustments stay bounded.
+            assert (c.paused_since is not None) == (c.pause_message is not None)
+            if c.paused_since is not None:
+                assert c.status == CandidateStatus.IN_PROGRESS, f"a {c.status} test stayed paused"
+            assert c.paused_seconds >= 0
+            assert room.ADJUST_MIN <= c.time_adjustment_minutes <= room.ADJUST_MAX
             if c.status != CandidateStatus.IN_PROGRESS:
                 flags = (c.status, c.resume_requested, c.resume_authorized)
                 assert not c.resume_requested and not c.resume_authorized, flags
