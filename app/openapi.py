@@ -119,6 +119,58 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/supervision/sessions/{sid}/candidates/{id}/end-test": {
         "post": _op("Terminer le test", 200, params=("sid", "id"))
     },
+    # Room control (issue 13).
+    "/api/supervision/sessions/{sid}/candidates/{id}/pause": {
+        "post": _op(
+            "Mettre le test en pause", 200, _obj([], message={"type": "string", "nullable": True}), params=("sid", "id")
+        )
+    },
+    "/api/supervision/sessions/{sid}/candidates/{id}/resume": {
+        "post": _op("Reprendre le test après une pause", 200, params=("sid", "id"))
+    },
+    "/api/supervision/sessions/{sid}/candidates/{id}/adjust-time": {
+        "post": _op(
+            "Ajuster le temps",
+            200,
+            _obj(
+                ["minutes", "reason"],
+                minutes={"type": "integer", "minimum": -30, "maximum": 120},
+                reason={"type": "string"},
+            ),
+            params=("sid", "id"),
+        )
+    },
+    "/api/supervision/sessions/{sid}/pause": {
+        "post": _op(
+            "Mettre la salle en pause", 200, _obj([], message={"type": "string", "nullable": True}), params=("sid",)
+        )
+    },
+    "/api/supervision/sessions/{sid}/resume": {"post": _op("Reprendre les tests en pause", 200, params=("sid",))},
+    "/api/supervision/sessions/{sid}/bulk": {
+        "post": _op(
+            "Action groupée",
+            200,
+            _obj(
+                ["action"],
+                action={"type": "string", "enum": ["confirm_presence", "end_test", "pause", "resume"]},
+                candidate_ids={"type": "array", "items": _ID},
+                all_in_progress={"type": "boolean"},
+                message={"type": "string", "nullable": True},
+            ),
+            params=("sid",),
+        )
+    },
+    "/api/supervision/sessions/{sid}/messages": {
+        "post": _op(
+            "Message à la salle ou à un candidat",
+            201,
+            _obj(["text"], text={"type": "string"}, candidate_id=_ID),
+            params=("sid",),
+        )
+    },
+    "/api/supervision/sessions/{sid}/supervisor-kit.pdf": {
+        "get": _op("Kit surveillant (PDF), pour les surveillants", 200, params=("sid",))
+    },
     "/api/candidate/join": {
         "post": _op(
             "Rejoindre la session",

@@ -11,7 +11,17 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import NewContext, Server
-from tests.browser.support import api_access, api_candidate, api_login, candidate_join, open_dashboard, row, tick
+from tests.browser.support import (
+    api_access,
+    api_candidate,
+    api_login,
+    candidate_join,
+    open_dashboard,
+    row,
+    signup,
+    tick,
+    ui_login,
+)
 from tests.browser.test_accessibility import AXE, Audit
 
 pytestmark = pytest.mark.browser
@@ -191,3 +201,22 @@ def test_room_screenshots(server: Server, new_context: NewContext, screenshots: 
     row(sup, "Paul").get_by_role("button", name=re.compile("Afficher les actions")).click()
     sup.get_by_role("menuitem", name="Ajuster le temps").click()
     sup.screenshot(path=str(screenshots / "room-adjust-375.png"), animations="disabled")
+
+
+def test_login_lands_on_the_centre_or_on_supervision(server: Server, new_context: NewContext) -> None:
+    # The demo account is a member of the demo centre: its space first.
+    member = new_context().new_page()
+    member.goto("/connexion")
+    ui_login(member)
+    member.wait_for_url("**/centre")
+    expect(member.get_by_role("heading", name="Mes sessions de certification")).to_be_visible()
+
+    # An account that only supervises: "Surveiller une session", the guide's step 1.
+    context = new_context()
+    signup(context, server, "marie.curie@testix.fr", "Marie", "Curie")
+    context.clear_cookies()
+    page = context.new_page()
+    page.goto("/connexion")
+    ui_login(page, "marie.curie@testix.fr", "Motdepasse1")
+    page.wait_for_url("**/surveillance")
+    expect(page.get_by_role("heading", name="Surveiller une session")).to_be_visible()

@@ -382,3 +382,26 @@ async def test_expiry_sweep_ends_tests_open_more_than_a_day(world: World) -> Non
     assert snap["recent_events"][-1]["actor"] == {"name": "Fermeture automatique"}
     await refused(await room.browsers["Ana"].get("/api/candidate/test"), 409, "TEST_ENDED_BY_EXPIRY")
     await refused(await room.marie.post(room.cand("Ana", "/resume")), 409, "TEST_ALREADY_FINISHED")
+
+
+# ------------------------------------------------------------------ the supervisor's tools
+
+
+async def test_supervisor_kit_and_help_page(world: World) -> None:
+    room = await open_room(world, started=())
+    r = await room.marie.get(room.url("/supervisor-kit.pdf"))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF") and f"session-{room.sid}.pdf" in r.headers["content-disposition"]
+    outsider = await world.user("outsider@testix.fr", "Oscar", "Wilde")
+    await refused(await outsider.get(room.url("/supervisor-kit.pdf")), 403, "NO_SUPERVISOR_ACCESS")
+    await refused(await world.client().get(room.url("/supervisor-kit.pdf")), 401, "NOT_AUTHENTICATED")
+    # The centre's own route still serves its members, and only them.
+    assert (await room.staff.get(f"/api/sessions/{room.sid}/supervisor-kit.pdf")).status_code == 200
+    await refused(await room.marie.get(f"/api/sessions/{room.sid}/supervisor-kit.pdf"), 403, "NOT_A_MEMBER")
+
+    page = await world.client().get("/surveillance/aide")
+    assert page.status_code == 200
+    assert "Récapitulatif du guide" in page.text and "Autoriser la reprise du test" in page.text
+    dashboard = await room.marie.get(f"/surveillance/sessions/{room.sid}")
+    assert f'href="/api/supervision/sessions/{room.sid}/supervisor-kit.pdf"' in dashboard.text
+    assert 'href="/surveillance/aide"' in dashboard.text
