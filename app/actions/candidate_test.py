@@ -179,12 +179,14 @@ def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, 
 
 
 def is_waiting(view: dict[str, Any] | None) -> bool:
-    """A candidate's page waiting on a supervisor: presence not yet confirmed, or a resume asked for."""
+    """A candidate's page waiting on a supervisor: presence not yet confirmed, a resume asked
+    for, or a paused test (a lost "resumed" publish must not leave the page paused for good)."""
     if not view:
         return True
     return bool(
         (view.get("status") == CandidateStatus.NOT_STARTED and not view.get("authorized_to_start"))
         or view.get("resume_requested")
+        or (view.get("status") == CandidateStatus.IN_PROGRESS and view.get("paused"))
     )
 
 

@@ -16,6 +16,7 @@ const STATUS = {
   [Status.FINISHED]: ["Terminé", "neutral"],
   [Status.ENDED_BY_SUPERVISOR]: ["Terminé par le surveillant", "neutral"],
   [Status.ENDED_BY_FINALIZATION]: ["Terminé à la finalisation", "neutral"],
+  [Status.ENDED_BY_EXPIRY]: ["Fermé automatiquement", "neutral"],
 };
 let session = null;
 

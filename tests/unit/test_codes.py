@@ -128,3 +128,6 @@ def test_only_waiting_candidates_are_re_read_periodically() -> None:
     assert not is_waiting({"status": "not_started", "authorized_to_start": True, "resume_requested": False})
     assert not is_waiting({"status": "in_progress", "authorized_to_start": False, "resume_requested": False})
     assert is_waiting(None)
+    # A paused test waits on its supervisor too; once ended, the pause means nothing.
+    assert is_waiting({"status": "in_progress", "resume_requested": False, "paused": True})
+    assert not is_waiting({"status": "ended_by_supervisor", "resume_requested": False, "paused": True})
