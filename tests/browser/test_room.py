@@ -154,10 +154,16 @@ def test_room_control_is_axe_clean(server: Server, new_context: NewContext) -> N
     # The server's refusal stays in the dialog, where the value can be corrected.
     expect(dialog.locator("[data-room-dialog-error]")).to_contain_text("entre -30 et +120 minutes")
     audit.check(sup, "ajuster le temps, refus")
+    before = seconds_of(cand.locator("[data-timer]").inner_text())
     dialog.get_by_label(re.compile("Minutes à ajouter")).fill("15")
     dialog.get_by_role("button", name="Ajuster le temps").click()
     expect(dialog).to_be_hidden()
     expect(row(sup, "Paul").locator(".tag", has_text="Temps ajusté +15 min")).to_be_visible()
+    # The candidate's countdown moved at once, without a reload, and said so.
+    expect(cand.locator("[data-announcer]")).to_contain_text("Votre surveillant vous a accordé 15 minutes de plus.")
+    cand.wait_for_timeout(1100)  # the countdown redraws each second
+    after = seconds_of(cand.locator("[data-timer]").inner_text())
+    assert 15 * 60 - 10 <= after - before <= 15 * 60, (before, after)
 
     sup.get_by_role("button", name="Message à la salle").click()
     dialog = sup.get_by_role("dialog")
