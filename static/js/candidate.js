@@ -71,7 +71,7 @@ const state = {
 function show(step, { focus = true } = {}) {
   state.step = step;
   for (const section of document.querySelectorAll("[data-step]")) section.hidden = section.dataset.step !== step;
-  const shown = step === "waiting" ? "join" : step;
+  const shown = { waiting: "join", paused: "test" }[step] || step;
   for (const li of document.querySelectorAll("[data-step-label]")) {
     if (li.dataset.stepLabel === shown) li.setAttribute("aria-current", "step");
     else li.removeAttribute("aria-current");
