@@ -316,11 +316,24 @@ def answer_body(ids: dict[str, Any]) -> dict[str, Any]:
     return {"question_id": ids["question"], "answer": 0}
 
 
+def adjust_body(_: dict[str, Any]) -> dict[str, Any]:
+    return {"minutes": 5, "reason": "Panne"}
+
+
+def bulk_body(ids: dict[str, Any]) -> dict[str, Any]:
+    return {"action": "pause", "candidate_ids": [ids["rita"]]}
+
+
+def message_body(_: dict[str, Any]) -> dict[str, Any]:
+    return {"text": "Il reste 10 minutes"}
+
+
 def const(value: Any) -> Callable[[dict[str, Any]], Any]:
     return lambda _ids: value
 
 
 SUP = "/api/supervision/sessions/{s1}/candidates"
+ROOM = "/api/supervision/sessions/{s1}"
 # Routes taking a JSON object, as (name, who, path, valid body): the generic refusals
 # (malformed, not an object, too large, missing and mistyped fields) run on each.
 JSON_ROUTES = [
@@ -333,6 +346,9 @@ JSON_ROUTES = [
     ("presence", "sup", SUP + "/{nina}/presence", presence_body),
     ("start", "ready", "/api/candidate/start", consent_body),
     ("answers", "running", "/api/candidate/answers", answer_body),
+    ("adjust-time", "sup", SUP + "/{rita}/adjust-time", adjust_body),
+    ("bulk", "sup", ROOM + "/bulk", bulk_body),
+    ("messages", "sup", ROOM + "/messages", message_body),
 ]
 MALFORMED = [
     ("truncated-json", b'{"session_id": 1,', 422),
@@ -484,6 +500,14 @@ UNAUTHENTICATED = [
     ("presence", "POST", SUP + "/{nina}/presence"),
     ("authorize-resume", "POST", SUP + "/{roger}/authorize-resume"),
     ("end-test", "POST", SUP + "/{rita}/end-test"),
+    ("pause", "POST", SUP + "/{rita}/pause"),
+    ("resume", "POST", SUP + "/{rita}/resume"),
+    ("adjust-time", "POST", SUP + "/{rita}/adjust-time"),
+    ("room-pause", "POST", ROOM + "/pause"),
+    ("room-resume", "POST", ROOM + "/resume"),
+    ("bulk", "POST", ROOM + "/bulk"),
+    ("messages", "POST", ROOM + "/messages"),
+    ("supervision-kit", "GET", ROOM + "/supervisor-kit.pdf"),
     ("start", "POST", "/api/candidate/start"),
     ("test", "GET", "/api/candidate/test"),
     ("answers", "POST", "/api/candidate/answers"),
@@ -498,6 +522,9 @@ VALID_BODIES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "presence": presence_body,
     "start": consent_body,
     "answers": answer_body,
+    "adjust-time": adjust_body,
+    "bulk": bulk_body,
+    "messages": message_body,
 }
 
 
@@ -524,6 +551,11 @@ STATE_CHANGES = [
     ("sup", "presence", "POST", SUP + "/{nina}/presence", presence_body),
     ("sup", "authorize-resume", "POST", SUP + "/{roger}/authorize-resume", None),
     ("sup", "end-test", "POST", SUP + "/{rita}/end-test", None),
+    ("sup", "pause", "POST", SUP + "/{rita}/pause", None),
+    ("sup", "adjust-time", "POST", SUP + "/{rita}/adjust-time", adjust_body),
+    ("sup", "room-pause", "POST", ROOM + "/pause", None),
+    ("sup", "bulk", "POST", ROOM + "/bulk", bulk_body),
+    ("sup", "messages", "POST", ROOM + "/messages", message_body),
     ("ready", "start", "POST", "/api/candidate/start", consent_body),
     ("running", "answers", "POST", "/api/candidate/answers", answer_body),
     ("running", "join", "POST", "/api/candidate/join", join_body),
@@ -1290,6 +1322,9 @@ OTHER_SESSION_ROUTES = [
     ("presence", "sup", "POST", SUP + "/{cid}/presence", {"authorized": True}),
     ("authorize-resume", "sup", "POST", SUP + "/{cid}/authorize-resume", None),
     ("end-test", "sup", "POST", SUP + "/{cid}/end-test", None),
+    ("pause", "sup", "POST", SUP + "/{cid}/pause", None),
+    ("resume", "sup", "POST", SUP + "/{cid}/resume", None),
+    ("adjust-time", "sup", "POST", SUP + "/{cid}/adjust-time", {"minutes": 5, "reason": "Panne"}),
     ("remove", "staff_a", "DELETE", "/api/sessions/{s1}/candidates/{cid}", None),
 ]
 
