@@ -40,7 +40,7 @@ def clock_now(c: Candidate, now: dt.datetime) -> dt.datetime:
 
 def time_left_seconds(c: Candidate, test_minutes: int, now: dt.datetime) -> int:
     end = theoretical_end(c, test_minutes)
-    if end is None or c.status != "in_progress":
+    if end is None or c.status != CandidateStatus.IN_PROGRESS:
         return 0
     return max(0, int((end - clock_now(c, now)).total_seconds()))
 
@@ -196,4 +196,3 @@ def snapshot(db: Session, session_id: int, view: CandidateView) -> dict[str, Any
         "candidates": [view(c, now) for c in candidates],
         "recent_events": recent_activity(db, session_id),
     }
-
