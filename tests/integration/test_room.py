@@ -4,6 +4,7 @@ join window and the expiry of tests left open, and every refusal with nothing ch
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from app import views
 from app.models import utcnow
 from app.questions import by_id
 from tests.conftest import World, digest, event_log
+from tests.integration.test_concurrency import Room as RaceRoom
 
 CSV = (
     "nom;prenom;date_naissance;temps_majore\n"
@@ -405,3 +407,52 @@ async def test_supervisor_kit_and_help_page(world: World) -> None:
     dashboard = await room.marie.get(f"/surveillance/sessions/{room.sid}")
     assert f'href="/api/supervision/sessions/{room.sid}/supervisor-kit.pdf"' in dashboard.text
     assert 'href="/surveillance/aide"' in dashboard.text
+
+
+# ------------------------------------------------------------------ races
+
+
+async def test_two_supervisors_pause_the_room_at_once(world: World) -> None:
+    """20 trials: exactly one room pause (one event per test) and one resume win each time."""
+    room = await RaceRoom(world).open(4)
+    for i in range(4):
+        await room.start(i)
+    for trial in range(20):
+        before = len(await event_log(world.app, room.sid))
+        base = f"/api/supervision/sessions/{room.sid}"
+        first, second = await asyncio.gather(room.marie.post(base + "/pause"), room.pierre.post(base + "/pause"))
+        codes = sorted((first.status_code, second.status_code))
+        assert codes == [200, 409], (trial, first.text, second.text)
+        assert {first.json().get("error", {}).get("code"), second.json().get("error", {}).get("code")} == {
+            None,
+            "NO_TEST_TO_PAUSE",
+        }
+        assert len(await event_log(world.app, room.sid)) == before + 4
+        first, second = await asyncio.gather(room.marie.post(base + "/resume"), room.pierre.post(base + "/resume"))
+        assert sorted((first.status_code, second.status_code)) == [200, 409], (trial, first.text, second.text)
+        assert len(await event_log(world.app, room.sid)) == before + 8
+    await room.assert_log_contiguous()
+
+
+async def test_an_answer_racing_a_pause_is_never_recorded_while_paused(world: World) -> None:
+    """15 trials: either the answer lands before the pause, or it is refused with TEST_PAUSED."""
+    room = await RaceRoom(world).open(1)
+    browser = await room.start(0)
+    cid = room.ids[0]
+    for trial in range(15):
+        q = (await browser.get("/api/candidate/test")).json()["question"]
+        body = {"question_id": q["id"], "answer": by_id(q["id"]).answer}
+        answer, pause = await asyncio.gather(
+            browser.post("/api/candidate/answers", json=body), room.action(room.marie, cid, "pause")
+        )
+        assert pause.status_code == 200, pause.text
+        paused_at = pause.json()["candidate"]["progress"]["answered"]
+        if answer.status_code == 200:
+            assert paused_at == trial + 1, (trial, paused_at)
+        else:
+            assert answer.json()["error"]["code"] == "TEST_PAUSED" and paused_at == trial, (trial, answer.text)
+        assert (await room.action(room.marie, cid, "resume")).status_code == 200
+        if answer.status_code != 200:
+            assert (await browser.post("/api/candidate/answers", json=body)).status_code == 200
+    assert (await room.candidate(cid))["progress"]["answered"] == 15
+    await room.assert_log_contiguous()
