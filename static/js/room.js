@@ -331,6 +331,10 @@ export function renderRoom() {
   // Forget selected candidates who left the list.
   const known = new Set(room.candidates().map((c) => c.id));
   for (const id of [...room.selected]) if (!known.has(id)) room.selected.delete(id);
+  const paused = live.filter((c) => c.paused).length;
+  $("[data-room-status]").textContent = paused
+    ? `${plural(paused, "test en pause", "tests en pause")} sur ${plural(live.length, "test en cours", "tests en cours")}`
+    : `${plural(live.length, "test en cours", "tests en cours")}`;
   $("[data-room-pause]").disabled = frozen || !live.some((c) => !c.paused);
   $("[data-room-resume]").disabled = frozen || !live.some((c) => c.paused);
   $("[data-room-message]").disabled = frozen;

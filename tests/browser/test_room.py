@@ -75,6 +75,7 @@ def test_room_pause_stops_the_countdown_and_resume_continues(server: Server, new
     assert cand.locator("[data-pause-time]").inner_text() == stopped
     # The supervisor's row says so, with the pause's duration.
     expect(row(sup, "Paul").locator(".tag", has_text=re.compile(r"En pause · moins d'1 min"))).to_be_visible()
+    expect(sup.locator("[data-room-status]")).to_have_text("1 test en pause sur 1 test en cours")
     expect(sup.locator("[data-activity]")).to_contain_text("Surveillant Test a mis en pause le test de DUPONT Paul")
 
     sup.get_by_role("button", name="Reprendre tous les tests").click()
