@@ -27,7 +27,7 @@ class ConfigurationError(Exception):
     """A setting is missing or wrong; the message says which, in French and English."""
 
 
-Kind = Literal["text", "secret", "url", "int", "float", "bool", "path", "origins"]
+Kind = Literal["text", "secret", "url", "int", "float", "bool", "path", "origins", "timezone"]
 
 _KIND_WORDS: dict[Kind, str] = {
     "text": "texte",
@@ -38,6 +38,7 @@ _KIND_WORDS: dict[Kind, str] = {
     "bool": "oui/non",
     "path": "dossier",
     "origins": "liste d'origines",
+    "timezone": "fuseau horaire",
 }
 _TRUE = frozenset({"1", "true", "yes", "on", "oui"})
 
@@ -93,6 +94,11 @@ class Setting:
         return raw
 
     def check(self, value: Any) -> None:
+        if self.kind == "timezone":
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigurationError(f"{self.env} : fuseau horaire inconnu {value!r} / unknown time zone") from None
         if self.minimum is not None and value < self.minimum:
             raise ConfigurationError(
                 f"{self.env} doit être au moins {self.minimum:g} / must be at least {self.minimum:g}"
@@ -181,7 +187,7 @@ TABLE: tuple[Setting, ...] = (
         "un candidat ne peut rejoindre une session qu'à partir de ce délai (minutes) avant l'heure prévue",
         minimum=0,
     ),
-    Setting("session_timezone", "text", "Europe/Paris", "fuseau de la date et de l'heure prévues des sessions"),
+    Setting("session_timezone", "timezone", "Europe/Paris", "fuseau de la date et de l'heure prévues des sessions"),
     Setting(
         "test_expiry_hours",
         "int",
@@ -298,12 +304,6 @@ def validate(settings: Settings) -> None:
         # An origin is scheme://host[:port]: with a path or without a host it would never match.
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
             raise ConfigurationError(f"ALLOWED_ORIGINS : origine invalide {origin!r} / invalid origin")
-    try:
-        ZoneInfo(settings.session_timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(
-            f"SESSION_TIMEZONE inconnu : {settings.session_timezone!r} / unknown time zone"
-        ) from None
     from app.questions import load_bank  # the bank is package data, read once and cached
 
     bank = len(load_bank())

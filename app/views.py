@@ -120,6 +120,7 @@ COUNTED_ACTIONS = frozenset(
         Action.FINISHED,
         Action.ENDED_BY_SUPERVISOR,
         Action.ENDED_BY_FINALIZATION,
+        Action.ENDED_BY_EXPIRY,
     }
 )
 

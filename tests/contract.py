@@ -38,6 +38,7 @@ BY_TYPE = {
         "event": "event",
         "heartbeat": "heartbeat",
         "candidate": "candidate_message",
+        "message": "notice",
         "error": "error",
     },
     "client_message": {"resync": "resync", "heartbeat": "candidate_heartbeat"},

@@ -94,7 +94,16 @@ REFUSALS = {
     "TIME_ADJUSTMENT_LIMIT",
     "TOO_MANY_MESSAGES",
 }
-RULES = Rules(test_minutes=105, questions_per_test=3, limiter=RateLimiter(10_000, 300), lease_seconds=0)
+RULES = Rules(
+    test_minutes=105,
+    questions_per_test=3,
+    limiter=RateLimiter(10_000, 300),
+    lease_seconds=0,
+    join_opens_minutes_before=None,  # the machine's session is in the past: open anyway
+    session_timezone="Europe/Paris",
+    test_expiry_hours=24,
+    messages_per_minute=6,
+)
 BIRTH = dt.date(2000, 1, 1)
 SESSION_DAY = dt.date(2021, 12, 28)
 NAMES = ["DELARUE", "DUPONT", "DURAND", "ÉLOI", "MARTIN", "PETIT"]

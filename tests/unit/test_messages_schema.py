@@ -31,6 +31,10 @@ CANDIDATE: dict[str, Any] = {
     "ended_at": None,
     "theoretical_end_at": "2021-12-28T11:50:00Z",
     "overtime": False,
+    "paused": False,
+    "paused_since": None,
+    "pause_message": None,
+    "time_adjustment_minutes": 0,
     "progress": {"answered": 2, "total": 16},
 }
 COUNTS = {"enrolled": 4, "present": 2, "in_progress": 1, "finished": 0}
@@ -54,6 +58,9 @@ EVENT: dict[str, Any] = {
     "candidate": CANDIDATE,
     "counts": COUNTS,
 }
+
+# An event after which the counters cannot have changed carries none.
+UNCOUNTED = {k: v for k, v in EVENT.items() if k != "counts"}
 
 
 def test_the_schema_is_a_valid_json_schema() -> None:
@@ -150,6 +157,46 @@ def test_events_carry_the_counters_exactly_after_the_actions_that_can_change_the
             },
             "server_message",
         ),
+        (
+            UNCOUNTED
+            | {
+                "action": "time_adjusted",
+                "candidate": CANDIDATE | {"time_adjustment_minutes": 15},
+                "adjustment": {"minutes": 15, "reason": "Panne", "total": 15},
+            },
+            "event",
+        ),
+        (
+            UNCOUNTED
+            | {
+                "action": "paused",
+                "candidate": CANDIDATE
+                | {"paused": True, "paused_since": "2021-12-28T10:30:00Z", "pause_message": "Alarme"},
+            },
+            "event",
+        ),
+        (
+            {
+                "type": "event",
+                "version": 16,
+                "name": "room.message",
+                "action": "message_sent",
+                "at": "2021-12-28T11:40:00Z",
+                "actor": {"name": "Marie Curie"},
+                "message": {"text": "Il reste 10 minutes", "to": None},
+            },
+            "event",
+        ),
+        (
+            {
+                "type": "message",
+                "message": {"text": "Merci", "to": {"id": 3, "last_name": "DUPONT", "first_name": "Paul"}},
+                "actor": {"name": "Marie Curie"},
+                "at": "2021-12-28T11:40:00Z",
+                "version": 16,
+            },
+            "server_message",
+        ),
         ({"type": "heartbeat", "version": 12}, "server_message"),
         ({"type": "candidate", "candidate": CANDIDATE, "version": 12}, "server_message"),
         ({"type": "candidate", "candidate": None, "version": 0, "session_status": "finalized"}, "server_message"),
@@ -205,7 +252,12 @@ def test_a_malformed_event_is_caught(change: str) -> None:
 
 @pytest.mark.parametrize(
     "message",
-    [{"type": "resync", "since": "hier"}, {"type": "resync"}, {"type": "heartbeat", "version": -1}, {"type": "bonjour"}],
+    [
+        {"type": "resync", "since": "hier"},
+        {"type": "resync"},
+        {"type": "heartbeat", "version": -1},
+        {"type": "bonjour"},
+    ],
 )
 def test_malformed_client_messages_are_caught(message: dict[str, Any]) -> None:
     assert contract.problem(message, "client_message") is not None
