@@ -112,14 +112,16 @@ TABLE: tuple[Setting, ...] = (
         "database_url",
         "url",
         "",
-        "`sqlite:///chemin` ou `postgresql://user@hôte/base` (le pilote est choisi par l'app)",
+        "`sqlite:///chemin` ou `postgresql://user@hôte/base` (le pilote est choisi par l'app) ; primaire et "
+        "secours : `postgresql://user@h1:5432,h2:5432/base?target_session_attrs=read-write` (« Haute disponibilité »)",
         shown="fichier `surveillance.db` dans `DATA_DIR`",
     ),
     Setting(
         "redis_url",
         "url",
         None,
-        "`redis://hôte:6379/0` : Redis pub/sub entre processus",
+        "`redis://hôte:6379/0` : Redis pub/sub entre processus ; avec Sentinel : "
+        "`redis+sentinel://s1:26379,s2:26379,s3:26379/mymaster/0`",
         shown="non définie : diffusion en mémoire, un seul processus",
     ),
     Setting(
@@ -254,15 +256,39 @@ class Settings:
 
 
 def normalise_database_url(url: str) -> str:
-    """Accept plain URLs and pick the driver ourselves (psycopg 3 for PostgreSQL)."""
+    """Accept plain URLs and pick the driver ourselves (psycopg 3 for PostgreSQL).
+
+    libpq's multi-host form (``postgresql://u@h1:5432,h2:5432/db?target_session_attrs=read-write``)
+    is how an operator names a primary and its standby; SQLAlchemy cannot parse a host list
+    in the authority, so it is rewritten into SQLAlchemy's own form (``?host=h1:5432&host=h2:5432``),
+    which psycopg hands back to libpq as the same host list.
+    """
     if url.startswith(("postgres://", "postgresql://")):
         rest = url.split("://", 1)[1]
-        return "postgresql+psycopg://" + rest
-    if url.startswith("sqlite:") or url.startswith("postgresql+"):
+        return "postgresql+psycopg://" + _host_list_to_query(rest)
+    if url.startswith("postgresql+"):
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://{_host_list_to_query(rest)}"
+    if url.startswith("sqlite:"):
         return url
     raise ConfigurationError(
         f"DATABASE_URL non reconnue : {url!r} (attendu sqlite:///chemin ou postgresql://…) / unsupported DATABASE_URL"
     )
+
+
+def _host_list_to_query(rest: str) -> str:
+    authority, _, tail = rest.partition("/")
+    userinfo, at, hosts = authority.rpartition("@")
+    if "," not in hosts:
+        return rest
+    listed = [h.strip() for h in hosts.split(",")]
+    if any(not h or h.startswith(":") for h in listed):
+        raise ConfigurationError(
+            f"DATABASE_URL : liste d'hôtes invalide {hosts!r} (attendu hote1:port,hote2:port) / invalid host list"
+        )
+    path, _, query = tail.partition("?")
+    params = [f"host={h}" for h in listed] + ([query] if query else [])
+    return f"{userinfo}{at}/{path}?" + "&".join(params)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -297,8 +323,8 @@ def validate(settings: Settings) -> None:
         setting.check(getattr(settings, setting.name))
     if len(settings.secret_key) < 16:
         raise ConfigurationError("SECRET_KEY doit faire au moins 16 caractères / must be ≥ 16 characters")
-    if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigurationError("REDIS_URL doit commencer par redis:// / must start with redis://")
+    if settings.redis_url:
+        _validate_redis_url(settings.redis_url)
     for origin in settings.allowed_origins:
         parts = urlsplit(origin)
         # An origin is scheme://host[:port]: with a path or without a host it would never match.
@@ -349,6 +375,20 @@ def readme_with_table(readme: str) -> str:
     start = readme.index(README_START)
     end = readme.index(README_END, start) + len(README_END) + 1
     return readme[:start] + markdown_table() + readme[end:]
+
+
+def _validate_redis_url(url: str) -> None:
+    from realtime.sentinel import SENTINEL_SCHEME, parse_sentinel_url
+
+    if url.startswith(SENTINEL_SCHEME):
+        try:
+            parse_sentinel_url(url)
+        except ValueError as exc:
+            raise ConfigurationError(f"REDIS_URL : {exc}") from None
+    elif not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigurationError(
+            "REDIS_URL doit commencer par redis:// ou redis+sentinel:// / must start with redis:// or redis+sentinel://"
+        )
 
 
 def _secret_beside_sqlite(data_dir: Path) -> str:

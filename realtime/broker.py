@@ -44,9 +44,9 @@ def broker_from_url(url: str | None) -> Broker:
         from realtime.memory import MemoryBroker
 
         return MemoryBroker()
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(("redis://", "rediss://", "unix://", "redis+sentinel://")):
         from realtime.redis import RedisBroker
 
         return RedisBroker(url)
     scheme = url.split(":", 1)[0]
-    raise ValueError(f"unsupported broker URL scheme {scheme!r} (expected redis:// or rediss://)")
+    raise ValueError(f"unsupported broker URL scheme {scheme!r} (expected redis://, rediss:// or redis+sentinel://)")

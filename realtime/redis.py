@@ -8,6 +8,9 @@ The subscriber is a bare redis-py ``Connection`` rather than ``PubSub``:
 ``PubSub`` silently reconnects and re-subscribes inside its retry layer, and a
 silent reconnect is exactly what we must *not* have: every message published
 during the gap is lost, so the hub has to hear about it and resync sockets.
+
+With a ``redis+sentinel://`` URL both kinds of connection find the master through
+the sentinels (realtime/sentinel.py); a failover is then just another reconnect.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from typing import Any
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from realtime.broker import BrokerUnavailable, OnMessage, OnReconnect
+from realtime.sentinel import SENTINEL_SCHEME, sentinel_pools
 
 logger = logging.getLogger(__name__)
 
@@ -54,25 +59,33 @@ class RedisBroker:
         }
         # One immediate retry covers a pooled connection left stale by a Redis
         # restart; anything longer would make a publish during an outage slow.
-        self._publish_pool = BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=pool_wait_timeout,
-            socket_timeout=publish_timeout,
-            client_name=f"{client_name}:pub",
-            retry=Retry(NoBackoff(), 1),
-            **common,
-        )
-        self._publisher = Redis(connection_pool=self._publish_pool)
+        publish: dict[str, Any] = {
+            "max_connections": max_connections,
+            "timeout": pool_wait_timeout,
+            "socket_timeout": publish_timeout,
+            "client_name": f"{client_name}:pub",
+            "retry": Retry(NoBackoff(), 1),
+        }
         # No socket_timeout here: an idle subscription legitimately reads nothing
         # for hours. Dead peers are found by our own idle PING instead.
-        self._subscriber_pool = ConnectionPool.from_url(
-            url,
-            max_connections=1,
-            client_name=f"{client_name}:sub",
-            retry=Retry(NoBackoff(), 0),
-            **common,
-        )
+        subscribe: dict[str, Any] = {
+            "max_connections": 1,
+            "client_name": f"{client_name}:sub",
+            "retry": Retry(NoBackoff(), 0),
+        }
+        self._sentinel: Sentinel | None = None
+        self._publish_pool: ConnectionPool
+        self._subscriber_pool: ConnectionPool
+        if url.startswith(SENTINEL_SCHEME):
+            # Each new connection asks the sentinels for the master, so the reconnect
+            # after a failover reaches the promoted replica.
+            self._sentinel, self._publish_pool, self._subscriber_pool = sentinel_pools(
+                url, publish=publish, subscribe=subscribe, common=common
+            )
+        else:
+            self._publish_pool = BlockingConnectionPool.from_url(url, **publish, **common)
+            self._subscriber_pool = ConnectionPool.from_url(url, **subscribe, **common)
+        self._publisher = Redis(connection_pool=self._publish_pool)
         self._subscribe_timeout = subscribe_timeout
         self._idle_ping_seconds = idle_ping_seconds
         self._backoff_initial = backoff_initial
@@ -114,6 +127,8 @@ class RedisBroker:
         await self._publisher.aclose()
         await self._publish_pool.disconnect()
         await self._subscriber_pool.disconnect()
+        if self._sentinel is not None:
+            await self._sentinel.aclose()
 
     async def publish(self, channel: str, data: str) -> None:
         try:
