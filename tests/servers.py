@@ -179,8 +179,9 @@ class SentinelGroup:
         return f"redis+sentinel://{hosts}/{self.SERVICE}/0"
 
     def start(self) -> SentinelGroup:
-        self.master.start()
-        self.replica.start("--replicaof", "127.0.0.1", str(self.master.port))
+        # The replica's full sync goes through an RDB file: in the test's folder, not the cwd.
+        self.master.start("--dir", str(self.folder))
+        self.replica.start("--dir", str(self.folder), "--replicaof", "127.0.0.1", str(self.master.port))
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         for port in self.sentinel_ports:
             conf = self.folder / f"sentinel-{port}.conf"
