@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from realtime.sockets import SourceUnavailable
+
 
 class DomainError(Exception):
     """A refusal. Each subclass names one in its class line (status, code, French message);
@@ -176,7 +178,11 @@ class HttpRefusal(DomainError, code="HTTP_ERROR", message=HTTP_REFUSAL): ...
 class InternalError(DomainError, status=500, code="INTERNAL_ERROR", message=INTERNAL_ERROR): ...
 
 
-class ServiceUnavailable(DomainError, status=503, code="SERVICE_UNAVAILABLE", message=SERVICE_UNAVAILABLE): ...
+class ServiceUnavailable(
+    DomainError, SourceUnavailable, status=503, code="SERVICE_UNAVAILABLE", message=SERVICE_UNAVAILABLE
+):
+    """The database is out of reach (a primary switch, a cut): nothing was applied. Also a
+    SourceUnavailable, so a live socket waits for the database instead of closing."""
 
 
 class NoAccessCodeLeft(ServiceUnavailable, message=NO_ACCESS_CODE_LEFT): ...

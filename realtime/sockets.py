@@ -12,7 +12,13 @@ other is cancelled.
 
 Close codes: 1008 policy violation (message flood), 1009 frame over
 ``MAX_FRAME``, 1011 unexpected server error, 1013 try again later (the socket's
-queue overflowed or a send stalled; the client reconnects and resyncs).
+queue overflowed or a send stalled, or the database was out when the socket
+opened; the client reconnects and resyncs).
+
+While the database is out (a primary switch), an open socket stays open: the
+source raises ``SourceUnavailable``, the read is skipped, and the next heartbeat
+(or refresh) catches up once the database answers again. Closing instead would
+send every client of every room reconnecting at the same moment.
 """
 
 from __future__ import annotations
@@ -47,10 +53,13 @@ HEARTBEAT_MIN_INTERVAL: Final = 1.0
 # A candidate has no version to compare on heartbeats, so its state is re-read this often:
 # a publish lost while the broker connection stayed up is then noticed within this time.
 CANDIDATE_REFRESH_SECONDS: Final = 30.0
+# A candidate read skipped while the database was out is retried this soon.
+STALE_RETRY_SECONDS: Final = 2.0
 
 CLOSE_POLICY: Final = CloseCode.POLICY
 CLOSE_TOO_BIG: Final = CloseCode.TOO_BIG
 CLOSE_INTERNAL: Final = CloseCode.INTERNAL
+CLOSE_UNAVAILABLE_REASON: Final = "Service momentanément indisponible, reconnexion…"
 
 INVALID_MESSAGE: Final = encode(
     {"type": MessageType.ERROR, "error": {"code": "INVALID_MESSAGE", "message": "Message incompris."}}
@@ -58,6 +67,10 @@ INVALID_MESSAGE: Final = encode(
 # Enough to answer a short burst of mistakes; a client that never reads its
 # error replies would otherwise make us queue them without bound.
 MAX_PENDING_ERRORS: Final = 8
+
+
+class SourceUnavailable(Exception):
+    """The source of truth is momentarily out of reach; the read may be retried later."""
 
 
 class SessionFeedSource(Protocol):
@@ -235,6 +248,8 @@ class _Connection:
                 continue
             if isinstance(exc, _Close):
                 close = close or exc
+            elif isinstance(exc, SourceUnavailable):
+                close = close or _Close(OVERFLOW_CLOSE_CODE, CLOSE_UNAVAILABLE_REASON)
             else:
                 logger.error(
                     "live feed of session %s failed",
@@ -291,9 +306,16 @@ class _SessionFeed:
             await self.conn.send_errors()
             if self.resync_since is not None:
                 since, self.resync_since = self.resync_since, None
-                await self.catch_up(since, requested=True)
+                try:
+                    await self.catch_up(since, requested=True)
+                except SourceUnavailable:
+                    # Kept for the next turn of the loop (an event or the heartbeat).
+                    self.resync_since = since if self.resync_since is None else min(since, self.resync_since)
             if item is not None:
-                await self.handle(item)
+                try:
+                    await self.handle(item)
+                except SourceUnavailable:
+                    logger.info("session %s: catch-up deferred, database unavailable", self.session_id)
             if loop.time() >= next_heartbeat:
                 await self.heartbeat()
                 next_heartbeat = loop.time() + self.heartbeat_seconds
@@ -378,8 +400,13 @@ class _SessionFeed:
     async def heartbeat(self) -> None:
         # Pub/sub can silently lose the last event; the version in the log
         # reveals it and the heartbeat then carries no stale version.
-        if await self.source.current_version(self.session_id) > self.last:
-            await self.catch_up(self.last)
+        try:
+            if await self.source.current_version(self.session_id) > self.last:
+                await self.catch_up(self.last)
+        except SourceUnavailable:
+            # The client still hears from us (its silence timer would reconnect it for
+            # nothing); what it misses meanwhile comes with the first heartbeat after.
+            logger.info("session %s: heartbeat without catch-up, database unavailable", self.session_id)
         await self.conn.send(encode({"type": MessageType.HEARTBEAT, "version": self.last}))
 
 
@@ -439,6 +466,8 @@ class _CandidateFeed:
         self.last_heartbeat = float("-inf")
         self.last_candidate: Any = None
         self.refresh_seconds = CANDIDATE_REFRESH_SECONDS
+        # A state read skipped while the database was out: redone at the next refresh.
+        self.stale = False
 
     async def receiver(self) -> None:
         loop = asyncio.get_running_loop()
@@ -451,7 +480,9 @@ class _CandidateFeed:
             now = loop.time()
             if now - self.last_heartbeat >= HEARTBEAT_MIN_INTERVAL:
                 self.last_heartbeat = now
-                await self.source.heartbeat(self.session_id, self.candidate_id)
+                # While the database is out the next heartbeat renews the lease instead.
+                with contextlib.suppress(SourceUnavailable):
+                    await self.source.heartbeat(self.session_id, self.candidate_id)
 
     async def sender(self) -> None:
         loop = asyncio.get_running_loop()
@@ -461,15 +492,17 @@ class _CandidateFeed:
             item = await self.conn.next_item(max(0.0, next_refresh - loop.time()))
             await self.conn.send_errors()
             if loop.time() >= next_refresh:
-                if self.source.wants_refresh({"candidate": self.last_candidate}):
-                    await self.send_state(only_if_changed=True)
                 next_refresh = loop.time() + self.refresh_seconds
+                if self.stale or self.source.wants_refresh({"candidate": self.last_candidate}):
+                    await self.deferrable(self.send_state(only_if_changed=not self.stale))
+            if self.stale:
+                next_refresh = min(next_refresh, loop.time() + STALE_RETRY_SECONDS)
             if item is None:
                 continue
             if isinstance(item, Overflow):
                 raise _Close(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON)
             if isinstance(item, Resync):
-                await self.send_state()
+                await self.deferrable(self.send_state())
             elif item.version <= self.last:
                 pass  # older than the state this candidate already has
             elif item.event.get("name") == EventName.ROOM_MESSAGE:
@@ -497,7 +530,16 @@ class _CandidateFeed:
                 self.last_candidate = item.event["candidate"]
             else:
                 # Session changes (and removals) are rendered by the app's own view.
-                await self.send_state()
+                await self.deferrable(self.send_state())
+
+    async def deferrable(self, read: Coroutine[Any, Any, None]) -> None:
+        """Run a state read; while the database is out, mark the state stale (retried soon)."""
+        try:
+            await read
+        except SourceUnavailable:
+            self.stale = True
+            return
+        self.stale = False
 
     async def send_state(self, *, only_if_changed: bool = False) -> None:
         message = await self.source.candidate_message(self.session_id, self.candidate_id)

@@ -59,7 +59,9 @@ async def test_redis_master_killed_sentinel_promotes_replica(
     feed_b = await SupervisorFeed.open(cluster.b.ws_url, sid, day.pierre, cluster.b.url)
     people = []
     for i, (name, cid) in enumerate(day.ids.items()):
-        r = await day.marie.post(f"/api/supervision/sessions/{sid}/candidates/{cid}/presence", json={"authorized": True})
+        r = await day.marie.post(
+            f"/api/supervision/sessions/{sid}/candidates/{cid}/presence", json={"authorized": True}
+        )
         assert r.status_code == 200, r.text
         app = cluster.apps[i % 2]
         p = Candidate(app.url, day.session, name, f"Prenom{int(name[-3:])}", "2000-01-01")
