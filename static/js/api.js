@@ -12,7 +12,56 @@ const REWORDED = {
   SERVICE_UNAVAILABLE: "Le service est momentanément indisponible. Réessayez dans quelques secondes.",
 };
 
-export async function api(method, url, body, { contentType } = {}) {
+// A database or proxy switching over answers 503 (or drops the connection) for a few seconds.
+// Reads are retried through it; writes only when the caller says they are idempotent.
+const RETRY_DELAYS_MS = [400, 800, 1500, 2500, 4000, 5000, 5000, 5000, 5000];
+const RETRYABLE_STATUS = new Set([0, 502, 503, 504]);
+
+export function retryable(res) {
+  return !res.ok && RETRYABLE_STATUS.has(res.status);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// « Reconnexion… » while any request waits for the server to come back; one banner for all.
+let waiting = 0;
+let banner = null;
+
+function reconnecting(delta) {
+  waiting += delta;
+  if (!banner) {
+    banner = document.createElement("div");
+    banner.className = "reconnecting";
+    banner.setAttribute("role", "status");
+    banner.dataset.reconnecting = "";
+    banner.hidden = true;
+    document.body.append(banner);
+  }
+  const on = waiting > 0;
+  if (on === !banner.hidden) return;
+  banner.hidden = !on;
+  banner.textContent = on ? "Reconnexion… Le serveur est momentanément indisponible, votre demande sera envoyée dès son retour." : "";
+}
+
+// `retry`: true for reads (the default for GET) and for writes the contract makes idempotent
+// (presence, resume, end of test); never for an answer, whose page checks what was applied.
+export async function api(method, url, body, { contentType, retry = method === "GET" } = {}) {
+  let res = await send(method, url, body, contentType);
+  if (!retry || !retryable(res)) return res;
+  reconnecting(1);
+  try {
+    for (const delay of RETRY_DELAYS_MS) {
+      await sleep(delay);
+      res = await send(method, url, body, contentType);
+      if (!retryable(res)) break;
+    }
+  } finally {
+    reconnecting(-1);
+  }
+  return res;
+}
+
+async function send(method, url, body, contentType) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
   if (body !== undefined) {
     if (contentType) {

@@ -3,7 +3,7 @@
 // What the candidate typed is kept in memory only, so that a supervisor's
 // confirmation (pushed on the candidate socket) can re-send the join without
 // asking for anything again.
-import { api, fieldMessage } from "./api.js";
+import { api, fieldMessage, retryable } from "./api.js";
 import { h, $ } from "./dom.js";
 import { countdown } from "./format.js";
 import { LiveFeed, liveUrl } from "./live.js";
@@ -297,7 +297,7 @@ answerForm.addEventListener("submit", async (event) => {
   state.answering = true;
   const button = answerForm.querySelector('[type="submit"]');
   setBusy(button, true);
-  const res = await api("POST", "/api/candidate/answers", { question_id: state.question.id, answer: Number(picked.value) });
+  const res = await submitAnswer(state.question.id, Number(picked.value));
   setBusy(button, false);
   state.answering = false;
   if (res.ok) {
@@ -311,6 +311,20 @@ answerForm.addEventListener("submit", async (event) => {
   }
   showFormError(answerForm, res.error.message);
 });
+
+// An answer is not idempotent for the candidate: a reply lost in a server switch may hide
+// an answer that was recorded. Before sending it again, read the test: if the question moved
+// on, the answer was recorded and that state is the reply.
+async function submitAnswer(questionId, answer) {
+  let res = await api("POST", "/api/candidate/answers", { question_id: questionId, answer });
+  for (let attempt = 0; attempt < 5 && retryable(res); attempt += 1) {
+    const now = await api("GET", "/api/candidate/test");
+    if (!now.ok) return retryable(now) ? res : now;
+    if (!now.data.question || now.data.question.id !== questionId) return now;
+    res = await api("POST", "/api/candidate/answers", { question_id: questionId, answer });
+  }
+  return res;
+}
 
 function startTimer(seconds) {
   stopTimer();

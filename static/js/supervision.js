@@ -437,7 +437,7 @@ function refusal(res) {
 async function setPresence(c, authorized) {
   state.pending.set(c.id, authorized);
   renderList();
-  const res = await api("POST", `/api/supervision/sessions/${sessionId}/candidates/${c.id}/presence`, { authorized });
+  const res = await api("POST", `/api/supervision/sessions/${sessionId}/candidates/${c.id}/presence`, { authorized }, { retry: true });
   if (!res.ok) {
     state.pending.delete(c.id);
     renderList();
@@ -465,7 +465,7 @@ async function authorizeResume(id) {
     confirmLabel: "Je confirme l'autorisation",
   });
   if (!ok) return;
-  const res = await api("POST", `/api/supervision/sessions/${sessionId}/candidates/${id}/authorize-resume`);
+  const res = await api("POST", `/api/supervision/sessions/${sessionId}/candidates/${id}/authorize-resume`, undefined, { retry: true });
   if (!res.ok) return refusal(res);
   toast(`Succès ! ${personName(c)} peut reprendre son test de certification.`);
 }
@@ -480,7 +480,7 @@ async function endTest(id) {
     danger: true,
   });
   if (!ok) return;
-  const res = await api("POST", `/api/supervision/sessions/${sessionId}/candidates/${id}/end-test`);
+  const res = await api("POST", `/api/supervision/sessions/${sessionId}/candidates/${id}/end-test`, undefined, { retry: true });
   if (!res.ok) return refusal(res);
   toast(`Succès ! Le test de ${personName(c)} est terminé.`);
 }
