@@ -29,6 +29,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 from websockets.typing import Origin
 
+from app.settings import load_settings
+from realtime.sentinel import parse_sentinel_url
 from tests.conftest import PG_ADMIN_URL, _pg_url
 from tests.live import Candidate, SupervisorFeed
 from tests.servers import ROOT, VENV_BIN, RedisProcess, free_port
@@ -525,6 +527,54 @@ def test_docker_compose_file_validates(tmp_path: Path) -> None:
     scaled = config(SECRET_KEY="k" * 48, APP_REPLICAS="4", HTTP_PORT="9090")
     assert "replicas: 4" in scaled.stdout and "9090" in scaled.stdout
     # Without the shared key, compose refuses to start anything and says why.
+    refused = config()
+    assert refused.returncode != 0 and "SECRET_KEY" in refused.stderr
+
+
+def test_high_availability_compose_file_validates(tmp_path: Path) -> None:
+    compose = shutil.which("docker-compose")
+    assert compose, "docker-compose is installed by scripts/test"
+    base = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "APP_REPLICAS", "HTTP_PORT"}}
+
+    def config(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [compose, "-f", str(ROOT / "docker-compose.ha.yml"), "config", *args],
+            env={**base, **env},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    done = config(SECRET_KEY="k" * 48)
+    assert done.returncode == 0, done.stderr
+    services = config("--services", SECRET_KEY="k" * 48)
+    assert set(services.stdout.split()) == {
+        "postgres-primary",
+        "postgres-standby",
+        "redis-master",
+        "redis-replica",
+        "redis-sentinel-1",
+        "redis-sentinel-2",
+        "redis-sentinel-3",
+        "migrate",
+        "app",
+        "nginx",
+    }
+    assert "synchronous_standby_names=FIRST 1 (standby1)" in done.stdout and "synchronous_commit=on" in done.stdout
+    # The URLs the apps get are ones the app accepts: both PostgreSQL hosts, the three sentinels.
+    env = dict(
+        line.strip().split(": ", 1)
+        for line in done.stdout.splitlines()
+        if line.strip().startswith(("DATABASE_URL: ", "REDIS_URL: "))
+    )
+    settings = load_settings({**env, "SECRET_KEY": "k" * 48})
+    assert "host=postgres-primary:5432&host=postgres-standby:5432" in settings.database_url
+    assert "target_session_attrs=read-write" in settings.database_url
+    assert parse_sentinel_url(env["REDIS_URL"]).sentinels == tuple((f"redis-sentinel-{i}", 26379) for i in (1, 2, 3))
+    for script in (ROOT / "deploy" / "ha").glob("*.sh"):
+        checked = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True)
+        assert checked.returncode == 0, (script, checked.stderr)
     refused = config()
     assert refused.returncode != 0 and "SECRET_KEY" in refused.stderr
 

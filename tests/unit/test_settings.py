@@ -241,3 +241,52 @@ def test_settings_table_prints_the_readme_block_and_rewrites_a_file(
     readme.write_text(f"avant\n{README_START}\nancien\n{README_END}\naprès\n")
     assert main(["settings-table", "--write", str(readme)]) == 0
     assert readme.read_text() == f"avant\n{markdown_table()}après\n"
+
+
+def test_a_primary_and_its_standby_are_listed_as_libpq_does() -> None:
+    url = "postgresql://app:pw@db-1:5432,db-2:5433/surveillance?target_session_attrs=read-write"
+    settings = load_settings({"DATABASE_URL": url, "SECRET_KEY": KEY})
+    assert settings.database_url == (
+        "postgresql+psycopg://app:pw@/surveillance?host=db-1:5432&host=db-2:5433&target_session_attrs=read-write"
+    )
+    # Exactly what libpq gets: both hosts, in order, and the session attribute.
+    from sqlalchemy.engine import make_url
+
+    from app.db import make_engine
+
+    engine = make_engine(settings)
+    _, params = engine.dialect.create_connect_args(make_url(settings.database_url))
+    assert params["host"] == "db-1,db-2" and params["port"] == "5432,5433"
+    assert params["target_session_attrs"] == "read-write"
+    engine.dispose()
+
+
+@pytest.mark.parametrize("url", ["postgresql://u@db-1:5432,,db-2/db", "postgresql://u@db-1,:5432/db"])
+def test_a_broken_host_list_is_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="liste d'hôtes invalide"):
+        load_settings({"DATABASE_URL": url, "SECRET_KEY": KEY})
+
+
+def test_redis_sentinels_are_accepted() -> None:
+    from realtime.sentinel import parse_sentinel_url
+
+    url = "redis+sentinel://:secret@s-1:26379,s-2:26380/mymaster/2"
+    assert load_settings({"DATABASE_URL": "sqlite:///x.db", "SECRET_KEY": KEY, "REDIS_URL": url}).redis_url == url
+    spec = parse_sentinel_url(url)
+    assert spec.sentinels == (("s-1", 26379), ("s-2", 26380))
+    assert (spec.service, spec.db, spec.password) == ("mymaster", 2, "secret")
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("redis+sentinel://s-1:26379", "nom du service"),
+        ("redis+sentinel://s-1/mymaster", "sentinelle invalide"),
+        ("redis+sentinel://s-1:26379,s-2:x/mymaster", "sentinelle invalide"),
+        ("redis+sentinel://s-1:26379/mymaster/zero", "numéro de base"),
+        ("redis+sentinel://s-1:26379/mymaster/0/extra", "nom du service"),
+    ],
+)
+def test_a_wrong_sentinel_url_is_refused_in_french(url: str, words: str) -> None:
+    with pytest.raises(ConfigurationError, match=words):
+        load_settings({"DATABASE_URL": "sqlite:///x.db", "SECRET_KEY": KEY, "REDIS_URL": url})
