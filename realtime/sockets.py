@@ -489,14 +489,14 @@ class _CandidateFeed:
         await self.send_state()
         next_refresh = loop.time() + self.refresh_seconds
         while True:
+            if self.stale:
+                next_refresh = min(next_refresh, loop.time() + STALE_RETRY_SECONDS)
             item = await self.conn.next_item(max(0.0, next_refresh - loop.time()))
             await self.conn.send_errors()
             if loop.time() >= next_refresh:
                 next_refresh = loop.time() + self.refresh_seconds
                 if self.stale or self.source.wants_refresh({"candidate": self.last_candidate}):
                     await self.deferrable(self.send_state(only_if_changed=not self.stale))
-            if self.stale:
-                next_refresh = min(next_refresh, loop.time() + STALE_RETRY_SECONDS)
             if item is None:
                 continue
             if isinstance(item, Overflow):

@@ -19,7 +19,7 @@ from realtime.hub import Hub
 from realtime.memory import MemoryBroker
 from realtime.metrics import Metrics
 from realtime.redis import RedisBroker
-from realtime.sockets import serve_candidate_feed, serve_session_feed
+from realtime.sockets import STALE_RETRY_SECONDS, SourceUnavailable, serve_candidate_feed, serve_session_feed
 from tests.realtime.conftest import (
     EventLog,
     LiveServer,
@@ -268,6 +268,86 @@ async def test_source_failure_closes_with_1011_and_cleans_up() -> None:
             assert await c.close_code() == 1011
         await eventually(lambda: hub.watching(22) == 0)
         await eventually(lambda: hub.metrics.sockets_open.value(kind="supervisor") == 0)
+
+
+class OutageLog(EventLog):
+    """The database seam with a switch to throw: while `down`, every read fails as the app's
+    does during a primary switch (SourceUnavailable)."""
+
+    def __init__(self, session_id: int) -> None:
+        super().__init__(session_id)
+        self.down = False
+        self.refused = 0
+
+    def _check(self) -> None:
+        if self.down:
+            self.refused += 1
+            raise SourceUnavailable("database switching over")
+
+    async def snapshot(self, session_id: int) -> dict[str, Any]:
+        self._check()
+        return await super().snapshot(session_id)
+
+    async def events_since(self, session_id: int, since: int) -> list[dict[str, Any]] | None:
+        self._check()
+        return await super().events_since(session_id, since)
+
+    async def current_version(self, session_id: int) -> int:
+        self._check()
+        return await super().current_version(session_id)
+
+    async def candidate_message(self, session_id: int, candidate_id: int) -> dict[str, Any]:
+        self._check()
+        return await super().candidate_message(session_id, candidate_id)
+
+    async def heartbeat(self, session_id: int, candidate_id: int) -> None:
+        self._check()
+        await super().heartbeat(session_id, candidate_id)
+
+
+async def test_supervisor_socket_stays_open_through_a_database_outage_and_catches_up() -> None:
+    log = OutageLog(session_id=40)
+    async with memory_hub() as hub, session_feed(hub, log, heartbeat_seconds=0.1) as server, client(server) as c:
+        assert (await c.recv())["version"] == 0
+        log.down = True
+        # Committed just before the database went away; its publish was lost.
+        lost = log.commit(status="present")
+        # A resync asked by the broker and one asked by the client, both while it is out.
+        hub._on_reconnect()
+        await c.send({"type": "resync", "since": 0})
+        beats = [await c.recv() for _ in range(3)]
+        assert beats == [{"type": "heartbeat", "version": 0}] * 3
+        assert log.refused >= 3
+        log.down = False
+        assert await c.recv() == lost  # replayed once the database answers, socket never closed
+        await commit_and_publish(hub, log)
+        later = [await c.recv() for _ in range(3)]
+        assert [m["version"] for m in later if m["type"] == "event"] == [2]
+
+
+async def test_a_socket_opened_during_the_outage_is_told_to_come_back_with_1013() -> None:
+    log = OutageLog(session_id=41)
+    log.down = True
+    async with memory_hub() as hub, session_feed(hub, log) as server:
+        async with client(server) as c:
+            assert await c.close_code() == 1013
+        await eventually(lambda: hub.watching(41) == 0)
+
+
+async def test_candidate_socket_stays_open_through_a_database_outage() -> None:
+    log = OutageLog(session_id=42)
+    log.commit(candidate_id=7, status="in_progress", answered=1)
+    async with memory_hub() as hub, candidate_feed(hub, log, 7) as server, client(server) as c:
+        assert (await c.recv())["candidate"]["answered"] == 1
+        log.down = True
+        await c.send({"type": "heartbeat"})  # its lease write fails quietly
+        lost = log.commit(candidate_id=7, status="in_progress", answered=2)
+        hub._on_reconnect()  # the resync read fails: the state is marked stale
+        await eventually(lambda: log.refused >= 2)
+        log.down = False
+        # Retried within STALE_RETRY_SECONDS, not at the 30 s refresh.
+        message = await asyncio.wait_for(c.recv(), STALE_RETRY_SECONDS + 3)
+        assert message["candidate"] == lost["candidate"]
 
 
 async def test_feed_across_two_processes_over_redis(shared_redis_url: str) -> None:
