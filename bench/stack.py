@@ -203,7 +203,12 @@ class Usage:
         return total
 
     def start(self) -> None:
-        self.procs = [psutil.Process(pid) for pid in self.pids]
+        # PostgreSQL backends come and go (other clients of the shared server): one that
+        # ended between listing and sampling is simply not counted.
+        self.procs = []
+        for pid in self.pids:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                self.procs.append(psutil.Process(pid))
         self.cpu_start = self._cpu()
         self.wall_start = time.monotonic()
         self.rss_start = self.rss_max = self._rss()

@@ -40,7 +40,7 @@ function reconnecting(delta) {
   const on = waiting > 0;
   if (on === !banner.hidden) return;
   banner.hidden = !on;
-  banner.textContent = on ? "Reconnexion… Le serveur est momentanément indisponible, votre demande sera envoyée dès son retour." : "";
+  banner.textContent = on ? "Reconnexion au serveur… Votre demande sera envoyée dès son retour." : "";
 }
 
 // `retry`: true for reads (the default for GET) and for writes the contract makes idempotent
