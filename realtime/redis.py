@@ -90,6 +90,10 @@ class RedisBroker:
         self._idle_ping_seconds = idle_ping_seconds
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
+        if self._sentinel is not None:
+            # An attempt only asks the sentinels until one has promoted a replica: cheap, and
+            # retrying every second at most keeps the resync within a second of the promotion.
+            self._backoff_max = min(backoff_max, 1.0)
 
         self._wanted: set[str] = set()
         self._confirmations: dict[str, list[asyncio.Future[None]]] = {}
@@ -128,7 +132,9 @@ class RedisBroker:
         await self._publish_pool.disconnect()
         await self._subscriber_pool.disconnect()
         if self._sentinel is not None:
-            await self._sentinel.aclose()
+            # Client by client: Sentinel.aclose() is recent in redis-py.
+            for client in self._sentinel.sentinels:
+                await client.aclose()
 
     async def publish(self, channel: str, data: str) -> None:
         try:

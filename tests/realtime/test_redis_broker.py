@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,6 +14,7 @@ from realtime.hub import Hub
 from realtime.metrics import Metrics
 from realtime.redis import RedisBroker
 from tests.realtime.conftest import RedisProcess, unique_session_id
+from tests.servers import SentinelGroup
 
 
 class Inbox:
@@ -199,3 +201,35 @@ async def test_publish_to_nothing_listening_fails_fast() -> None:
         await broker.publish(channel_for(1), "x")
     assert time.monotonic() - started < 1.0
     await broker.close()
+
+
+@pytest.mark.slow
+async def test_sentinel_failover_reconnects_to_the_promoted_replica(tmp_path: Path) -> None:
+    """redis+sentinel://: the broker follows the sentinels to the promoted replica, says so
+    (on_reconnect, for the resync), and publishes and receives there."""
+    group = await asyncio.to_thread(SentinelGroup(tmp_path).start)
+    broker = RedisBroker(group.url)
+    inbox = Inbox()
+    await broker.start(inbox.on_message, inbox.on_reconnect)
+    try:
+        channel = channel_for(unique_session_id())
+        await broker.subscribe(channel)
+        await broker.publish(channel, "before")
+        assert await inbox.next() == (channel, "before")
+        assert await numsub(group.master.url, channel) == 1
+
+        group.master.stop()  # SIGKILL
+        killed = time.monotonic()
+        with pytest.raises(BrokerUnavailable):
+            await broker.publish(channel, "lost")  # the change is in the database; resync brings it
+        await asyncio.wait_for(inbox.reconnected.wait(), 30)
+        assert inbox.reconnects == 1
+        assert group.master_port() == group.replica.port
+        assert time.monotonic() - killed < 30
+        await broker.publish(channel, "after")
+        assert await inbox.next() == (channel, "after")
+        assert await numsub(group.replica.url, channel) == 1
+        assert await broker.ping()
+    finally:
+        await broker.close()
+        group.stop()
