@@ -52,6 +52,10 @@ def make_engine(settings: Settings) -> Engine:
         )
         _sqlite_transactions(engine)
         return engine
+    # After a primary switch every pooled connection points at the dead primary: pre-ping
+    # replaces each one on checkout, a query cut mid-flight invalidates its connection (503),
+    # and a new connection goes through DATABASE_URL's host list, where
+    # target_session_attrs=read-write skips the standby until it is promoted.
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
