@@ -2,7 +2,8 @@
 with a synchronous standby, a candidate answering and a supervisor watching. The primary
 dies as the candidate validates an answer; the page says « Reconnexion au serveur… »,
 checks whether the answer was recorded, sends it once the standby is promoted, and moves on;
-the dashboard follows. Nobody reloads."""
+the dashboard follows, and a presence the supervisor confirmed in the gap is retried until
+applied. Nobody reloads."""
 
 from __future__ import annotations
 
@@ -17,7 +18,16 @@ from playwright.sync_api import expect
 from app import migrate
 from app.settings import load_settings
 from tests.browser.conftest import NewContext, Server
-from tests.browser.support import answer_current, api_access, api_login, candidate_join, open_dashboard, row, tick
+from tests.browser.support import (
+    answer_current,
+    api_access,
+    api_login,
+    candidate_join,
+    open_dashboard,
+    presence,
+    row,
+    tick,
+)
 from tests.servers import PostgresPair, PostgresServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -80,6 +90,9 @@ def test_candidate_and_dashboard_ride_through_a_primary_switch(
 
     pair.primary.kill()
     answer_current(candidate)
+    # The supervisor confirms Simon meanwhile: an idempotent action, retried through the gap.
+    presence(dashboard, "Simon").click()
+    expect(dashboard.get_by_text(BANNER)).to_be_visible()
     banner = candidate.get_by_text(BANNER)
     expect(banner).to_be_visible()
     expect(candidate.locator("[data-reconnecting]")).to_have_attribute("role", "status")
@@ -92,6 +105,8 @@ def test_candidate_and_dashboard_ride_through_a_primary_switch(
     expect(candidate.get_by_text("Question 3 / 16")).to_be_visible(timeout=30_000)
     expect(banner).to_be_hidden()
     expect(row(dashboard, "Sophie")).to_contain_text("2/16", timeout=15_000)
+    expect(presence(dashboard, "Simon")).to_be_checked()
+    expect(dashboard.get_by_text(BANNER)).to_be_hidden()
     for page in (candidate, dashboard):
         assert page.evaluate("window.__sameDocument") is True
 
@@ -101,4 +116,6 @@ def test_candidate_and_dashboard_ride_through_a_primary_switch(
             "SELECT count(*) FROM answer JOIN candidate ON candidate.id = answer.candidate_id "
             "WHERE candidate.first_name = 'Sophie'"
         ).fetchone()
+        simon = conn.execute("SELECT authorized_to_start FROM candidate WHERE first_name = 'Simon'").fetchone()
     assert count == (2,)
+    assert simon == (True,)
