@@ -14,7 +14,7 @@ from realtime.hub import Hub
 from realtime.metrics import Metrics
 from realtime.redis import RedisBroker
 from tests.realtime.conftest import RedisProcess, unique_session_id
-from tests.servers import SentinelGroup
+from tests.servers import SentinelGroup, redis_command
 
 
 class Inbox:
@@ -230,6 +230,34 @@ async def test_sentinel_failover_reconnects_to_the_promoted_replica(tmp_path: Pa
         assert await inbox.next() == (channel, "after")
         assert await numsub(group.replica.url, channel) == 1
         assert await broker.ping()
+    finally:
+        await broker.close()
+        group.stop()
+
+
+@pytest.mark.slow
+async def test_sentinel_switchover_moves_the_broker_off_the_demoted_master(tmp_path: Path) -> None:
+    """A planned switch (SENTINEL FAILOVER): the old master lives on as a replica. The
+    sentinels cut its clients when they demote it, so the broker does not stay subscribed
+    to a server nobody publishes to any more."""
+    group = await asyncio.to_thread(SentinelGroup(tmp_path).start)
+    broker = RedisBroker(group.url)
+    inbox = Inbox()
+    await broker.start(inbox.on_message, inbox.on_reconnect)
+    try:
+        channel = channel_for(unique_session_id())
+        await broker.subscribe(channel)
+        reply = await asyncio.to_thread(
+            redis_command, group.sentinel_ports[0], "SENTINEL", "FAILOVER", SentinelGroup.SERVICE
+        )
+        assert reply.startswith("+OK"), reply
+        await asyncio.wait_for(inbox.reconnected.wait(), 40)
+        assert group.master_port() == group.replica.port
+        assert "slave" in await asyncio.to_thread(redis_command, group.master.port, "ROLE")
+        await broker.publish(channel, "after")
+        assert await inbox.next() == (channel, "after")
+        assert await numsub(group.replica.url, channel) == 1
+        assert await numsub(group.master.url, channel) == 0
     finally:
         await broker.close()
         group.stop()
