@@ -11,9 +11,8 @@ chmod 700 "$PGDATA"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   until su-exec postgres pg_isready -h "$PRIMARY_HOST" -U replicator -d postgres; do sleep 1; done
   su-exec postgres pg_basebackup -h "$PRIMARY_HOST" -U replicator -D "$PGDATA" \
-    -R -X stream --checkpoint=fast -C -S standby1
+    -R -X stream --checkpoint=fast
 fi
 exec su-exec postgres postgres -D "$PGDATA" \
   -c hot_standby=on \
-  -c "primary_conninfo=host=$PRIMARY_HOST user=replicator password=$REPLICATION_PASSWORD application_name=standby1" \
-  -c primary_slot_name=standby1
+  -c "primary_conninfo=host=$PRIMARY_HOST user=replicator password=$REPLICATION_PASSWORD application_name=standby1"
