@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from app.actions import presence as leases
 from app.actions.rules import Rules
 from app.db import Database
+from app.errors import ServiceUnavailable
 
 log = logging.getLogger("surveillance.presence")
 
@@ -81,8 +82,11 @@ class Presence:
                 await self.sweep()
             except asyncio.CancelledError:
                 raise
+            except ServiceUnavailable:
+                # The database is down or switching primary: renewed first thing when it
+                # returns (last_renew is left behind), so no lease runs out for the outage.
+                log.warning("presence tick skipped: database unavailable")
             except Exception:
-                # The database may be down for a while; leases catch up when it returns.
                 log.warning("presence tick failed", exc_info=True)
 
     async def renew(self) -> None:
