@@ -267,7 +267,10 @@ class PostgresServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
 
     def initdb(self) -> PostgresServer:
-        self.run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale")
+        # --no-sync: only the setup skips fsync; the servers themselves run with fsync on.
+        self.run(
+            "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"
+        )
         return self
 
     def start(self, *settings: str) -> PostgresServer:
@@ -356,7 +359,7 @@ class PostgresPair:
         self.primary.run(
             "pg_basebackup",
             "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres",
-            "-D", str(self.standby.data), "-R", "-X", "stream", "--checkpoint=fast",
+            "-D", str(self.standby.data), "-R", "-X", "stream", "--checkpoint=fast", "--no-sync",
         )  # fmt: skip
         conninfo = f"host=127.0.0.1 port={self.primary.port} user=postgres application_name={self.STANDBY_NAME}"
         self.standby.start("hot_standby=on", f"primary_conninfo={conninfo}", "shared_buffers=32MB")
