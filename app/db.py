@@ -62,7 +62,19 @@ def make_engine(settings: Settings) -> Engine:
         max_overflow=0,
         pool_pre_ping=True,
         pool_recycle=1800,
-        connect_args={"connect_timeout": 5},
+        connect_args={
+            # Per host of the list: a primary whose machine is gone (no reset, no answer)
+            # costs this long before the standby is tried.
+            "connect_timeout": 5,
+            # A pooled connection to such a machine is found dead within seconds rather
+            # than the kernel's quarter of an hour: unacknowledged writes time out, and idle
+            # connections are probed.
+            "tcp_user_timeout": 10_000,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 3,
+            "keepalives_count": 3,
+        },
     )
 
 
