@@ -6,6 +6,7 @@ copied from a board (0/O, 1/I/L, 5/S, A/E vowels that could spell words).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import secrets
@@ -67,5 +68,19 @@ def fold(text: str) -> str:
     return " ".join(kept.split())
 
 
+# Each folded half of an identity key fits in this many characters, so the key (two halves
+# and a bar) fits its 210-character column whatever the name folds into.
+FOLDED_MAX = 100
+
+
+def bounded(folded: str, limit: int = FOLDED_MAX) -> str:
+    """A folded text at most `limit` long. Normalisation can grow a 100-character name
+    eighteenfold ('ﷺ' decomposes into 18 letters); a longer one is replaced by its digest,
+    which still matches exactly the same typed names and nothing else."""
+    if len(folded) <= limit:
+        return folded
+    return "#" + hashlib.sha256(folded.encode("utf-8")).hexdigest()
+
+
 def identity_key(last_name: str, first_name: str) -> str:
-    return f"{fold(last_name)}|{fold(first_name)}"
+    return f"{bounded(fold(last_name))}|{bounded(fold(first_name))}"

@@ -74,6 +74,12 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# JSON may carry lone surrogates (\ud800); they are not text and cannot be encoded.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def is_text(value: str) -> bool:
+    return _SURROGATE.search(value) is None
 
 
 def text(body: dict[str, Any], name: str, *, max_length: int = 100, required: bool = True) -> str:
@@ -87,7 +93,7 @@ def text(body: dict[str, Any], name: str, *, max_length: int = 100, required: bo
     value = " ".join(value.split())
     if len(value) > max_length:
         raise InvalidPayload(name, f"{max_length} caractères au maximum.")
-    if _CONTROL.search(value):
+    if _CONTROL.search(value) or not is_text(value):
         raise InvalidPayload(name, "caractères non autorisés.")
     return value
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -123,6 +124,12 @@ def origin_allowed(headers: Headers, scheme: str, allowed: tuple[str, ...]) -> b
     return origin in own_origins(headers, scheme) or origin in allowed
 
 
+def stored_key(key: str) -> str:
+    """What the attempts table stores for a key: its digest, 64 characters whatever was
+    typed (a 254-character e-mail overflowed the column on PostgreSQL)."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class RateLimiter:
     """At most N failed entries per target and window, counted in the database so every
     process shares the count and an attacker gains nothing by spreading addresses."""
@@ -132,6 +139,7 @@ class RateLimiter:
         self.window = dt.timedelta(seconds=window_seconds)
 
     def check(self, db: Session, key: str) -> None:
+        key = stored_key(key)
         since = utcnow() - self.window
         count, oldest = db.execute(
             select(func.count(col(Attempt.id)), func.min(col(Attempt.at))).where(
@@ -145,12 +153,13 @@ class RateLimiter:
             raise TooManyAttempts(seconds, minutes)
 
     def fail(self, db: Session, key: str) -> None:
-        db.add(Attempt(key=key))
+        db.add(Attempt(key=stored_key(key)))
         # Keep the table small: forget what no longer counts.
         db.execute(delete(Attempt).where(col(Attempt.at) < utcnow() - self.window * 2))
 
     def succeed(self, db: Session, key: str) -> None:
         """Forget one try of this key: the one a right entry recorded before it was judged."""
+        key = stored_key(key)
         newest = db.execute(select(func.max(Attempt.id)).where(col(Attempt.key) == key)).scalar()
         if newest is not None:
             db.execute(delete(Attempt).where(col(Attempt.id) == newest))

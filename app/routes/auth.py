@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from app.actions import accounts
 from app.errors import InvalidPayload
-from app.http import json_body, json_response, services_of, set_login_cookie, text, user_id
+from app.http import is_text, json_body, json_response, services_of, set_login_cookie, text, user_id
 from app.models import User
 from app.security import LOGIN_COOKIE, password_problem
 
@@ -17,8 +17,25 @@ def user_json(user: User) -> dict[str, object]:
     return {"id": user.id, "email": user.email, "first_name": user.first_name, "last_name": user.last_name}
 
 
-def _email(body: dict[str, object]) -> str:
+def _lowered_email(body: dict[str, object]) -> str:
+    # Lower case can be longer than what was typed ('İ' becomes two characters).
     email = text(body, "email", max_length=254).lower()
+    if len(email) > 254:
+        raise InvalidPayload("email", "254 caractères au maximum.")
+    return email
+
+
+def _password(body: dict[str, object]) -> str:
+    password = body.get("password")
+    if not isinstance(password, str) or len(password) > 200:
+        raise InvalidPayload("password", "champ obligatoire.")
+    if not is_text(password):
+        raise InvalidPayload("password", "caractères non autorisés.")
+    return password
+
+
+def _email(body: dict[str, object]) -> str:
+    email = _lowered_email(body)
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
         raise InvalidPayload("email", "adresse e-mail invalide.")
     return email
@@ -27,9 +44,7 @@ def _email(body: dict[str, object]) -> str:
 async def signup(request: Request) -> Response:
     body = await json_body(request)
     email = _email(body)
-    password = body.get("password")
-    if not isinstance(password, str):
-        raise InvalidPayload("password", "champ obligatoire.")
+    password = _password(body)
     problem = password_problem(password)
     if problem:
         raise InvalidPayload("password", problem + ".")
@@ -44,10 +59,8 @@ async def signup(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     body = await json_body(request)
-    email = text(body, "email", max_length=254).lower()
-    password = body.get("password")
-    if not isinstance(password, str) or len(password) > 200:
-        raise InvalidPayload("password", "champ obligatoire.")
+    email = _lowered_email(body)
+    password = _password(body)
     services = services_of(request)
     user = await accounts.login(services.db, services.rules, email, password)
     response = json_response({"user": user_json(user)})

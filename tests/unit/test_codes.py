@@ -131,3 +131,15 @@ def test_only_waiting_candidates_are_re_read_periodically() -> None:
     # A paused test waits on its supervisor too; once ended, the pause means nothing.
     assert is_waiting({"status": "in_progress", "resume_requested": False, "paused": True})
     assert not is_waiting({"status": "ended_by_supervisor", "resume_requested": False, "paused": True})
+
+
+def test_identity_keys_are_bounded_whatever_the_name_folds_into() -> None:
+    from app.codes import FOLDED_MAX, identity_key
+
+    for name in ("ﷺ" * 100, "ß" * 100, "㍻" * 100, "x" * 100):
+        key = identity_key(name, name)
+        assert len(key) <= 2 * FOLDED_MAX + 1
+        assert key == identity_key(name, name)
+    assert identity_key("ﷺ" * 100, "a") != identity_key("ﷺ" * 99, "a")
+    # Short names are kept readable, as before.
+    assert identity_key("Delarue", "Sophie") == "delarue|sophie"
