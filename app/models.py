@@ -14,7 +14,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# On SQLite, AUTOINCREMENT: a deleted row's id is never handed out again (a removed
+# candidate's cookie must not name the next candidate enrolled). PostgreSQL sequences never
+# go back anyway.
+NO_ID_REUSE = {"sqlite_autoincrement": True}
+
+
 class User(SQLModel, table=True):
+    __table_args__ = NO_ID_REUSE
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(sa_column=Column(String(254), unique=True, nullable=False))
     password_hash: str = Field(max_length=255)
@@ -37,6 +44,7 @@ class Membership(SQLModel, table=True):
 
 class ExamSession(SQLModel, table=True):
     __tablename__ = "exam_session"
+    __table_args__ = NO_ID_REUSE
     id: int | None = Field(default=None, primary_key=True)
     centre_id: int = Field(foreign_key="centre.id", index=True)
     address: str = Field(max_length=300)
@@ -45,7 +53,8 @@ class ExamSession(SQLModel, table=True):
     date: dt.date
     time: str = Field(max_length=5)
     access_code: str = Field(max_length=6, index=True)
-    supervisor_password: str = Field(max_length=7)
+    # "C-" and 5 characters for sessions created before the password grew to 7.
+    supervisor_password: str = Field(max_length=20)
     status: str = Field(default=SessionStatus.CREATED, max_length=20)
     # Bumped by every state change in the same transaction as its event row:
     # clients compare versions to notice what they missed.
@@ -55,7 +64,7 @@ class ExamSession(SQLModel, table=True):
 
 
 class Candidate(SQLModel, table=True):
-    __table_args__ = (Index("ix_candidate_session_identity", "session_id", "identity_key", "birthdate"),)
+    __table_args__ = (Index("ix_candidate_session_identity", "session_id", "identity_key", "birthdate"), NO_ID_REUSE)
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="exam_session.id", index=True)
     last_name: str = Field(max_length=100)
@@ -73,6 +82,10 @@ class Candidate(SQLModel, table=True):
     # Bumped by every accepted join: only the browser holding the newest token may answer,
     # so a resumed test cannot be driven from the old computer too.
     join_token: int = Field(default=0)
+    # SHA-256 of the random secret given to the browser of the newest join: the token
+    # says which join, the secret proves the cookie came from it. None: never joined
+    # since the secret was introduced.
+    join_secret: str | None = Field(default=None, max_length=64)
     started_at: dt.datetime | None = None
     ended_at: dt.datetime | None = None
     question_ids: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import math
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,9 +60,38 @@ class LoginClaim:
 
 @dataclass(frozen=True)
 class CandidateClaim:
+    """Which join a candidate's browser holds: `token` numbers the join (-1: a refused
+    join, allowed to listen only), `secret` proves the cookie was issued by that join."""
+
     candidate_id: int
     session_id: int
     token: int
+    secret: str = ""
+
+
+def new_join_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def secret_digest(secret: str) -> str:
+    """What the database keeps of a join's secret: a stolen backup opens no test."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def secret_matches(stored: str | None, secret: str) -> bool:
+    if stored is None:
+        return False
+    return hmac.compare_digest(stored.encode(), secret_digest(secret).encode())
+
+
+def claim_proves_join(claim: CandidateClaim, join_token: int, stored_secret: str | None) -> bool:
+    """Whether this cookie holds the candidate's newest join. A join made before secrets
+    existed (nothing stored) is still honoured by its token alone, until the next join."""
+    if claim.token != join_token or claim.token < 1:
+        return False
+    if stored_secret is None:
+        return not claim.secret
+    return secret_matches(stored_secret, claim.secret)
 
 
 class Signer:
@@ -74,7 +105,10 @@ class Signer:
         return self._login.dumps({"u": user_id})
 
     def candidate(self, claim: CandidateClaim) -> str:
-        return self._candidate.dumps({"c": claim.candidate_id, "s": claim.session_id, "t": claim.token})
+        data: dict[str, Any] = {"c": claim.candidate_id, "s": claim.session_id, "t": claim.token}
+        if claim.secret:
+            data["k"] = claim.secret
+        return self._candidate.dumps(data)
 
     def read_login(self, value: str | None) -> LoginClaim | None:
         data = _loads(self._login, value, LOGIN_MAX_AGE)
@@ -86,10 +120,12 @@ class Signer:
         data = _loads(self._candidate, value, CANDIDATE_MAX_AGE)
         if data is None:
             return None
-        c, s, t = data.get("c"), data.get("s"), data.get("t")
+        c, s, t, k = data.get("c"), data.get("s"), data.get("t"), data.get("k", "")
         if not (isinstance(c, int) and isinstance(s, int) and isinstance(t, int)):
             return None
-        return CandidateClaim(candidate_id=c, session_id=s, token=t)
+        if not isinstance(k, str) or len(k) > 64:
+            return None
+        return CandidateClaim(candidate_id=c, session_id=s, token=t, secret=k)
 
 
 def _loads(serializer: URLSafeTimedSerializer, value: str | None, max_age: int) -> dict[str, Any] | None:

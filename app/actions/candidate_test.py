@@ -31,7 +31,7 @@ from app.errors import (
 )
 from app.models import Answer, Candidate, ExamSession, utcnow
 from app.questions import by_id, draw_test, public_view
-from app.security import CandidateClaim
+from app.security import CandidateClaim, new_join_secret, secret_digest
 from vocabulary import Action, CandidateStatus, MessageType, SessionStatus
 
 # Where the candidate's page goes after a join.
@@ -103,7 +103,12 @@ def join(
         tx.db.add(candidate)
         emit_candidate(tx, rules, exam_session, candidate, Action.RESUMED, actor)
         next_step = NEXT_TEST
-    claim = CandidateClaim(candidate_id=candidate.id, session_id=exam_session.id, token=candidate.join_token)
+    secret = new_join_secret()
+    candidate.join_secret = secret_digest(secret)
+    tx.db.add(candidate)
+    claim = CandidateClaim(
+        candidate_id=candidate.id, session_id=exam_session.id, token=candidate.join_token, secret=secret
+    )
     return Joined(rules.view(candidate), next_step, claim)
 
 

@@ -32,7 +32,7 @@ from app.errors import (
     TestEndedBySupervisor,
 )
 from app.models import Candidate, Centre, ExamSession, Membership, SupervisorAccess, User
-from app.security import CandidateClaim
+from app.security import CandidateClaim, claim_proves_join
 from vocabulary import CandidateStatus, SessionStatus
 
 
@@ -139,7 +139,7 @@ def claimed(db: Session, claim: CandidateClaim | None) -> Candidate:
     candidate = db.get(Candidate, claim.candidate_id) if claim else None
     if claim is None or candidate is None or candidate.session_id != claim.session_id:
         raise NotJoined()
-    if candidate.join_token != claim.token:
+    if not claim_proves_join(claim, candidate.join_token, candidate.join_secret):
         raise OpenedElsewhere()
     return candidate
 

@@ -343,9 +343,13 @@ async def test_expired_and_forged_candidate_cookies(site: Site, settings_env: di
     r = await joined.post("/api/candidate/join", json=site.join_body(site.a))
     assert r.status_code == 200
     key = settings_env["SECRET_KEY"]
-    claim = {"c": site.cand_a, "s": site.a["id"], "t": 1}
+    held = site.app.state.services.signer.read_candidate(joined.cookies[CANDIDATE_COOKIE])
+    claim = {"c": site.cand_a, "s": site.a["id"], "t": 1, "k": held.secret}
     cases = {
         "fresh": (signed(key, "surveillance.candidate", claim, 0), 200),
+        "no-secret": (signed(key, "surveillance.candidate", {k: v for k, v in claim.items() if k != "k"}, 0), 401),
+        "other-secret": (signed(key, "surveillance.candidate", claim | {"k": "x" * 43}, 0), 401),
+        "long-secret": (signed(key, "surveillance.candidate", claim | {"k": held.secret * 3}, 0), 401),
         "expired": (signed(key, "surveillance.candidate", claim, 2 * DAY), 401),
         "other-key": (signed("another-secret-" + "z" * 32, "surveillance.candidate", claim, 0), 401),
         "login-salt": (signed(key, "surveillance.login", claim, 0), 401),
