@@ -162,6 +162,17 @@ def path_id(request: Request, name: str) -> int:
     return value
 
 
+def client_address(conn: HTTPConnection) -> str | None:
+    """The client's address as uvicorn reports it: behind a proxy listed in
+    FORWARDED_ALLOW_IPS, the one that proxy forwarded."""
+    return conn.client.host if conn.client else None
+
+
+async def spend_budget(request: Request, door: str) -> None:
+    """One try at a door open without an account, counted against the client's address."""
+    await services_of(request).budget.spend(door, client_address(request))
+
+
 def user_id(conn: HTTPConnection) -> int:
     claim = services_of(conn).signer.read_login(conn.cookies.get(LOGIN_COOKIE))
     if claim is None:

@@ -9,9 +9,11 @@ from typing import Any
 from starlette.templating import Jinja2Templates
 
 from app.actions.rules import Rules
+from app.budget import Budget, budget_for
 from app.db import Database
 from app.expiry import Expiry
 from app.feeds import CandidateFeed, SessionFeed
+from app.hashing import HashPool
 from app.presence import Presence
 from app.security import Signer
 from app.settings import Settings
@@ -35,6 +37,8 @@ class Services:
     session_feed: SessionFeed
     candidate_feed: CandidateFeed
     expiry: Expiry
+    budget: Budget
+    hashes: HashPool
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -56,6 +60,10 @@ class Services:
             session_feed=SessionFeed(db, rules, metrics, settings.replay_limit),
             candidate_feed=CandidateFeed(db, rules, presence),
             expiry=Expiry(db, rules, every=settings.expiry_sweep_seconds),
+            budget=budget_for(
+                settings.redis_url, settings.address_budget, settings.global_budget, settings.budget_window_seconds
+            ),
+            hashes=HashPool(settings.hash_workers, settings.hash_queue),
         )
 
     async def open(self) -> None:
@@ -67,6 +75,7 @@ class Services:
         await self.expiry.stop()
         await self.presence.stop()
         await self.hub.close()
+        await self.budget.close()
         self.db.dispose()
 
     def context(self) -> dict[str, Any]:

@@ -152,6 +152,39 @@ TABLE: tuple[Setting, ...] = (
     ),
     Setting("rate_limit_window_seconds", "int", 300, "fenêtre, en secondes, de la limite d'essais", minimum=1),
     Setting(
+        "join_guess_attempts",
+        "int",
+        30,
+        "noms ou dates de naissance ratés admis par session et fenêtre, une fois le code d'accès juste "
+        "(et `RATE_LIMIT_ATTEMPTS` par personne)",
+        minimum=1,
+    ),
+    Setting(
+        "supervisor_account_attempts",
+        "int",
+        10,
+        "mots de passe de session ratés admis par compte et fenêtre, toutes sessions confondues",
+        minimum=1,
+    ),
+    Setting(
+        "address_budget",
+        "int",
+        200,
+        "essais admis par adresse cliente, porte (inscription, connexion, entrée candidat, accès surveillant) "
+        "et fenêtre ; comptés dans Redis si `REDIS_URL`, sinon en mémoire",
+        minimum=1,
+    ),
+    Setting("global_budget", "int", 3000, "essais admis par porte et fenêtre, toutes adresses ensemble", minimum=1),
+    Setting("budget_window_seconds", "int", 300, "fenêtre, en secondes, des budgets par adresse et global", minimum=1),
+    Setting("hash_workers", "int", 2, "fils qui hachent les mots de passe (argon2)", minimum=1),
+    Setting(
+        "hash_queue",
+        "int",
+        8,
+        "hachages de mot de passe admis en attente d'un fil ; au-delà, `503 SERVICE_BUSY`",
+        minimum=0,
+    ),
+    Setting(
         "candidate_lease_seconds", "int", 10, "un candidat silencieux depuis ce délai apparaît « Connexion perdue »"
     ),
     Setting(
@@ -230,6 +263,13 @@ class Settings:
     questions_per_test: int
     rate_limit_attempts: int
     rate_limit_window_seconds: int
+    join_guess_attempts: int
+    supervisor_account_attempts: int
+    address_budget: int
+    global_budget: int
+    budget_window_seconds: int
+    hash_workers: int
+    hash_queue: int
     candidate_lease_seconds: int
     supervisor_heartbeat_seconds: float
     replay_limit: int

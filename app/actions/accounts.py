@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import anyio
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -11,6 +10,7 @@ from app.actions.guards import user_of
 from app.actions.rules import Rules
 from app.db import Database, Tx
 from app.errors import EmailTaken, InvalidCredentials
+from app.hashing import Slot
 from app.models import Centre, Membership, User
 from app.security import hash_password, verify_password
 
@@ -28,13 +28,15 @@ def create_user(tx: Tx, email: str, password_hash: str, first_name: str, last_na
     return user
 
 
-async def signup(database: Database, email: str, password: str, first_name: str, last_name: str) -> User:
-    # The hash runs outside any transaction: it is slow on purpose.
-    hashed = await anyio.to_thread.run_sync(hash_password, password)
+async def signup(database: Database, hashes: Slot, email: str, password: str, first_name: str, last_name: str) -> User:
+    # The hash runs outside any transaction, on the bounded pool: it is slow on purpose.
+    hashed = await hashes.run(lambda: hash_password(password))
     return await database.write(lambda tx: create_user(tx, email, hashed, first_name, last_name))
 
 
-async def login(database: Database, rules: Rules, email: str, password: str) -> User:
+async def login(database: Database, rules: Rules, hashes: Slot, email: str, password: str) -> User:
+    """`hashes`: a place already taken in the hash pool, so a full pool refuses the login
+    before it records a try."""
     key = f"login:{email}"
 
     def reserve(tx: Tx) -> User | None:
@@ -47,7 +49,8 @@ async def login(database: Database, rules: Rules, email: str, password: str) -> 
 
     user = await database.write(reserve)
     # The hash check runs outside any transaction: it is slow on purpose.
-    ok = await anyio.to_thread.run_sync(verify_password, user.password_hash if user else None, password)
+    stored = user.password_hash if user else None
+    ok = await hashes.run(lambda: verify_password(stored, password))
     if user is None or not ok:
         raise InvalidCredentials()
     await database.write(lambda tx: rules.limiter.succeed(tx.db, key))

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from app.actions import accounts
 from app.errors import InvalidPayload
-from app.http import is_text, json_body, json_response, services_of, set_login_cookie, text, user_id
+from app.http import is_text, json_body, json_response, services_of, set_login_cookie, spend_budget, text, user_id
 from app.models import User
 from app.security import LOGIN_COOKIE, password_problem
 
@@ -42,6 +42,7 @@ def _email(body: dict[str, object]) -> str:
 
 
 async def signup(request: Request) -> Response:
+    await spend_budget(request, "signup")
     body = await json_body(request)
     email = _email(body)
     password = _password(body)
@@ -50,7 +51,9 @@ async def signup(request: Request) -> Response:
         raise InvalidPayload("password", problem + ".")
     first = text(body, "first_name")
     last = text(body, "last_name")
-    user = await accounts.signup(services_of(request).db, email, password, first, last)
+    services = services_of(request)
+    async with services.hashes.reserve() as slot:
+        user = await accounts.signup(services.db, slot, email, password, first, last)
     response = json_response({"user": user_json(user)}, 201)
     assert user.id is not None
     set_login_cookie(response, request, user.id)
@@ -58,11 +61,13 @@ async def signup(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
+    await spend_budget(request, "login")
     body = await json_body(request)
     email = _lowered_email(body)
     password = _password(body)
     services = services_of(request)
-    user = await accounts.login(services.db, services.rules, email, password)
+    async with services.hashes.reserve() as slot:
+        user = await accounts.login(services.db, services.rules, slot, email, password)
     response = json_response({"user": user_json(user)})
     assert user.id is not None
     set_login_cookie(response, request, user.id)

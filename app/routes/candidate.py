@@ -18,11 +18,13 @@ from app.http import (
     services_of,
     session_number,
     set_candidate_cookie,
+    spend_budget,
     text,
 )
 
 
 async def join(request: Request) -> Response:
+    await spend_budget(request, "join")
     body = await json_body(request)
     session_id = session_number(body, "session_id")
     code = text(body, "access_code", max_length=20)

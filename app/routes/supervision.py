@@ -13,7 +13,17 @@ from starlette.routing import Route
 from app.actions import supervision
 from app.actions.rules import Rules
 from app.db import Tx
-from app.http import boolean, json_body, json_response, path_id, services_of, session_number, text, user_id
+from app.http import (
+    boolean,
+    json_body,
+    json_response,
+    path_id,
+    services_of,
+    session_number,
+    spend_budget,
+    text,
+    user_id,
+)
 
 # One line per supervisor action, for operators (the event log is the audit trail).
 log = logging.getLogger("surveillance.supervision")
@@ -21,6 +31,7 @@ log = logging.getLogger("surveillance.supervision")
 
 async def access(request: Request) -> Response:
     uid = user_id(request)
+    await spend_budget(request, "access")
     body = await json_body(request)
     session_id = session_number(body, "session_id")
     password = text(body, "supervisor_password", max_length=20)

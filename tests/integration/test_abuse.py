@@ -5,14 +5,27 @@ centre's answers (a new session password, a supervisor's access taken back)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
 import httpx
 import pytest
 from sqlalchemy import text
 from starlette.applications import Starlette
 
+from app.main import create_app
 from app.security import CANDIDATE_COOKIE
+from app.settings import load_settings
 from tests.conftest import ORIGIN, World, digest
-from tests.integration.test_attacks import Site, signed
+from tests.integration.test_attacks import Site, from_address, signed
+from tests.servers import RedisProcess
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    server = RedisProcess().start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture
@@ -95,3 +108,104 @@ async def test_candidate_and_session_ids_are_never_given_again(app: Starlette, s
             for table in ("candidate", "exam_session", "user"):
                 sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = :t"), {"t": table}).scalar()
                 assert "AUTOINCREMENT" in sql.upper(), table
+
+
+# ---------------------------------------------------------------- finding 3: abuse budget
+
+
+@pytest.fixture
+async def tight_app(settings_env: dict[str, str]) -> AsyncIterator[Starlette]:
+    """Small budgets, so a test can spend them: 5 tries per address and door, 8 for everyone."""
+    application = create_app(load_settings(settings_env | {"ADDRESS_BUDGET": "5", "GLOBAL_BUDGET": "8"}))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+def assert_budget_refusal(r: httpx.Response) -> None:
+    assert r.status_code == 429, r.text
+    body = r.json()
+    assert body["error"]["code"] == "TOO_MANY_REQUESTS"
+    assert "réessayer dans" in body["error"]["message"]
+    assert 1 <= int(r.headers["Retry-After"]) <= 300
+
+
+DOORS = {
+    "signup": ("/api/auth/signup", lambda n: {"email": f"x{n}@spam.fr", "password": "motdepasse1", "first_name": "A", "last_name": "B"}),
+    "login": ("/api/auth/login", lambda n: {"email": f"x{n}@spam.fr", "password": "motdepasse1"}),
+    "join": ("/api/candidate/join", lambda n: {"session_id": 900 + n, "access_code": "BBBB22", "first_name": "A", "last_name": "B", "birthdate": "2000-01-01"}),
+    "access": ("/api/supervision/access", lambda n: {"session_id": 900 + n, "supervisor_password": "C-BBBBBBB"}),
+}
+
+
+@pytest.mark.parametrize("door", list(DOORS))
+async def test_one_address_has_a_budget_on_each_open_door(tight_app: Starlette, door: str) -> None:
+    """Random e-mails and session numbers: no target is tried twice, so only a budget per
+    address stops one client from keeping the hash and the database busy."""
+    path, body = DOORS[door]
+    world = World(tight_app)
+    member = await world.user("membre@testix.fr") if door == "access" else None
+    cookies = member.cookies if member else None
+    before = digest(tight_app)
+    async with from_address(tight_app, 7, cookies) as c:
+        for n in range(5):
+            r = await c.post(path, json=body(n))
+            assert r.status_code != 429, (n, r.text)
+        after_allowed = digest(tight_app)
+        r = await c.post(path, json=body(99))
+        assert_budget_refusal(r)
+        assert digest(tight_app) == after_allowed
+    # Another address is not held back by this one.
+    async with from_address(tight_app, 8, cookies) as c:
+        assert (await c.post(path, json=body(100))).status_code != 429
+    assert before is not None
+    await world.close()
+
+
+async def test_a_small_global_budget_holds_when_addresses_are_spread(tight_app: Starlette) -> None:
+    statuses = []
+    for n in range(12):
+        async with from_address(tight_app, 100 + n) as c:
+            r = await c.post("/api/auth/login", json={"email": f"x{n}@spam.fr", "password": "motdepasse1"})
+            statuses.append(r.status_code)
+            if r.status_code == 429:
+                assert_budget_refusal(r)
+                assert "trop de demandes" in r.json()["error"]["message"]
+    assert statuses[:8] == [401] * 8 and statuses[8:] == [429] * 4
+    # A refused address does not eat into everyone's budget: spread again, still refused.
+
+
+async def test_the_budget_is_shared_by_every_process_through_redis(settings_env: dict[str, str], redis_url: str) -> None:
+    env = settings_env | {"ADDRESS_BUDGET": "5", "GLOBAL_BUDGET": "100", "REDIS_URL": redis_url}
+    apps = [create_app(load_settings(env)) for _ in range(2)]
+    statuses = []
+    async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
+        for n in range(8):
+            async with from_address(apps[n % 2], 9) as c:
+                r = await c.post("/api/auth/login", json={"email": f"x{n}@spam.fr", "password": "motdepasse1"})
+                statuses.append(r.status_code)
+    assert statuses == [401] * 5 + [429] * 3
+
+
+async def test_password_hashes_run_on_a_bounded_pool_that_refuses_when_full(settings_env: dict[str, str]) -> None:
+    application = create_app(load_settings(settings_env | {"HASH_WORKERS": "1", "HASH_QUEUE": "0"}))
+    async with application.router.lifespan_context(application):
+        world = World(application)
+        await world.user("marie@testix.fr")
+
+        async def login(n: int) -> httpx.Response:
+            async with from_address(application, n) as c:
+                return await c.post("/api/auth/login", json={"email": "marie@testix.fr", "password": "motdepasse1"})
+
+        answers = await asyncio.gather(*(login(n) for n in range(8)))
+        statuses = sorted(r.status_code for r in answers)
+        assert 200 in statuses and 503 in statuses, statuses
+        assert set(statuses) <= {200, 503}
+        for r in answers:
+            if r.status_code == 503:
+                assert r.json()["error"]["code"] == "SERVICE_BUSY"
+                assert "réessayer" in r.json()["error"]["message"]
+                assert r.headers["Retry-After"].isdecimal()
+        # A refused login recorded no try against the account: five wrong ones still fit.
+        for n in range(5):
+            assert (await login(50 + n)).status_code == 200
+        await world.close()

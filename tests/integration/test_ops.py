@@ -742,6 +742,17 @@ def test_compose_balancer_follows_replicas_through_dns(stack: Stack, tmp_path: P
             5,
             "the request id is not in the replica's log",
         )
+        # The doors open without an account have a rate per client address at nginx too
+        # (limit_req): a burst past it is answered by nginx, in the API's error shape.
+        burst = [httpx.post(lb + "/api/auth/login", json={"email": f"x{n}@y.fr", "password": "nope"}) for n in range(60)]
+        refused = [r for r in burst if r.status_code == 429]
+        assert refused, [r.status_code for r in burst]
+        assert all(r.status_code in (401, 429) for r in burst)
+        assert refused[0].json()["error"]["code"] == "TOO_MANY_REQUESTS"
+        assert "Réessayez" in refused[0].json()["error"]["message"]
+        assert refused[0].headers["Retry-After"].isdecimal()
+        # Pages and the rest of the API are not held back by it.
+        assert _status(lb + "/readyz") == 200 and _status(lb + "/connexion") == 200
     finally:
         if proc is not None:
             proc.terminate()
