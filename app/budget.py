@@ -10,7 +10,8 @@ numbers could otherwise keep both cores busy and delay every live feed.
 Counted in Redis when REDIS_URL is set, in the process otherwise. Not in the database, on
 purpose: a flood must be refused before it costs a write, and Redis is already what
 several processes share (without it there is one process, and memory is shared by all of
-it). Fixed windows: one INCR per try, the key expiring with its window. If Redis is
+it). A window starts at a key's first try and the key expires with it: one round trip per
+try. If Redis is
 unreachable the budget lets tries through (the per-target limits and the hash pool still
 hold): an outage of Redis must not lock every candidate out on exam day.
 
@@ -29,16 +30,11 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from app.errors import DomainError
+from app.errors import TooManyRequests
 
 log = logging.getLogger("surveillance.budget")
 
 DOORS = ("signup", "login", "join", "access")
-
-
-class TooManyRequests(DomainError):
-    status = 429
-    code = "TOO_MANY_REQUESTS"
 
 
 def _wait_words(seconds: int) -> str:
@@ -49,8 +45,9 @@ def _wait_words(seconds: int) -> str:
 
 
 class Counter(Protocol):
-    async def incr(self, key: str, window: int) -> int:
-        """Add one to `key` for the current window; the new count."""
+    async def incr(self, key: str, window: int) -> tuple[int, int]:
+        """Add one to `key`; the new count and the seconds left in its window, which
+        starts at the key's first try."""
 
     async def close(self) -> None: ...
 
@@ -59,38 +56,38 @@ class MemoryCounter:
     """One process: counts in a dict, forgetting windows that are over."""
 
     def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
-        self._window_of: dict[str, int] = {}
+        self._counts: dict[str, tuple[int, float]] = {}
 
-    async def incr(self, key: str, window: int) -> int:
-        now = int(time.time()) // window
+    async def incr(self, key: str, window: int) -> tuple[int, int]:
+        now = time.monotonic()
         if len(self._counts) > 100_000:
-            for k in [k for k, w in self._window_of.items() if w != now]:
-                del self._counts[k], self._window_of[k]
-        if self._window_of.get(key) != now:
-            self._window_of[key] = now
-            self._counts[key] = 0
-        self._counts[key] += 1
-        return self._counts[key]
+            for k in [k for k, (_, until) in self._counts.items() if until <= now]:
+                del self._counts[k]
+        count, until = self._counts.get(key, (0, 0.0))
+        if until <= now:
+            count, until = 0, now + window
+        self._counts[key] = (count + 1, until)
+        return count + 1, max(1, math.ceil(until - now))
 
     async def close(self) -> None:
         self._counts.clear()
 
 
 class RedisCounter:
-    """Several processes: INCR and EXPIRE in one round trip, atomic across processes."""
+    """Several processes: one MULTI (create with its expiry if new, add one, read the
+    time left), atomic across processes."""
 
     def __init__(self, url: str) -> None:
         self._redis: Redis = Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
 
-    async def incr(self, key: str, window: int) -> int:
-        slot = int(time.time()) // window
-        full = f"surveillance:budget:{key}:{slot}"
+    async def incr(self, key: str, window: int) -> tuple[int, int]:
+        full = f"surveillance:budget:{key}"
         async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(full, 0, ex=window, nx=True)
             pipe.incr(full)
-            pipe.expire(full, window + 1)
-            count, _ = await pipe.execute()
-        return int(count)
+            pipe.ttl(full)
+            _, count, ttl = await pipe.execute()
+        return int(count), max(1, int(ttl))
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -103,37 +100,26 @@ class Budget:
         self.overall = overall
         self.window = window
 
-    def _retry_after(self) -> int:
-        return max(1, self.window - int(time.time()) % self.window)
-
     async def spend(self, door: str, address: str | None) -> None:
         """Count one try at `door` from `address`; 429 once its budget is spent."""
         assert door in DOORS
         # Addresses are keyed by digest: nothing typed by a client reaches Redis as is.
         who = hashlib.sha256((address or "unknown").encode()).hexdigest()[:32]
         try:
-            mine = await self.counter.incr(f"{door}:{who}", self.window)
-            # An address over its own budget does not eat into everyone's.
-            everyone = await self.counter.incr(f"{door}:*", self.window) if mine <= self.per_address else 0
+            mine, left = await self.counter.incr(f"{door}:{who}", self.window)
+            if mine > self.per_address:
+                raise self._refusal("Trop de tentatives depuis votre adresse.", left)
+            # Counted only once the address is within its own budget: one address over
+            # it does not spend everyone's.
+            everyone, left = await self.counter.incr(f"{door}:*", self.window)
+            if everyone > self.overall:
+                raise self._refusal("Le service reçoit trop de demandes en ce moment.", left)
         except (RedisError, OSError) as exc:
             log.warning("abuse budget unavailable, letting the try through: %s", type(exc).__name__)
-            return
-        if mine > self.per_address:
-            seconds = self._retry_after()
-            raise TooManyRequests(
-                "Trop de tentatives depuis votre adresse. "
-                f"Veuillez réessayer dans {_wait_words(seconds)}.",
-                headers={"Retry-After": str(seconds)},
-                extra={"retry_after_seconds": seconds},
-            )
-        if everyone > self.overall:
-            seconds = self._retry_after()
-            raise TooManyRequests(
-                "Le service reçoit trop de demandes en ce moment. "
-                f"Veuillez réessayer dans {_wait_words(seconds)}.",
-                headers={"Retry-After": str(seconds)},
-                extra={"retry_after_seconds": seconds},
-            )
+
+    @staticmethod
+    def _refusal(what: str, seconds: int) -> TooManyRequests:
+        return TooManyRequests(what, seconds, _wait_words(seconds))
 
     async def close(self) -> None:
         await self.counter.close()

@@ -127,6 +127,17 @@ class TooManyAttempts(DomainError, status=429, code="TOO_MANY_ATTEMPTS"):
         )
 
 
+class TooManyRequests(DomainError, status=429, code="TOO_MANY_REQUESTS"):
+    """The abuse budget of a client address, or of everyone together (app/budget.py)."""
+
+    def __init__(self, what: str, seconds: int, wait: str) -> None:
+        super().__init__(
+            f"{what} Veuillez réessayer dans {wait}.",
+            headers={"Retry-After": str(seconds)},
+            extra={"retry_after_seconds": seconds},
+        )
+
+
 class UserNotFound(DomainError, status=404, code="USER_NOT_FOUND"):
     def __init__(self, email: str) -> None:
         super().__init__(f"Aucun compte pour {email}.")
@@ -260,7 +271,10 @@ class InvalidSessionOrCode(
 class SessionNotAccessible(DomainError, status=412, code="SESSION_NOT_ACCESSIBLE", message=SESSION_NOT_ACCESSIBLE): ...
 
 
-class CandidateNotRecognised(DomainError, status=404, code="CANDIDATE_NOT_FOUND", message=CANDIDATE_NOT_RECOGNISED): ...
+# Committed: the failed name or birth-date guess it counted must stay counted.
+class CandidateNotRecognised(
+    DomainError, status=404, code="CANDIDATE_NOT_FOUND", commit=True, message=CANDIDATE_NOT_RECOGNISED
+): ...
 
 
 class NotAuthorizedToJoin(
@@ -423,3 +437,14 @@ class BulkRefused(DomainError):
 class TooManyMessages(DomainError, status=429, code="TOO_MANY_MESSAGES", message=TOO_MANY_MESSAGES):
     def __init__(self) -> None:
         super().__init__(headers={"Retry-After": "60"})
+class ServiceBusy(
+    DomainError,
+    status=503,
+    code="SERVICE_BUSY",
+    message="Le service est très sollicité en ce moment. Veuillez réessayer dans quelques secondes.",
+): ...
+
+
+class SupervisorNotFound(
+    DomainError, status=404, code="SUPERVISOR_NOT_FOUND", message="Ce surveillant n'a pas accès à cette session."
+): ...

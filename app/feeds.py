@@ -111,9 +111,31 @@ class CandidateFeed:
         return await self.db.read(lambda db: candidate_test.candidate_message(db, session_id, candidate_id, self.rules))
 
     async def heartbeat(self, session_id: int, candidate_id: int) -> None:
-        self.presence.candidate_heartbeat(session_id, candidate_id)
+        """Without a join to count for, a heartbeat renews nothing (see `for_join`)."""
+
+    def for_join(self, join: int) -> JoinFeed:
+        """The source of one socket, whose heartbeats count for `join` (-1: for none)."""
+        return JoinFeed(self, join)
 
     def wants_refresh(self, message: dict[str, Any]) -> bool:
         # Only a waiting page would stay stuck on a lost publish; a candidate taking the
         # test hears of any change at its next answer.
         return candidate_test.is_waiting(message.get("candidate"))
+
+
+@dataclass
+class JoinFeed:
+    """One candidate socket's source: the shared reads, and heartbeats that renew the
+    presence of the join this socket holds, and of no other."""
+
+    feed: CandidateFeed
+    join: int
+
+    async def candidate_message(self, session_id: int, candidate_id: int) -> dict[str, Any]:
+        return await self.feed.candidate_message(session_id, candidate_id)
+
+    async def heartbeat(self, session_id: int, candidate_id: int) -> None:
+        self.feed.presence.candidate_heartbeat(session_id, candidate_id, self.join)
+
+    def wants_refresh(self, message: dict[str, Any]) -> bool:
+        return self.feed.wants_refresh(message)

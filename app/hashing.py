@@ -15,15 +15,9 @@ from typing import TypeVar
 
 import anyio
 
-from app.errors import DomainError
+from app.errors import ServiceBusy
 
 T = TypeVar("T")
-
-
-class ServiceBusy(DomainError):
-    status = 503
-    code = "SERVICE_BUSY"
-    message = "Le service est très sollicité en ce moment. Veuillez réessayer dans quelques secondes."
 
 
 class Slot:

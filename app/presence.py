@@ -30,22 +30,31 @@ class Presence:
     rules: Rules
     renew_every: float = 3.0
     sweep_every: float = 2.0
-    _candidates: Counter[tuple[int, int]] = field(default_factory=Counter)
-    _last_beat: dict[tuple[int, int], float] = field(default_factory=dict)
+    _candidates: Counter[tuple[int, int, int]] = field(default_factory=Counter)
+    _last_beat: dict[tuple[int, int, int], float] = field(default_factory=dict)
     _supervisors: Counter[tuple[int, int]] = field(default_factory=Counter)
     _task: asyncio.Task[None] | None = None
 
-    async def candidate_connected(self, session_id: int, candidate_id: int) -> None:
-        key = (session_id, candidate_id)
+    # Candidates are keyed by (session, candidate, join): only sockets of the newest join
+    # renew a lease; a join of -1 (a listener that counts for nothing) is not kept.
+
+    async def candidate_connected(self, session_id: int, candidate_id: int, join: int) -> None:
+        if join < 0:
+            return
+        key = (session_id, candidate_id, join)
         self._candidates[key] += 1
         self._last_beat[key] = time.monotonic()
-        await self.db.write(lambda tx: leases.candidate_connected(tx, session_id, candidate_id, self.rules))
+        await self.db.write(lambda tx: leases.candidate_connected(tx, session_id, candidate_id, join, self.rules))
 
-    def candidate_heartbeat(self, session_id: int, candidate_id: int) -> None:
-        self._last_beat[(session_id, candidate_id)] = time.monotonic()
+    def candidate_heartbeat(self, session_id: int, candidate_id: int, join: int) -> None:
+        key = (session_id, candidate_id, join)
+        if key in self._candidates:
+            self._last_beat[key] = time.monotonic()
 
-    def candidate_disconnected(self, session_id: int, candidate_id: int) -> None:
-        key = (session_id, candidate_id)
+    def candidate_disconnected(self, session_id: int, candidate_id: int, join: int) -> None:
+        if join < 0:
+            return
+        key = (session_id, candidate_id, join)
         self._candidates[key] -= 1
         if self._candidates[key] <= 0:
             del self._candidates[key]
@@ -91,9 +100,8 @@ class Presence:
 
     async def renew(self) -> None:
         now = time.monotonic()
-        alive = [
-            candidate_id for (_, candidate_id), beat in self._last_beat.items() if now - beat < self.rules.lease_seconds
-        ]
+        fresh = self.rules.lease_seconds
+        alive = [(cid, join) for (_, cid, join), beat in self._last_beat.items() if now - beat < fresh]
         supervisors = list(self._supervisors)
         if alive or supervisors:
             await self.db.write(lambda tx: leases.renew_leases(tx, alive, supervisors, self.rules.lease_seconds))

@@ -207,6 +207,20 @@ TABLE: tuple[Setting, ...] = (
         "événements en attente par websocket avant de fermer un client trop lent",
         minimum=1,
     ),
+    Setting(
+        "candidate_sockets",
+        "int",
+        2,
+        "websockets par candidat dans un processus ; une nouvelle ferme la plus ancienne (code 4408)",
+        minimum=1,
+    ),
+    Setting(
+        "supervisor_sockets",
+        "int",
+        4,
+        "websockets par surveillant et session dans un processus ; une nouvelle ferme la plus ancienne (code 4408)",
+        minimum=1,
+    ),
     Setting("db_pool_size", "int", 20, "connexions (et fils d'exécution) base de données par processus", minimum=1),
     Setting(
         "ws_deflate",
@@ -274,6 +288,8 @@ class Settings:
     supervisor_heartbeat_seconds: float
     replay_limit: int
     socket_queue_size: int
+    candidate_sockets: int
+    supervisor_sockets: int
     db_pool_size: int
     ws_deflate: bool
     log_plain: bool

@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from app.codes import fold
 from app.models import Candidate, Centre, ExamSession, SessionEvent, SupervisorAccess, User, utcnow
-from vocabulary import ENDED, Action, CandidateStatus, EventName
+from vocabulary import ENDED, Action, CandidateStatus, Connection, EventName
 
 # Builds one candidate's view at a given moment (`Rules.view`).
 CandidateView = Callable[[Candidate, dt.datetime | None], dict[str, Any]]
@@ -64,6 +64,9 @@ def candidate_view(c: Candidate, test_minutes: int, questions: int, now: dt.date
         "connection": c.connection,
         "resume_requested": c.resume_requested,
         "resume_authorized": c.resume_authorized,
+        # A resume asked while the browser of the current join is still connected: the
+        # person asking may not be the candidate.
+        "resume_while_connected": bool(c.resume_requested and c.connection == Connection.CONNECTED),
         "started_at": iso(c.started_at),
         "ended_at": iso(c.ended_at),
         "theoretical_end_at": iso(end),

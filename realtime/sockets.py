@@ -19,6 +19,15 @@ While the database is out (a primary switch), an open socket stays open: the
 source raises ``SourceUnavailable``, the read is skipped, and the next heartbeat
 (or refresh) catches up once the database answers again. Closing instead would
 send every client of every room reconnecting at the same moment.
+
+The app closes sockets for its own reasons through a ``Handle`` (from outside: a newer
+socket of the same person) or a ``Verdict`` (after a message: the test is over,
+access revoked), with codes of its own in 4000-4999.
+
+A client's ``resync`` requests are served at most once per ``RESYNC_INTERVAL``
+per socket; requests in between are merged into the next one (the lowest
+version asked wins), so a client cannot turn its 50 messages a second into 50
+reads of the event log.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ SEND_TIMEOUT: Final = 10.0
 CLOSE_TIMEOUT: Final = 1.0
 MESSAGES_PER_SECOND: Final = 50
 HEARTBEAT_MIN_INTERVAL: Final = 1.0
+RESYNC_INTERVAL: Final = 1.0
 # A candidate has no version to compare on heartbeats, so its state is re-read this often:
 # a publish lost while the broker connection stayed up is then noticed within this time.
 CANDIDATE_REFRESH_SECONDS: Final = 30.0
@@ -101,6 +111,35 @@ class _Close(Exception):
         self.reason = reason
 
 
+# After a message is sent (a state message, or a live or replayed event): whether the app
+# wants the socket closed now, and with which code and reason.
+Verdict = Callable[[dict[str, Any]], "tuple[int, str] | None"]
+
+
+def _never(message: dict[str, Any]) -> tuple[int, str] | None:
+    return None
+
+
+class Handle:
+    """The app's grip on one live socket, to close it from outside (a newer socket of the
+    same person took its place). Closing before the feed starts is remembered."""
+
+    def __init__(self) -> None:
+        self._conn: _Connection | None = None
+        self._close: _Close | None = None
+
+    def close(self, code: int, reason: str) -> None:
+        if self._close is None:
+            self._close = _Close(code, reason)
+        if self._conn is not None:
+            self._conn.request_close(self._close)
+
+    def _bind(self, conn: _Connection) -> None:
+        self._conn = conn
+        if self._close is not None:
+            conn.request_close(self._close)
+
+
 class _Gone(Exception):
     """The client disconnected."""
 
@@ -124,6 +163,22 @@ class _Connection:
         self._window_start = 0.0
         self._window_count = 0
         self._loop = asyncio.get_running_loop()
+        self._closing: _Close | None = None
+        self.verdict: Verdict = _never
+
+    def request_close(self, close: _Close) -> None:
+        self._closing = close
+        self.wake()
+
+    def check_closing(self) -> None:
+        if self._closing is not None:
+            raise self._closing
+
+    def judge(self, message: dict[str, Any]) -> None:
+        """Close after this message if the app says so."""
+        closing = self.verdict(message)
+        if closing is not None:
+            raise _Close(*closing)
 
     # -- receiving (receiver task) --
 
@@ -215,6 +270,7 @@ class _Connection:
         """Send a broker event as is, with the stats every live delivery feeds."""
         await self.send(published.text)
         self.delivered(published)
+        self.judge(published.event)
 
     def delivered(self, published: Published | None) -> None:
         metrics = self.hub.metrics
@@ -283,6 +339,7 @@ class _SessionFeed:
         self.gap_grace_seconds = gap_grace_seconds
         self.last = -1
         self.resync_since: int | None = None
+        self.next_resync_at = 0.0
 
     async def receiver(self) -> None:
         while True:
@@ -302,15 +359,21 @@ class _SessionFeed:
         await self.send_snapshot()
         next_heartbeat = loop.time() + self.heartbeat_seconds
         while True:
-            item = await self.conn.next_item(max(next_heartbeat - loop.time(), 0.0))
-            await self.conn.send_errors()
+            self.conn.check_closing()
+            wake_at = next_heartbeat
             if self.resync_since is not None:
+                wake_at = min(wake_at, self.next_resync_at)
+            item = await self.conn.next_item(max(wake_at - loop.time(), 0.0))
+            self.conn.check_closing()
+            await self.conn.send_errors()
+            if self.resync_since is not None and loop.time() >= self.next_resync_at:
                 since, self.resync_since = self.resync_since, None
                 try:
                     await self.catch_up(since, requested=True)
                 except SourceUnavailable:
                     # Kept for the next turn of the loop (an event or the heartbeat).
                     self.resync_since = since if self.resync_since is None else min(since, self.resync_since)
+                self.next_resync_at = loop.time() + RESYNC_INTERVAL
             if item is not None:
                 try:
                     await self.handle(item)
@@ -388,6 +451,7 @@ class _SessionFeed:
             await self.conn.send(encode(event))
             self.conn.delivered(None)
             self.last = max(self.last, version)
+            self.conn.judge(event)
 
     async def send_snapshot(self) -> None:
         snapshot = await self.source.snapshot(self.session_id)
@@ -419,6 +483,8 @@ async def serve_session_feed(
     heartbeat_seconds: float = 15.0,
     gap_grace_seconds: float = 0.1,
     send_timeout: float = SEND_TIMEOUT,
+    handle: Handle | None = None,
+    verdict: Verdict = _never,
 ) -> None:
     """Supervisor feed: snapshot, then every event in strictly increasing version."""
     metrics = hub.metrics
@@ -427,6 +493,9 @@ async def serve_session_feed(
         # Watch first: an event committed after the snapshot is read is then queued.
         async with hub.watch(session_id) as watch:
             conn = _Connection(websocket, hub, watch, send_timeout)
+            conn.verdict = verdict
+            if handle is not None:
+                handle._bind(conn)
             feed = _SessionFeed(conn, session_id, source, heartbeat_seconds, gap_grace_seconds)
             await conn.run(feed.sender(), feed.receiver())
     finally:
@@ -489,9 +558,11 @@ class _CandidateFeed:
         await self.send_state()
         next_refresh = loop.time() + self.refresh_seconds
         while True:
+            self.conn.check_closing()
             if self.stale:
                 next_refresh = min(next_refresh, loop.time() + STALE_RETRY_SECONDS)
             item = await self.conn.next_item(max(0.0, next_refresh - loop.time()))
+            self.conn.check_closing()
             await self.conn.send_errors()
             if loop.time() >= next_refresh:
                 next_refresh = loop.time() + self.refresh_seconds
@@ -528,6 +599,7 @@ class _CandidateFeed:
                 self.conn.delivered(item)
                 self.last = item.version
                 self.last_candidate = item.event["candidate"]
+                self.conn.judge(item.event)
             else:
                 # Session changes (and removals) are rendered by the app's own view.
                 await self.deferrable(self.send_state())
@@ -550,6 +622,7 @@ class _CandidateFeed:
         version = message.get("version")
         if _is_version(version):
             self.last = max(self.last, version)
+        self.conn.judge(message)
 
 
 async def serve_candidate_feed(
@@ -561,6 +634,8 @@ async def serve_candidate_feed(
     *,
     send_timeout: float = SEND_TIMEOUT,
     refresh_seconds: float = CANDIDATE_REFRESH_SECONDS,
+    handle: Handle | None = None,
+    verdict: Verdict = _never,
 ) -> None:
     """Candidate feed: its own state now, then again whenever it changes."""
     metrics = hub.metrics
@@ -568,6 +643,9 @@ async def serve_candidate_feed(
     try:
         async with hub.watch(session_id, candidate_filter(candidate_id)) as watch:
             conn = _Connection(websocket, hub, watch, send_timeout)
+            conn.verdict = verdict
+            if handle is not None:
+                handle._bind(conn)
             feed = _CandidateFeed(conn, session_id, candidate_id, source)
             feed.refresh_seconds = refresh_seconds
             await conn.run(feed.sender(), feed.receiver())

@@ -85,6 +85,10 @@ class Action(StrEnum):
     TIME_ADJUSTED = "time_adjusted"
     ENDED_BY_EXPIRY = "ended_by_expiry"
     MESSAGE_SENT = "message_sent"
+    # A join took the test while the browser of the previous join was still connected.
+    JOIN_SUPERSEDED = "join_superseded"
+    # The centre took a supervisor's access back; the event names them in `revoked`.
+    SUPERVISOR_REVOKED = "supervisor_revoked"
 
 
 class MessageType(StrEnum):
@@ -109,3 +113,9 @@ class CloseCode(IntEnum):
     TRY_AGAIN = 1013  # too slow a reader: reconnect and resynchronise
     NOT_LOGGED_IN = 4401
     NO_ACCESS = 4403
+    # A newer socket of the same person took this one's place (candidate, or supervisor and
+    # session, per process): the page stops, or two tabs would take turns closing each other.
+    REPLACED = 4408
+    ELSEWHERE = 4409  # the candidate's test was opened on another computer (a newer join)
+    OVER = 4410  # the candidate's test is over, or the session finalised (after the last state)
+    REVOKED = 4411  # the centre revoked this supervisor's access to the session

@@ -25,14 +25,16 @@ from app.errors import (
     InvalidSessionOrCode,
     NotAuthorizedToJoin,
     NotAuthorizedToResume,
+    NotJoined,
+    OpenedElsewhere,
     QuestionNotCurrent,
     SessionNotAccessible,
     TestPaused,
 )
 from app.models import Answer, Candidate, ExamSession, utcnow
 from app.questions import by_id, draw_test, public_view
-from app.security import CandidateClaim, new_join_secret, secret_digest
-from vocabulary import Action, CandidateStatus, MessageType, SessionStatus
+from app.security import CandidateClaim, claim_proves_join, new_join_secret, secret_digest
+from vocabulary import Action, CandidateStatus, Connection, MessageType, SessionStatus
 
 # Where the candidate's page goes after a join.
 NEXT_CONSENT = "consent"
@@ -54,7 +56,9 @@ def join(
     last_name: str,
     birthdate: dt.date,
     rules: Rules,
+    held: CandidateClaim | None = None,
 ) -> Joined:
+    """`held`: the candidate cookie the browser sent with this join, if any."""
     exam_session = enter_code(
         tx,
         rules,
@@ -68,6 +72,15 @@ def join(
         raise SessionNotAccessible()
     require_join_window(exam_session, rules)
     wanted = codes.identity_key(last_name, first_name)
+    # Once the code is known, names and birth dates are what an impersonator guesses:
+    # counted per session (names) and per person (birth dates), before the lookup, so a
+    # right guess is refused too once the budget is spent.
+    guesses = [
+        (rules.guess_limiter, f"join-guess:{session_id}"),
+        (rules.limiter, f"join-guess:{session_id}:{wanted}"),
+    ]
+    for limiter, key in guesses:
+        limiter.check(tx.db, key)
     candidate = tx.db.execute(
         select(Candidate).where(
             col(Candidate.session_id) == session_id,
@@ -76,6 +89,9 @@ def join(
         )
     ).scalar()
     if candidate is None:
+        for limiter, key in guesses:
+            limiter.fail(tx.db, key)
+        # One answer for an unknown name and a wrong birth date.
         raise CandidateNotRecognised()
     assert candidate.id is not None and exam_session.id is not None
     # Refused candidates may still listen for their own changes, so the page can continue
@@ -83,6 +99,17 @@ def join(
     waiting = CandidateClaim(candidate_id=candidate.id, session_id=exam_session.id, token=-1)
     transitions.decide(candidate.status, Command.JOIN)
     actor = Actor.candidate(candidate)
+    # The browser of the join about to be replaced is still connected, and it is not the
+    # one joining now: worth a line in the log and a look from the supervisor.
+    supersedes_live = (
+        candidate.join_token >= 1
+        and candidate.connection == Connection.CONNECTED
+        and not (
+            held is not None
+            and held.candidate_id == candidate.id
+            and claim_proves_join(held, candidate.join_token, candidate.join_secret)
+        )
+    )
     if candidate.status == CandidateStatus.NOT_STARTED:
         if not candidate.authorized_to_start:
             raise NotAuthorizedToJoin(private={"claim": waiting})
@@ -101,8 +128,11 @@ def join(
         candidate.resume_requested = False
         candidate.join_token += 1
         tx.db.add(candidate)
-        emit_candidate(tx, rules, exam_session, candidate, Action.RESUMED, actor)
+        emit_candidate(tx, rules, exam_session, candidate, Action.RESUMED, actor, join=candidate.join_token)
         next_step = NEXT_TEST
+    if supersedes_live:
+        # `join` tells the older join's sockets, on every process, to close.
+        emit_candidate(tx, rules, exam_session, candidate, Action.JOIN_SUPERSEDED, actor, join=candidate.join_token)
     secret = new_join_secret()
     candidate.join_secret = secret_digest(secret)
     tx.db.add(candidate)
@@ -193,6 +223,22 @@ def is_waiting(view: dict[str, Any] | None) -> bool:
         or view.get("resume_requested")
         or (view.get("status") == CandidateStatus.IN_PROGRESS and view.get("paused"))
     )
+
+
+def listening_join(db: Session, claim: CandidateClaim | None) -> int:
+    """Which join a candidate socket may count for in presence: its own when it holds the
+    newest, 0 for a refused join's listener before any join, -1 (listens, counts for
+    nothing) for one after. A socket of a superseded join is refused."""
+    candidate = db.get(Candidate, claim.candidate_id) if claim else None
+    if claim is None or candidate is None or candidate.session_id != claim.session_id:
+        raise NotJoined()
+    if claim.token >= 1:
+        if claim_proves_join(claim, candidate.join_token, candidate.join_secret):
+            return claim.token
+        if claim.token < candidate.join_token:
+            raise OpenedElsewhere()
+        raise NotJoined()
+    return 0 if candidate.join_token == 0 else -1
 
 
 def holds_seat(db: Session, claim: CandidateClaim | None) -> bool:

@@ -46,9 +46,12 @@ def emit_candidate(
     action: Action,
     actor: Actor | None,
     details: dict[str, Any] | None = None,
+    *,
+    join: int | None = None,
 ) -> None:
     """A candidate changed: the event carries its whole new view, and `details` what the
-    view cannot say (an adjustment's reason, a pause's length)."""
+    view cannot say (an adjustment's reason, a pause's length). `join`, on the events of a
+    join, is its number: sockets of older joins close when they see it."""
     now = utcnow()
     event = _event(exam_session, EventName.CANDIDATE_UPDATED, action, actor, now)
     if candidate.id is None:
@@ -56,6 +59,8 @@ def emit_candidate(
     event["candidate"] = rules.view(candidate, now)
     if details:
         event.update(details)
+    if join is not None:
+        event["join"] = join
     _append(tx, exam_session, event, actor, now, candidate.id)
 
 

@@ -16,9 +16,11 @@ from app.models import Candidate, SupervisorAccess, utcnow
 from vocabulary import Action, Connection, SessionStatus
 
 
-def candidate_connected(tx: Tx, session_id: int, candidate_id: int, rules: Rules) -> None:
+def candidate_connected(tx: Tx, session_id: int, candidate_id: int, join: int, rules: Rules) -> None:
     exam_session = lock_session(tx, session_id)
     candidate = candidate_of(tx.db, session_id, candidate_id)
+    if candidate.join_token != join:
+        return  # a browser of an older join shows nothing
     candidate.lease_until = utcnow() + dt.timedelta(seconds=rules.lease_seconds)
     tx.db.add(candidate)
     # A finalised session is frozen: nobody watches it any more.
@@ -43,11 +45,16 @@ def supervisor_online(tx: Tx, session_id: int, user_id: int, rules: Rules) -> No
         emit_supervisors(tx, exam_session, Action.SUPERVISOR_ONLINE, None)
 
 
-def renew_leases(tx: Tx, candidate_ids: list[int], supervisors: list[tuple[int, int]], seconds: int) -> None:
-    """One statement per kind for all of this process's live sockets: no event, no lock."""
+def renew_leases(
+    tx: Tx, candidates: list[tuple[int, int]], supervisors: list[tuple[int, int]], seconds: int
+) -> None:
+    """One statement per kind for all of this process's live sockets: no event, no lock.
+    A candidate's lease is renewed only by sockets of its newest join, (id, join) pairs:
+    a stale browser cannot keep a candidate shown as connected."""
     until = utcnow() + dt.timedelta(seconds=seconds)
-    if candidate_ids:
-        tx.db.execute(update(Candidate).where(col(Candidate.id).in_(candidate_ids)).values(lease_until=until))
+    if candidates:
+        current = tuple_(col(Candidate.id), col(Candidate.join_token))
+        tx.db.execute(update(Candidate).where(current.in_(candidates)).values(lease_until=until))
     if supervisors:
         pair = tuple_(col(SupervisorAccess.session_id), col(SupervisorAccess.user_id))
         tx.db.execute(update(SupervisorAccess).where(pair.in_(supervisors)).values(lease_until=until))

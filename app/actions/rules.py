@@ -23,18 +23,25 @@ class Rules:
     session_timezone: str
     test_expiry_hours: int
     messages_per_minute: int
+    # Name and birth-date guesses per session, once the access code is right.
+    guess_limiter: RateLimiter
+    # Wrong session passwords per account, all sessions together.
+    account_limiter: RateLimiter
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
+        window = settings.rate_limit_window_seconds
         return cls(
             test_minutes=settings.test_minutes,
             questions_per_test=settings.questions_per_test,
-            limiter=RateLimiter(settings.rate_limit_attempts, settings.rate_limit_window_seconds),
+            limiter=RateLimiter(settings.rate_limit_attempts, window),
             lease_seconds=settings.candidate_lease_seconds,
             join_opens_minutes_before=settings.join_opens_minutes_before,
             session_timezone=settings.session_timezone,
             test_expiry_hours=settings.test_expiry_hours,
             messages_per_minute=settings.messages_per_minute,
+            guess_limiter=RateLimiter(settings.join_guess_attempts, window),
+            account_limiter=RateLimiter(settings.supervisor_account_attempts, window),
         )
 
     def view(self, candidate: Candidate, now: dt.datetime | None = None) -> dict[str, Any]:

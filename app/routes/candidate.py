@@ -33,8 +33,9 @@ async def join(request: Request) -> Response:
     birth = date(body, "birthdate")
     services = services_of(request)
     try:
+        held = candidate_claim(request)
         joined = await services.db.write(
-            lambda tx: candidate_test.join(tx, session_id, code, first, last, birth, services.rules)
+            lambda tx: candidate_test.join(tx, session_id, code, first, last, birth, services.rules, held)
         )
     except DomainError as refusal:
         response = error_response(refusal)

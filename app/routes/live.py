@@ -2,20 +2,96 @@
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
 from app.actions import candidate_test, guards
-from app.errors import DomainError
+from app.db import Database
+from app.errors import DomainError, OpenedElsewhere
 from app.http import candidate_claim, services_of
 from app.security import LOGIN_COOKIE, origin_allowed
 from app.services import Services
-from realtime.sockets import serve_candidate_feed, serve_session_feed
-from vocabulary import CloseCode
+from realtime.sockets import Handle, Verdict, serve_candidate_feed, serve_session_feed
+from vocabulary import ENDED, Action, CloseCode, EventName, MessageType, SessionStatus
 
 CLOSE_POLICY = CloseCode.POLICY
 CLOSE_NOT_LOGGED_IN = CloseCode.NOT_LOGGED_IN
 CLOSE_NO_ACCESS = CloseCode.NO_ACCESS
+
+REPLACED = (CloseCode.REPLACED, "Ouvert dans un autre onglet ou sur un autre appareil.")
+ELSEWHERE = (CloseCode.ELSEWHERE, "Votre test a été ouvert sur un autre poste.")
+OVER = (CloseCode.OVER, "Votre test de certification est terminé.")
+REVOKED = (CloseCode.REVOKED, "Votre accès à la surveillance de cette session a été retiré par le centre.")
+
+
+class Caps:
+    """The live sockets of each person on this process, oldest first. Past the cap the
+    oldest is closed: the newest tab is the one in front of its user."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[str, int, int], list[Handle]] = {}
+
+    def enter(self, key: tuple[str, int, int], handle: Handle, cap: int) -> None:
+        held = self._open.setdefault(key, [])
+        held.append(handle)
+        while len(held) > cap:
+            held.pop(0).close(*REPLACED)
+
+    def leave(self, key: tuple[str, int, int], handle: Handle) -> None:
+        held = self._open.get(key, [])
+        if handle in held:
+            held.remove(handle)
+        if not held:
+            self._open.pop(key, None)
+
+
+# Per database (so per app).
+_caps: weakref.WeakKeyDictionary[Database, Caps] = weakref.WeakKeyDictionary()
+
+
+def caps(services: Services) -> Caps:
+    return _caps.setdefault(services.db, Caps())
+
+
+def supervisor_verdict(user_id: int) -> Verdict:
+    def judge(message: dict[str, Any]) -> tuple[int, str] | None:
+        if (
+            message.get("name") == EventName.SUPERVISORS_UPDATED
+            and message.get("action") == Action.SUPERVISOR_REVOKED
+            and message.get("revoked") == user_id
+        ):
+            return REVOKED
+        return None
+
+    return judge
+
+
+def candidate_verdict(token: int) -> Verdict:
+    """For a candidate socket holding join `token` (-1: a refused join, listening)."""
+
+    def judge(message: dict[str, Any]) -> tuple[int, str] | None:
+        session = message.get("session")
+        if message.get("session_status") == SessionStatus.FINALIZED or (
+            message.get("name") == EventName.SESSION_UPDATED
+            and isinstance(session, dict)
+            and session.get("status") == SessionStatus.FINALIZED
+        ):
+            return OVER
+        candidate = message.get("candidate")
+        if message.get("type") == MessageType.CANDIDATE and candidate is None:
+            return OVER  # removed from the session
+        join = message.get("join")
+        if token >= 1 and isinstance(join, int) and join != token:
+            return ELSEWHERE
+        if isinstance(candidate, dict) and candidate.get("status") in ENDED:
+            return OVER
+        return None
+
+    return judge
+
 
 
 async def _admit(websocket: WebSocket, services: Services) -> bool:
@@ -42,17 +118,24 @@ async def supervisor_live(websocket: WebSocket) -> None:
     except DomainError:
         await websocket.close(CLOSE_NO_ACCESS, "Accès refusé à cette session.")
         return
-    await services.presence.supervisor_connected(session_id, claim.user_id)
+    key, handle = ("supervisor", session_id, claim.user_id), Handle()
+    caps(services).enter(key, handle, services.settings.supervisor_sockets)
     try:
-        await serve_session_feed(
-            websocket,
-            services.hub,
-            session_id,
-            services.session_feed,
-            heartbeat_seconds=services.settings.supervisor_heartbeat_seconds,
-        )
+        await services.presence.supervisor_connected(session_id, claim.user_id)
+        try:
+            await serve_session_feed(
+                websocket,
+                services.hub,
+                session_id,
+                services.session_feed,
+                heartbeat_seconds=services.settings.supervisor_heartbeat_seconds,
+                handle=handle,
+                verdict=supervisor_verdict(claim.user_id),
+            )
+        finally:
+            services.presence.supervisor_disconnected(session_id, claim.user_id)
     finally:
-        services.presence.supervisor_disconnected(session_id, claim.user_id)
+        caps(services).leave(key, handle)
 
 
 async def candidate_live(websocket: WebSocket) -> None:
@@ -60,16 +143,34 @@ async def candidate_live(websocket: WebSocket) -> None:
     if not await _admit(websocket, services):
         return
     claim = candidate_claim(websocket)
-    if claim is None or not await services.db.read(lambda db: candidate_test.holds_seat(db, claim)):
+    try:
+        join = await services.db.read(lambda db: candidate_test.listening_join(db, claim))
+    except OpenedElsewhere:
+        await websocket.close(*ELSEWHERE)
+        return
+    except DomainError:
         await websocket.close(CLOSE_NOT_LOGGED_IN, "Rejoignez d'abord la session.")
         return
-    await services.presence.candidate_connected(claim.session_id, claim.candidate_id)
+    assert claim is not None
+    sid, cid = claim.session_id, claim.candidate_id
+    key, handle = ("candidate", sid, cid), Handle()
+    caps(services).enter(key, handle, services.settings.candidate_sockets)
     try:
-        await serve_candidate_feed(
-            websocket, services.hub, claim.session_id, claim.candidate_id, services.candidate_feed
-        )
+        await services.presence.candidate_connected(sid, cid, join)
+        try:
+            await serve_candidate_feed(
+                websocket,
+                services.hub,
+                sid,
+                cid,
+                services.candidate_feed.for_join(join),
+                handle=handle,
+                verdict=candidate_verdict(claim.token),
+            )
+        finally:
+            services.presence.candidate_disconnected(sid, cid, join)
     finally:
-        services.presence.candidate_disconnected(claim.session_id, claim.candidate_id)
+        caps(services).leave(key, handle)
 
 
 routes = [

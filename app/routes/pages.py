@@ -17,6 +17,7 @@ ACCESS_NOTICES = {
     "acces": "Vous n'avez pas accès à la surveillance de cette session. Saisissez son numéro et son mot de passe.",
     "quitte": "Vous avez quitté la surveillance de la session.",
     "finalisee": "Cette session est finalisée : la surveillance est terminée.",
+    "retire": "Votre accès à la surveillance de cette session a été retiré par le centre de certification.",
 }
 
 

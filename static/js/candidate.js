@@ -8,7 +8,7 @@ import { h, $ } from "./dom.js";
 import { countdown } from "./format.js";
 import { LiveFeed, liveUrl } from "./live.js";
 import { announce, formValues, setBusy, showFormError } from "./ui.js";
-import { CandidateStatus as Status, SessionStatus } from "./vocabulary.js";
+import { CandidateStatus as Status, CloseCode, SessionStatus } from "./vocabulary.js";
 import { pauseAnnouncement, renderPause, showNotice } from "./candidate-room.js";
 
 // The contract's candidate heartbeat: the server shows a candidate silent for 10 s as lost.
@@ -37,6 +37,10 @@ const ENDINGS = {
     "Votre test a été fermé automatiquement : il était ouvert depuis plus d'une journée.",
     "Vos réponses enregistrées jusqu'ici sont conservées. Vous pouvez fermer cette page.",
   ],
+  replaced: [
+    "Votre test est ouvert dans un autre onglet.",
+    "Continuez dans cet autre onglet ; cette page ne reçoit plus rien.",
+  ],
   elsewhere: [
     "Votre test a été ouvert sur un autre poste.",
     "Pour le reprendre ici, rejoignez à nouveau la session : votre surveillant devra vous y autoriser.",
@@ -59,6 +63,7 @@ const state = {
   values: null,
   waitingFor: null, // "presence" | "resume"
   rejoining: false,
+  joining: false,
   question: null,
   deadline: null,
   timer: null,
@@ -112,16 +117,21 @@ function wait(kind, message) {
 
 async function join() {
   const v = state.values;
+  state.joining = true;
   const res = await api("POST", "/api/candidate/join", {
     session_id: Number(v.session_id),
     access_code: v.access_code,
     first_name: v.first_name,
     last_name: v.last_name,
     birthdate: v.birthdate,
+  }).finally(() => {
+    state.joining = false;
   });
   if (res.ok) {
     state.waitingFor = null;
-    socket.start();
+    // The join gave a new cookie: a socket opened before it (while waiting) counts for
+    // nothing in the supervisors' view of who is connected, so open a fresh one.
+    socket.restart();
     const c = res.data.candidate;
     if (res.data.next === "test") {
       await loadTest();
@@ -405,6 +415,18 @@ function onCandidateState(message) {
   followRoom(c);
 }
 
-// Without a candidate cookie (yet) the socket is refused and stops; the next join starts it again.
-const socket = new LiveFeed(liveUrl("/api/candidate/live"), { onState: onCandidateState, onNotice }, { heartbeatMs: HEARTBEAT_MS, silenceMs: null });
+function onSocketRefused(code) {
+  // A join under way replaces this socket anyway: its own success restarts it.
+  if (state.joining || state.rejoining || state.step === "end" || state.step === "join") return;
+  if (code === CloseCode.REPLACED) finish("replaced");
+  else if (code === CloseCode.ELSEWHERE) finish("elsewhere");
+}
+
+// Without a candidate cookie (yet) the socket is refused and stops; the next join starts it
+// again. After 4408, 4409 or 4410 it stops too (the last state came just before a 4410).
+const socket = new LiveFeed(
+  liveUrl("/api/candidate/live"),
+  { onState: onCandidateState, onNotice, onRefused: onSocketRefused },
+  { heartbeatMs: HEARTBEAT_MS, silenceMs: null },
+);
 show("join", { focus: false });

@@ -17,7 +17,18 @@ export const SILENCE_MS = 40000;
 export const RESYNC_RETRY_MS = 5000;
 
 // Closes after which trying again would be refused again: the page says why and stops.
-const REFUSALS = new Set([CloseCode.NOT_LOGGED_IN, CloseCode.NO_ACCESS, CloseCode.POLICY]);
+// REPLACED: a newer tab of the same person took over (two tabs would take turns closing
+// each other); ELSEWHERE, OVER: the candidate's test went on elsewhere or is over;
+// REVOKED: the centre took the supervisor's access back.
+const REFUSALS = new Set([
+  CloseCode.NOT_LOGGED_IN,
+  CloseCode.NO_ACCESS,
+  CloseCode.POLICY,
+  CloseCode.REPLACED,
+  CloseCode.ELSEWHERE,
+  CloseCode.OVER,
+  CloseCode.REVOKED,
+]);
 // Our own close of a link gone silent (4000-4999 is for applications).
 const CLOSE_SILENCE = 4000;
 const CLOSE_NORMAL = 1000;
@@ -196,6 +207,12 @@ export class LiveFeed {
     const delay = backoffDelay(this.attempt, this.random);
     this.attempt += 1;
     this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  // A new cookie (a candidate's join): the socket must carry it, so open a fresh one.
+  restart() {
+    this.stop();
+    this.start();
   }
 
   stop() {

@@ -163,6 +163,17 @@ function renderRow(c) {
   const details = h("div", { class: "candidate__details" });
   const tags = statusTags(c);
   if (tags.length) details.append(h("div", { class: "tags" }, tags));
+  if (c.resume_while_connected && c.status === "in_progress") {
+    // Someone asks to resume while the browser taking the test is still connected:
+    // it may be someone else claiming to be this candidate.
+    details.append(
+      h("p", {
+        class: "candidate__warning",
+        "data-resume-warning": "",
+        text: "Attention : le poste d'origine de ce candidat est toujours connecté. Vérifiez qui demande la reprise avant de l'autoriser.",
+      }),
+    );
+  }
   const note = endNote(c);
   if (note) details.append(h("p", { class: "candidate__timing", text: note }));
   if (c.status !== Status.NOT_STARTED) details.append(progress(c));
@@ -306,6 +317,7 @@ function changes(prev, c) {
     );
   }
   if (!prev.resume_requested && c.resume_requested) words.push("reprise demandée");
+  if (!prev.resume_while_connected && c.resume_while_connected) words.push("attention, le poste d'origine est toujours connecté");
   if (!prev.resume_authorized && c.resume_authorized) words.push("reprise autorisée");
   if (prev.resume_authorized && !c.resume_authorized && c.status === Status.IN_PROGRESS) words.push("test repris");
   if (prev.connection !== Connection.LOST && c.connection === Connection.LOST && !isEnded(c.status)) words.push("connexion perdue");
@@ -330,6 +342,8 @@ const ACTIVITY_LINES = {
   [Action.FINALIZED]: (who, actor) => `${actor} a finalisé la session`,
   [Action.SUPERVISOR_JOINED]: (who, actor) => `${actor} surveille la session`,
   ...ROOM_ACTIVITY,
+  [Action.JOIN_SUPERSEDED]: (who) => `${who} : test ouvert sur un autre poste alors que le premier était connecté`,
+  [Action.SUPERVISOR_REVOKED]: (who, actor) => `${actor} a retiré l'accès d'un surveillant`,
 };
 
 function describe(event) {
@@ -410,8 +424,15 @@ function onStatus(link) {
 
 function onRefused(code) {
   if (code === CloseCode.NOT_LOGGED_IN) location.assign(loginUrl());
-  else location.assign(`/surveillance?session=${sessionId}&info=${finalized() ? "finalisee" : "acces"}`);
+  else if (code === CloseCode.REVOKED) location.assign(`/surveillance?session=${sessionId}&info=retire`);
+  else if (code === CloseCode.REPLACED) {
+    // Not an error to fix: the same supervisor opened the dashboard elsewhere.
+    $("[data-replaced-banner]").hidden = false;
+    $("[data-replaced-banner] button").focus();
+  } else location.assign(`/surveillance?session=${sessionId}&info=${finalized() ? "finalisee" : "acces"}`);
 }
+
+$("[data-reload]").addEventListener("click", () => location.reload());
 
 const feed = new LiveFeed(liveUrl(`/api/supervision/sessions/${sessionId}/live`), {
   onState: applySnapshot,

@@ -63,6 +63,8 @@ export const Action = Object.freeze({
   TIME_ADJUSTED: "time_adjusted",
   ENDED_BY_EXPIRY: "ended_by_expiry",
   MESSAGE_SENT: "message_sent",
+  JOIN_SUPERSEDED: "join_superseded",
+  SUPERVISOR_REVOKED: "supervisor_revoked",
 });
 
 export const MessageType = Object.freeze({
@@ -82,6 +84,10 @@ export const CloseCode = Object.freeze({
   TRY_AGAIN: 1013,
   NOT_LOGGED_IN: 4401,
   NO_ACCESS: 4403,
+  REPLACED: 4408,
+  ELSEWHERE: 4409,
+  OVER: 4410,
+  REVOKED: 4411,
 });
 
 export const isEnded = (status) => ENDED.includes(status);

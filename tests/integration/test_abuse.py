@@ -6,7 +6,9 @@ centre's answers (a new session password, a supervisor's access taken back)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +18,7 @@ from starlette.applications import Starlette
 from app.main import create_app
 from app.security import CANDIDATE_COOKIE
 from app.settings import load_settings
-from tests.conftest import ORIGIN, World, digest
+from tests.conftest import ORIGIN, World, digest, event_log
 from tests.integration.test_attacks import Site, from_address, signed
 from tests.servers import RedisProcess
 
@@ -209,3 +211,107 @@ async def test_password_hashes_run_on_a_bounded_pool_that_refuses_when_full(sett
         for n in range(5):
             assert (await login(50 + n)).status_code == 200
         await world.close()
+
+
+# ---------------------------------------------------------------- finding 5: impersonation
+
+
+async def test_name_guesses_are_limited_per_session_once_the_code_is_known(site: Site) -> None:
+    await site.presence(site.cand_a)
+    for n in range(30):
+        async with from_address(site.app, 60 + n) as c:
+            r = await c.post("/api/candidate/join", json=site.join_body(site.a, last_name=f"INCONNU{n}"))
+            assert r.status_code == 404, r.text
+    async with from_address(site.app, 99) as c:
+        r = await c.post("/api/candidate/join", json=site.join_body(site.a))
+    assert r.status_code == 429, r.text
+    assert r.json()["error"]["code"] == "TOO_MANY_ATTEMPTS" and int(r.headers["Retry-After"]) > 0
+    # Another session is not held back.
+    async with from_address(site.app, 99) as c:
+        r = await c.post("/api/candidate/join", json=site.join_body(site.b, first_name="Paul", last_name="DUPONT", birthdate="1997-05-21"))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "CANDIDATE_NOT_AUTHORIZED_TO_JOIN_SESSION", r.text
+
+
+async def test_birth_date_guesses_are_limited_per_person(site: Site) -> None:
+    await site.presence(site.cand_a)
+    other = await site.enrol(site.a, "MARTIN", "Jean", "1999-01-01")
+    await site.presence(other)
+    for day in range(1, 6):
+        async with from_address(site.app, 70 + day) as c:
+            r = await c.post("/api/candidate/join", json=site.join_body(site.a, birthdate=f"2001-07-{day + 10:02d}"))
+            assert r.status_code == 404, r.text
+    async with from_address(site.app, 80) as c:
+        r = await c.post("/api/candidate/join", json=site.join_body(site.a))
+        assert r.status_code == 429, r.text
+        # Someone else of the same session still joins.
+        r = await c.post("/api/candidate/join", json=site.join_body(site.a, first_name="Jean", last_name="MARTIN", birthdate="1999-01-01"))
+        assert r.status_code == 200, r.text
+
+
+async def test_an_unknown_candidate_and_a_wrong_birth_date_answer_alike(site: Site) -> None:
+    answers = []
+    for who in ({"last_name": "PERSONNE"}, {"birthdate": "2001-07-05"}, {"first_name": "Sophia"}):
+        c = site.world.client()
+        r = await c.post("/api/candidate/join", json=site.join_body(site.a, **who))
+        answers.append((r.status_code, r.json(), CANDIDATE_COOKIE in c.cookies))
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][0] == 404 and answers[0][2] is False
+
+
+async def join_as_sophie(site: Site, client: httpx.AsyncClient) -> httpx.Response:
+    return await client.post("/api/candidate/join", json=site.join_body(site.a))
+
+
+async def test_a_join_that_supersedes_a_connected_browser_is_recorded(site: Site) -> None:
+    sid, cid = site.a["id"], site.cand_a
+    presence = site.app.state.services.presence
+    await site.presence(cid)
+    first = site.world.client()
+    assert (await join_as_sophie(site, first)).status_code == 200
+    # The same browser joining again (its page reloaded) supersedes nothing.
+    await presence.candidate_connected(sid, cid, 1)
+    assert (await join_as_sophie(site, first)).status_code == 200
+    log = await event_log(site.app, sid)
+    assert not [e for e in log if e[1] == "candidate.updated" and e[3] == cid and "superseded" in str(e)]
+    await presence.candidate_connected(sid, cid, 2)
+    before = len(await event_log(site.app, sid))
+    second = site.world.client()
+    assert (await join_as_sophie(site, second)).status_code == 200
+    with site.app.state.services.db.engine.connect() as conn:
+        actions = conn.execute(
+            text("SELECT payload FROM session_event WHERE session_id = :s ORDER BY version"), {"s": sid}
+        ).scalars().all()
+    new = [json.loads(p) for p in actions[before:]]
+    assert [e["action"] for e in new] == ["join_superseded"]
+    assert new[0]["actor"] == {"name": "Sophie DELARUE"} and new[0]["join"] == 3
+    # The first browser can no longer act.
+    assert (await first.post("/api/candidate/start", json={"consent": True})).status_code == 401
+
+
+async def test_a_resume_asked_while_the_original_browser_is_connected_is_flagged(site: Site) -> None:
+    sid, cid = site.a["id"], site.cand_a
+    presence = site.app.state.services.presence
+    await site.presence(cid)
+    taking = site.world.client()
+    assert (await join_as_sophie(site, taking)).status_code == 200
+    assert (await taking.post("/api/candidate/start", json={"consent": True})).status_code == 201
+    # Not connected: a resume request is the ordinary case (the computer crashed).
+    r = await join_as_sophie(site, site.world.client())
+    assert r.status_code == 403
+    view = await candidate_view(site, cid)
+    assert view["resume_requested"] and view["resume_while_connected"] is False
+    # Connected: someone else asks to resume while the candidate's browser is live.
+    await presence.candidate_connected(sid, cid, 1)
+    view = await candidate_view(site, cid)
+    assert view["connection"] == "connected" and view["resume_while_connected"] is True
+    # The field is in the live events too (the dashboard renders from them).
+    with site.app.state.services.db.engine.connect() as conn:
+        last = conn.execute(
+            text("SELECT payload FROM session_event WHERE session_id = :s ORDER BY version DESC LIMIT 1"), {"s": sid}
+        ).scalar()
+    assert json.loads(last)["candidate"]["resume_while_connected"] is True
+
+
+async def candidate_view(site: Site, cid: int) -> dict[str, Any]:
+    snap = (await site.sup.get(f"/api/supervision/sessions/{site.a['id']}")).json()
+    return next(c for c in snap["candidates"] if c["id"] == cid)

@@ -226,7 +226,18 @@ describe("LiveFeed", () => {
     assert.equal(seen.events.length, 0);
   });
 
-  for (const code of [CloseCode.NOT_LOGGED_IN, CloseCode.NO_ACCESS, CloseCode.POLICY]) {
+  const FINAL = [
+    CloseCode.NOT_LOGGED_IN,
+    CloseCode.NO_ACCESS,
+    CloseCode.POLICY,
+    // Replaced by a newer tab, opened elsewhere, over, revoked: reconnecting would only
+    // make two tabs take turns, or be refused again.
+    CloseCode.REPLACED,
+    CloseCode.ELSEWHERE,
+    CloseCode.OVER,
+    CloseCode.REVOKED,
+  ];
+  for (const code of FINAL) {
     test(`a refusal (${code}) stops the feed and says why`, () => {
       live(10).serverCloses(code);
       assert.deepEqual(seen.refused, [code]);
@@ -238,6 +249,15 @@ describe("LiveFeed", () => {
       assert.equal(feed.last, null);
     });
   }
+
+  test("restart opens a fresh socket (a candidate's new cookie) and forgets the old one", () => {
+    const old = live(10);
+    feed.restart();
+    assert.equal(ScriptedSocket.made.length, 2);
+    assert.equal(feed.last, null);
+    old.serverCloses(CloseCode.ELSEWHERE); // the old socket's close is not this feed's
+    assert.deepEqual(seen.refused, []);
+  });
 
   test("a silent link is closed and reconnected", () => {
     const socket = live(10);

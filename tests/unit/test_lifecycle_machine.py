@@ -103,6 +103,8 @@ RULES = Rules(
     session_timezone="Europe/Paris",
     test_expiry_hours=24,
     messages_per_minute=6,
+    guess_limiter=RateLimiter(10_000, 300),
+    account_limiter=RateLimiter(10_000, 300),
 )
 BIRTH = dt.date(2000, 1, 1)
 SESSION_DAY = dt.date(2021, 12, 28)
@@ -444,7 +446,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def connect(self, who: int) -> None:
         c = self.pick(who)
         if c is not None:
-            self.act(lambda tx: presence.candidate_connected(tx, self.sid, c.id or 0, RULES), None)
+            self.act(lambda tx: presence.candidate_connected(tx, self.sid, c.id or 0, c.join_token, RULES), None)
 
     @rule()
     def expire_leases(self) -> None:

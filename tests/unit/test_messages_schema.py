@@ -27,6 +27,7 @@ CANDIDATE: dict[str, Any] = {
     "connection": "connected",
     "resume_requested": False,
     "resume_authorized": False,
+    "resume_while_connected": False,
     "started_at": "2021-12-28T10:05:00Z",
     "ended_at": None,
     "theoretical_end_at": "2021-12-28T11:50:00Z",

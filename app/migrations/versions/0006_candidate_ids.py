@@ -7,7 +7,7 @@ copy keeps every id and SQLite's counter starts past the highest. PostgreSQL seq
 never go back: nothing to do there.
 
 Revision ID: candidate_ids
-Revises: 0001
+Revises: 0005_room_control
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from alembic import op
 
 
 revision = 'candidate_ids'
-down_revision = '0001'
+down_revision = '0005_room_control'
 branch_labels = None
 depends_on = None
 
