@@ -17,7 +17,10 @@ ACCESS_DIGITS = "2346789"
 PASSWORD_ALPHABET = "2346789BCDFGHJKMPQRTVWXY"
 
 _ACCESS_RE = re.compile(rf"^[{ACCESS_LETTERS}]{{4}}[{ACCESS_DIGITS}]{{2}}$")
-_PASSWORD_RE = re.compile(rf"^C-[{PASSWORD_ALPHABET}]{{5}}$")
+# Seven characters after "C-" (24^7 ≈ 4.6 billion); sessions created before drew five.
+PASSWORD_LENGTH = 7
+_OLD_PASSWORD_LENGTH = 5
+_PASSWORD_RE = re.compile(rf"^C-([{PASSWORD_ALPHABET}]{{{_OLD_PASSWORD_LENGTH}}}|[{PASSWORD_ALPHABET}]{{{PASSWORD_LENGTH}}})$")
 
 
 def new_access_code() -> str:
@@ -27,7 +30,7 @@ def new_access_code() -> str:
 
 
 def new_supervisor_password() -> str:
-    return "C-" + "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(5))
+    return "C-" + "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
 
 
 def is_access_code(value: str) -> bool:
@@ -47,7 +50,7 @@ def normalise_supervisor_password(typed: str) -> str:
     compact = re.sub(r"\s", "", typed).upper()
     if compact.startswith("C-"):
         compact = compact[2:]
-    elif compact.startswith("C") and len(compact) == 6:
+    elif compact.startswith("C") and len(compact) in (_OLD_PASSWORD_LENGTH + 1, PASSWORD_LENGTH + 1):
         compact = compact[1:]
     return "C-" + compact
 

@@ -30,10 +30,16 @@ def test_access_codes_use_their_alphabets_only() -> None:
 def test_supervisor_passwords_use_their_alphabet_only() -> None:
     drawn = [codes.new_supervisor_password() for _ in range(3000)]
     for password in drawn:
-        assert re.fullmatch(r"C-[2346789BCDFGHJKMPQRTVWXY]{5}", password), password
+        assert re.fullmatch(r"C-[2346789BCDFGHJKMPQRTVWXY]{7}", password), password
         assert codes.is_supervisor_password(password)
     assert set("".join(p[2:] for p in drawn)) == set(codes.PASSWORD_ALPHABET)
-    assert len(set(drawn)) > 2990  # 24^5 possibilities: repeats are rare
+    assert len(set(drawn)) == 3000  # 24^7 ≈ 4.6 billion possibilities
+
+
+def test_sessions_created_with_five_character_passwords_keep_working() -> None:
+    assert codes.is_supervisor_password("C-BCDFG")
+    assert codes.normalise_supervisor_password("cbcdfg") == "C-BCDFG"
+    assert not codes.is_supervisor_password("C-BCDFGH")  # 6: neither the old nor the new length
 
 
 def test_codes_come_from_the_system_random_source() -> None:
@@ -54,6 +60,10 @@ def test_codes_come_from_the_system_random_source() -> None:
         ("CBDFG", "C-CBDFG"),  # ... and typed without prefix
         ("C-CBDFG", "C-CBDFG"),
         ("", "C-"),
+        ("C-BCDFGHJ", "C-BCDFGHJ"),
+        ("CBCDFGHJ", "C-BCDFGHJ"),  # seven characters, the prefix without its dash
+        ("bcdfghj", "C-BCDFGHJ"),
+        ("CBCDFGH", "C-CBCDFGH"),  # seven characters starting with C, without prefix
     ],
     ids=lambda v: repr(v),
 )
