@@ -20,7 +20,7 @@ _ACCESS_RE = re.compile(rf"^[{ACCESS_LETTERS}]{{4}}[{ACCESS_DIGITS}]{{2}}$")
 # Seven characters after "C-" (24^7 ≈ 4.6 billion); sessions created before drew five.
 PASSWORD_LENGTH = 7
 _OLD_PASSWORD_LENGTH = 5
-_PASSWORD_RE = re.compile(rf"^C-([{PASSWORD_ALPHABET}]{{{_OLD_PASSWORD_LENGTH}}}|[{PASSWORD_ALPHABET}]{{{PASSWORD_LENGTH}}})$")
+_PASSWORD_RE = re.compile(rf"^C-[{PASSWORD_ALPHABET}]{{{_OLD_PASSWORD_LENGTH}}}([{PASSWORD_ALPHABET}]{{2}})?$")
 
 
 def new_access_code() -> str:

@@ -100,6 +100,13 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/sessions/{sid}/candidates/{id}": {"delete": _op("Retirer un candidat", 204, params=("sid", "id"))},
     "/api/sessions/{sid}/supervisor-kit.pdf": {"get": _op("Kit surveillant (PDF)", 200, params=("sid",))},
     "/api/sessions/{sid}/finalize": {"post": _op("Finaliser la session", 200, params=("sid",))},
+    "/api/sessions/{sid}/supervisor-password": {
+        "post": _op("Nouveau mot de passe de session", 200, params=("sid",))
+    },
+    "/api/sessions/{sid}/supervisors": {"get": _op("Surveillants de la session", 200, params=("sid",))},
+    "/api/sessions/{sid}/supervisors/{uid}": {
+        "delete": _op("Retirer l'accès d'un surveillant", 204, params=("sid", "uid"))
+    },
     "/api/supervision/access": {
         "post": _op(
             "Accéder à l'espace surveillant",

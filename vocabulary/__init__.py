@@ -89,6 +89,8 @@ class Action(StrEnum):
     JOIN_SUPERSEDED = "join_superseded"
     # The centre took a supervisor's access back; the event names them in `revoked`.
     SUPERVISOR_REVOKED = "supervisor_revoked"
+    # The centre gave the session a new supervisor password.
+    PASSWORD_ROTATED = "password_rotated"
 
 
 class MessageType(StrEnum):

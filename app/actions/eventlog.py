@@ -71,13 +71,18 @@ def emit_removed(tx: Tx, exam_session: ExamSession, candidate: Candidate, actor:
     _append(tx, exam_session, event, actor, now, None)
 
 
-def emit_supervisors(tx: Tx, exam_session: ExamSession, action: Action, actor: Actor | None) -> None:
-    """The supervisors' list changed (someone joined, came online or went away)."""
+def emit_supervisors(
+    tx: Tx, exam_session: ExamSession, action: Action, actor: Actor | None, *, revoked: int | None = None
+) -> None:
+    """The supervisors' list changed (someone joined, came online or went away). `revoked`
+    names a supervisor whose access the centre took back: their sockets close on it."""
     tx.db.flush()
     assert exam_session.id is not None
     now = utcnow()
     event = _event(exam_session, EventName.SUPERVISORS_UPDATED, action, actor, now)
     event["supervisors"] = views.supervisors(tx.db, exam_session.id)
+    if revoked is not None:
+        event["revoked"] = revoked
     _append(tx, exam_session, event, actor, now, None)
 
 

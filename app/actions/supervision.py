@@ -16,20 +16,30 @@ from app.actions.rules import Rules
 from app.actions.transitions import Command
 from app.db import Tx
 from app.errors import IncorrectData, SessionFinalizedForAccess
-from app.models import SupervisorAccess, utcnow
+from app.models import SupervisorAccess, User, utcnow
 from vocabulary import Action, CandidateStatus
 
 
 def grant_supervision(tx: Tx, session_id: int, typed_password: str, user_id: int, rules: Rules) -> None:
-    exam_session = enter_code(
-        tx,
-        rules,
-        session_id,
-        f"supervision:{session_id}",
-        codes.normalise_supervisor_password(typed_password),
-        lambda found: found.supervisor_password,
-        IncorrectData,
-    )
+    # Per account too, across sessions: sessions are numbered in sequence and accounts are
+    # free, so one guess on each of many sessions is what an attacker would try. The
+    # account's row lock makes simultaneous guesses of one account take turns.
+    account = f"supervision-account:{user_id}"
+    tx.db.execute(select(col(User.id)).where(col(User.id) == user_id).with_for_update()).first()
+    rules.account_limiter.check(tx.db, account)
+    try:
+        exam_session = enter_code(
+            tx,
+            rules,
+            session_id,
+            f"supervision:{session_id}",
+            codes.normalise_supervisor_password(typed_password),
+            lambda found: found.supervisor_password,
+            IncorrectData,
+        )
+    except IncorrectData:
+        rules.account_limiter.fail(tx.db, account)
+        raise
     require_open(exam_session, SessionFinalizedForAccess)
     user = user_of(tx.db, user_id)
     existing = tx.db.execute(

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import roster
-from app.actions import centres
+from app.actions import centres, session_access
 from app.errors import InvalidCsv, UnknownEncoding
 from app.http import (
     MAX_UPLOAD_BYTES,
@@ -105,6 +105,27 @@ async def finalize(request: Request) -> Response:
     return json_response({"session": finalized})
 
 
+async def rotate_password(request: Request) -> Response:
+    uid, session_id = user_id(request), path_id(request, "sid")
+    services = services_of(request)
+    rotated = await services.db.write(lambda tx: session_access.rotate_password(tx, session_id, uid))
+    response = json_response({"session": rotated})
+    response.headers["Cache-Control"] = "no-store"  # carries the new password
+    return response
+
+
+async def supervisors(request: Request) -> Response:
+    uid, session_id = user_id(request), path_id(request, "sid")
+    listed = await services_of(request).db.read(lambda db: session_access.list_supervisors(db, session_id, uid))
+    return json_response({"supervisors": listed})
+
+
+async def revoke_supervisor(request: Request) -> Response:
+    uid, session_id, supervisor = user_id(request), path_id(request, "sid"), path_id(request, "uid")
+    await services_of(request).db.write(lambda tx: session_access.revoke(tx, session_id, supervisor, uid))
+    return Response(status_code=204)
+
+
 routes = [
     Route("/api/centres/{cid}/sessions", list_sessions, methods=["GET"]),
     Route("/api/centres/{cid}/sessions", create_session, methods=["POST"]),
@@ -114,4 +135,7 @@ routes = [
     Route("/api/sessions/{sid}/candidates/{id}", remove_candidate, methods=["DELETE"]),
     Route("/api/sessions/{sid}/supervisor-kit.pdf", supervisor_kit, methods=["GET"]),
     Route("/api/sessions/{sid}/finalize", finalize, methods=["POST"]),
+    Route("/api/sessions/{sid}/supervisor-password", rotate_password, methods=["POST"]),
+    Route("/api/sessions/{sid}/supervisors", supervisors, methods=["GET"]),
+    Route("/api/sessions/{sid}/supervisors/{uid}", revoke_supervisor, methods=["DELETE"]),
 ]

@@ -315,3 +315,93 @@ async def test_a_resume_asked_while_the_original_browser_is_connected_is_flagged
 async def candidate_view(site: Site, cid: int) -> dict[str, Any]:
     snap = (await site.sup.get(f"/api/supervision/sessions/{site.a['id']}")).json()
     return next(c for c in snap["candidates"] if c["id"] == cid)
+
+
+# ---------------------------------------------------------------- finding 8: supervisor passwords
+
+
+async def test_wrong_session_passwords_are_limited_per_account_across_sessions(site: Site) -> None:
+    """Sessions are numbered in sequence and accounts are free: per session, one guess on
+    each of many sessions was never limited. Per account it is."""
+    sessions = [await site.world.session(site.staff, site.centre, room=f"Salle {n}") for n in range(6)]
+    tries = 0
+    for s in sessions:
+        for _ in range(2):
+            async with from_address(site.app, 10 + tries, site.other.cookies) as c:
+                r = await c.post("/api/supervision/access", json=site.access_body(s, "C-BBBBBBB"))
+            tries += 1
+            if tries <= 10:
+                assert r.status_code == 403, (tries, r.text)
+            else:
+                assert r.status_code == 429, (tries, r.text)
+                assert r.json()["error"]["code"] == "TOO_MANY_ATTEMPTS"
+    # Even the right password of a fresh session is refused to this account for now…
+    fresh = await site.world.session(site.staff, site.centre, room="Salle 9")
+    r = await site.other.post("/api/supervision/access", json=site.access_body(fresh))
+    assert r.status_code == 429, r.text
+    # … and not to another account.
+    r = await site.sup.post("/api/supervision/access", json=site.access_body(fresh))
+    assert r.status_code == 204, r.text
+
+
+async def test_new_sessions_get_seven_character_passwords_and_old_ones_keep_working(site: Site) -> None:
+    assert len(site.a["supervisor_password"]) == 9 and site.a["supervisor_password"].startswith("C-")
+    with site.app.state.services.db.engine.begin() as conn:
+        conn.execute(text("UPDATE exam_session SET supervisor_password = 'C-BCDFG' WHERE id = :i"), {"i": site.b["id"]})
+    r = await site.other.post("/api/supervision/access", json=site.access_body(site.b, "cbcdfg"))
+    assert r.status_code == 204, r.text
+
+
+async def test_the_centre_rotates_a_session_password(site: Site) -> None:
+    sid = site.a["id"]
+    old = site.a["supervisor_password"]
+    before = digest(site.app)
+    # Only the centre's members, only on an open session.
+    r = await site.sup.post(f"/api/sessions/{sid}/supervisor-password")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "NOT_A_MEMBER"
+    assert digest(site.app) == before
+    r = await site.staff.post(f"/api/sessions/{sid}/supervisor-password")
+    assert r.status_code == 200, r.text
+    new = r.json()["session"]["supervisor_password"]
+    assert new != old and len(new) == 9 and r.headers.get("cache-control", "").startswith("no-store")
+    # The old password opens nothing any more; the new one does; who had access keeps it.
+    r = await site.other.post("/api/supervision/access", json=site.access_body(site.a, old))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "INCORRECT_DATA"
+    assert (await site.sup.get(f"/api/supervision/sessions/{sid}")).status_code == 200
+    r = await site.other.post("/api/supervision/access", json=site.access_body(site.a, new))
+    assert r.status_code == 204
+    log = await event_log(site.app, sid)
+    assert log[-2][1] == "session.updated" and log[-2][2] == "Alice Martin"
+    assert (await site.staff.post(f"/api/sessions/{sid}/finalize")).status_code == 200
+    r = await site.staff.post(f"/api/sessions/{sid}/supervisor-password")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "SESSION_FINALIZED"
+
+
+async def test_the_centre_lists_and_revokes_a_sessions_supervisors(site: Site) -> None:
+    sid, cid = site.a["id"], site.cand_a
+    r = await site.staff.get(f"/api/sessions/{sid}/supervisors")
+    assert r.status_code == 200, r.text
+    listed = r.json()["supervisors"]
+    assert [(s["name"], s["online"]) for s in listed] == [("Marie Curie", False)]
+    marie = listed[0]["id"]
+    for outsider in (site.sup, site.other):
+        assert (await outsider.get(f"/api/sessions/{sid}/supervisors")).status_code == 403
+        assert (await outsider.delete(f"/api/sessions/{sid}/supervisors/{marie}")).status_code == 403
+    before = digest(site.app)
+    r = await site.staff.delete(f"/api/sessions/{sid}/supervisors/999")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "SUPERVISOR_NOT_FOUND"
+    assert digest(site.app) == before
+    r = await site.staff.delete(f"/api/sessions/{sid}/supervisors/{marie}")
+    assert r.status_code == 204, r.text
+    # Every supervisor route of the session is closed to her at once.
+    assert (await site.sup.get(f"/api/supervision/sessions/{sid}")).status_code == 403
+    r = await site.sup.post(f"/api/supervision/sessions/{sid}/candidates/{cid}/presence", json={"authorized": True})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "NO_SUPERVISOR_ACCESS"
+    assert (await site.staff.get(f"/api/sessions/{sid}/supervisors")).json()["supervisors"] == []
+    with site.app.state.services.db.engine.connect() as conn:
+        last = conn.execute(
+            text("SELECT payload FROM session_event WHERE session_id = :s ORDER BY version DESC LIMIT 1"), {"s": sid}
+        ).scalar()
+    event = json.loads(last)
+    assert event["action"] == "supervisor_revoked" and event["revoked"] == marie and event["supervisors"] == []
+    assert event["actor"] == {"name": "Alice Martin"}

@@ -224,3 +224,29 @@ async def test_resync_requests_are_throttled_per_socket(small: Cluster) -> None:
     assert feed.closed is None
     await feed.close()
     await _close(small)
+
+
+async def test_a_revoked_supervisors_dashboards_close_at_once(cluster: Cluster) -> None:
+    day = await plan_day(cluster, candidates=1)
+    sid = day.session["id"]
+    marie_id = (await day.marie.get("/api/me")).json()["user"]["id"]
+    dashboards = [
+        await open_socket(f"{app.ws_url}/api/supervision/sessions/{sid}/live", app.url, cookie_header(day.marie))
+        for app in (cluster.a, cluster.b)
+    ]
+    for ws in dashboards:
+        await ws.recv()
+    pierre = await SupervisorFeed.open(cluster.b.ws_url, sid, day.pierre, cluster.b.url)
+    r = await day.staff.delete(f"/api/sessions/{sid}/supervisors/{marie_id}")
+    assert r.status_code == 204, r.text
+    for ws in dashboards:
+        code, _ = await closed_with(ws)
+        assert code == 4411 and ws.close_reason and "retiré" in ws.close_reason
+    again = await open_socket(f"{cluster.a.ws_url}/api/supervision/sessions/{sid}/live", cluster.a.url, cookie_header(day.marie))
+    code, _ = await closed_with(again)
+    assert code == 4403
+    # The other supervisor carries on, and sees the list without her.
+    await pierre.wait(lambda f: [s["name"] for s in f.supervisors] == ["Pierre Curie"], 5)
+    assert pierre.closed is None
+    await pierre.close()
+    await _close(cluster)
