@@ -83,6 +83,76 @@ async function load() {
   $("[data-cand-empty]").hidden = candidates.length > 0;
 }
 
+function supervisorRow(sup) {
+  return h(
+    "li",
+    { class: "supervisor-list__row" },
+    h("span", { class: "table__strong", text: sup.name }),
+    h("span", { class: "muted", text: ` ${sup.email}` }),
+    h("span", { class: `tag ${sup.online ? "tag--success" : "tag--neutral"}`, text: sup.online ? "En ligne" : "Hors ligne" }),
+    h("button", {
+      type: "button",
+      class: "button button--ghost button--small",
+      "aria-label": `Retirer l'accès de ${sup.name}`,
+      text: "Retirer l'accès",
+      onclick: () => revoke(sup),
+    }),
+  );
+}
+
+async function loadSupervisors() {
+  if (!session || session.status === "finalized") return;
+  const res = await api("GET", `/api/sessions/${sessionId}/supervisors`);
+  if (!res.ok) {
+    if (!refused(res)) pageError(res.error.message);
+    return;
+  }
+  const sups = res.data.supervisors;
+  $("[data-sup-count]").textContent = `(${sups.length})`;
+  $("[data-sup-rows]").replaceChildren(...sups.map(supervisorRow));
+  $("[data-sup-empty]").hidden = sups.length > 0;
+}
+
+async function revoke(sup) {
+  const ok = await confirmDialog({
+    title: `Retirer l'accès de ${sup.name} ?`,
+    body: [
+      "Ses tableaux de bord de cette session se ferment aussitôt.",
+      "S'il connaît le mot de passe de la session, il peut revenir : donnez ensuite un nouveau mot de passe à la session.",
+    ],
+    confirmLabel: "Retirer l'accès",
+    danger: true,
+  });
+  if (!ok) return;
+  const res = await api("DELETE", `/api/sessions/${sessionId}/supervisors/${sup.id}`);
+  if (!res.ok) {
+    if (!refused(res)) toast(res.error.message, "error");
+    return;
+  }
+  toast(`L'accès de ${sup.name} à la session a été retiré.`);
+  await loadSupervisors();
+  $("#sups-title").focus({ preventScroll: true });
+}
+
+$("[data-rotate]").addEventListener("click", async () => {
+  const ok = await confirmDialog({
+    title: "Donner un nouveau mot de passe à la session ?",
+    body: [
+      "L'ancien mot de passe ne permettra plus d'accéder à la surveillance. Les surveillants déjà entrés gardent leur accès.",
+      "Communiquez le nouveau mot de passe aux surveillants qui doivent encore entrer (le kit surveillant le contient).",
+    ],
+    confirmLabel: "Changer le mot de passe",
+  });
+  if (!ok) return;
+  const res = await api("POST", `/api/sessions/${sessionId}/supervisor-password`);
+  if (!res.ok) {
+    if (!refused(res)) toast(res.error.message, "error");
+    return;
+  }
+  $("[data-session-password]").textContent = res.data.session.supervisor_password;
+  toast(`Nouveau mot de passe de la session : ${res.data.session.supervisor_password}`);
+});
+
 async function removeCandidate(c) {
   const ok = await confirmDialog({
     title: `Retirer ${listName(c)} de la session ?`,
@@ -181,4 +251,4 @@ $("[data-finalize]").addEventListener("click", async () => {
   await load();
 });
 
-load();
+load().then(loadSupervisors);
