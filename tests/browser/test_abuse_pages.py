@@ -5,9 +5,10 @@ password and takes a supervisor's access back, whose open dashboard then says so
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import NewContext, Server
 from tests.browser.support import api_access, api_login, candidate_join, open_dashboard, presence, row, signup
@@ -17,7 +18,15 @@ pytestmark = pytest.mark.browser
 WARNING = "le poste d'origine de ce candidat est toujours connecté"
 
 
-def test_a_resume_asked_while_the_original_browser_is_live_is_flagged(server: Server, new_context: NewContext) -> None:
+def shoot(page: Page, folder: Path, name: str) -> None:
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+
+
+def test_a_resume_asked_while_the_original_browser_is_live_is_flagged(
+    server: Server, new_context: NewContext, screenshots: Path
+) -> None:
     sup_context = new_context()
     api_login(sup_context, server)
     api_access(sup_context, server)
@@ -39,9 +48,12 @@ def test_a_resume_asked_while_the_original_browser_is_live_is_flagged(server: Se
     expect(dashboard.locator("[data-announcer]")).to_contain_text("attention, le poste d'origine est toujours connecté")
     # Paul's own page goes on.
     expect(candidate.get_by_text("Question 1 / 16")).to_be_visible()
+    shoot(dashboard, screenshots, "suspicious-resume")
 
 
-def test_the_centre_rotates_the_password_and_revokes_a_supervisor(server: Server, new_context: NewContext) -> None:
+def test_the_centre_rotates_the_password_and_revokes_a_supervisor(
+    server: Server, new_context: NewContext, screenshots: Path
+) -> None:
     marie_context = new_context()
     signup(marie_context, server, "marie.curie@testix.fr", "Marie", "Curie")
     api_access(marie_context, server)
@@ -61,6 +73,8 @@ def test_the_centre_rotates_the_password_and_revokes_a_supervisor(server: Server
 
     sups = centre.locator("[data-sup-rows]")
     expect(sups).to_contain_text("Marie Curie")
+    shoot(centre, screenshots, "centre-supervisors")
+    centre.set_viewport_size({"width": 1280, "height": 900})
     centre.get_by_role("button", name="Retirer l'accès de Marie Curie").click()
     centre.get_by_role("dialog").get_by_role("button", name="Retirer l'accès").click()
     expect(sups).not_to_contain_text("Marie Curie")
@@ -68,3 +82,4 @@ def test_the_centre_rotates_the_password_and_revokes_a_supervisor(server: Server
     # Her open dashboard leaves at once for the access page, which says why.
     marie.wait_for_url(f"**/surveillance?session={server.session_id}&info=retire", timeout=10_000)
     expect(marie.get_by_text("Votre accès à la surveillance de cette session a été retiré")).to_be_visible()
+    shoot(marie, screenshots, "access-revoked")
