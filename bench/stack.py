@@ -160,6 +160,9 @@ def app_env(database_url: str, redis_url: str | None, **extra: str) -> dict[str,
             "GLOBAL_BUDGET": "1000000",
             "JOIN_GUESS_ATTEMPTS": "100000",
             "HASH_QUEUE": "1000",
+            # The capacity scenario opens thousands of sockets with a few supervisors' cookies.
+            "SUPERVISOR_SOCKETS": "100000",
+            "CANDIDATE_SOCKETS": "100000",
         }
     )
     if redis_url:
