@@ -5,6 +5,7 @@ configuration checked at start, and the deployment files (compose, nginx) valid.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import math
@@ -744,10 +745,18 @@ def test_compose_balancer_follows_replicas_through_dns(stack: Stack, tmp_path: P
         )
         # The doors open without an account have a rate per client address at nginx too
         # (limit_req): a burst past it is answered by nginx, in the API's error shape.
-        burst = [httpx.post(lb + "/api/auth/login", json={"email": f"x{n}@y.fr", "password": "nope"}) for n in range(60)]
+        # 100 at once: past the burst of 40, whatever the machine's speed. (503: the app's own
+        # password-hash pool was full, also a refusal.)
+        with concurrent.futures.ThreadPoolExecutor(50) as pool:
+            burst = list(
+                pool.map(
+                    lambda n: httpx.post(lb + "/api/auth/login", json={"email": f"x{n}@y.fr", "password": "nope"}, timeout=30),
+                    range(100),
+                )
+            )
         refused = [r for r in burst if r.status_code == 429]
-        assert refused, [r.status_code for r in burst]
-        assert all(r.status_code in (401, 429) for r in burst)
+        assert len(refused) >= 40, [r.status_code for r in burst]
+        assert all(r.status_code in (401, 429, 503) for r in burst)
         assert refused[0].json()["error"]["code"] == "TOO_MANY_REQUESTS"
         assert "Réessayez" in refused[0].json()["error"]["message"]
         assert refused[0].headers["Retry-After"].isdecimal()
