@@ -81,7 +81,10 @@ def test_two_supervisors_and_a_candidate(server: Server, new_context: NewContext
     expect(c.get_by_text("Pour le reprendre, votre surveillant doit vous y autoriser")).to_be_visible()
     for page in (a, b):
         expect(row(page, "Paul").get_by_text("Reprise demandée")).to_be_visible()
-        expect(row(page, "Paul").get_by_text("Connexion perdue")).to_be_hidden()
+        # Presence counts only the browser of the current join: the page asking is not it
+        # yet, so the test is still shown lost, and nothing looks suspicious.
+        expect(row(page, "Paul").get_by_text("Connexion perdue")).to_be_visible()
+        expect(row(page, "Paul").locator("[data-resume-warning]")).to_be_hidden()
     # The row asking for attention comes first.
     expect(a.locator("[data-candidate-id]").first).to_contain_text("DUPONT Paul")
 
@@ -105,8 +108,9 @@ def test_two_supervisors_and_a_candidate(server: Server, new_context: NewContext
     expect(a.get_by_text("Succès ! Paul DUPONT peut reprendre son test de certification.")).to_be_visible()
     expect(menu_button).to_be_focused()
 
-    # The candidate's page goes on by itself, where the test was left.
+    # The candidate's page goes on by itself, where the test was left, and is connected again.
     expect(c.get_by_text("Question 3 / 16")).to_be_visible()
+    expect(row(a, "Paul").get_by_text("Connexion perdue")).to_be_hidden()
 
     # B ends the test: the candidate's page says so at once.
     row(b, "Paul").get_by_role("button", name=re.compile("Afficher les actions")).click()
