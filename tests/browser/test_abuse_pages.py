@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import NewContext, Server
+from tests.browser.test_accessibility import Audit
 from tests.browser.support import api_access, api_login, candidate_join, open_dashboard, presence, row, signup
 
 pytestmark = pytest.mark.browser
@@ -49,6 +50,9 @@ def test_a_resume_asked_while_the_original_browser_is_live_is_flagged(
     # Paul's own page goes on.
     expect(candidate.get_by_text("Question 1 / 16")).to_be_visible()
     shoot(dashboard, screenshots, "suspicious-resume")
+    audit = Audit()
+    audit.check(dashboard, "dashboard with a suspicious resume")
+    assert audit.blocking() == {}
 
 
 def test_the_centre_rotates_the_password_and_revokes_a_supervisor(
@@ -75,6 +79,8 @@ def test_the_centre_rotates_the_password_and_revokes_a_supervisor(
     expect(sups).to_contain_text("Marie Curie")
     shoot(centre, screenshots, "centre-supervisors")
     centre.set_viewport_size({"width": 1280, "height": 900})
+    audit = Audit()
+    audit.check(centre, "centre session with its supervisors")
     centre.get_by_role("button", name="Retirer l'accès de Marie Curie").click()
     centre.get_by_role("dialog").get_by_role("button", name="Retirer l'accès").click()
     expect(sups).not_to_contain_text("Marie Curie")
@@ -83,3 +89,5 @@ def test_the_centre_rotates_the_password_and_revokes_a_supervisor(
     marie.wait_for_url(f"**/surveillance?session={server.session_id}&info=retire", timeout=10_000)
     expect(marie.get_by_text("Votre accès à la surveillance de cette session a été retiré")).to_be_visible()
     shoot(marie, screenshots, "access-revoked")
+    audit.check(marie, "access page after a revocation")
+    assert audit.blocking() == {}
