@@ -24,6 +24,8 @@ pytestmark = pytest.mark.slow
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("fuzz")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'fuzz.db'}", "SECRET_KEY": "fuzz-" + "f" * 32}
+    # The fuzz must reach the routes' code, not the abuse budget of its one address.
+    env |= {"ADDRESS_BUDGET": "1000000", "GLOBAL_BUDGET": "1000000"}
     out = subprocess.run([str(VENV_BIN / "surveillance"), "demo"], env=env, capture_output=True, text=True, check=True).stdout
     password = re.search(r"Mot de passe de la session : (\S+)", out)
     code = re.search(r"Code d'accès\s+: (\S+)", out)
