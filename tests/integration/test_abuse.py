@@ -405,3 +405,17 @@ async def test_the_centre_lists_and_revokes_a_sessions_supervisors(site: Site) -
     event = json.loads(last)
     assert event["action"] == "supervisor_revoked" and event["revoked"] == marie and event["supervisors"] == []
     assert event["actor"] == {"name": "Alice Martin"}
+
+
+async def test_the_budget_lets_tries_through_while_redis_is_down() -> None:
+    """An outage of Redis must not lock every candidate out on exam day: the per-target
+    limits and the hash pool still hold meanwhile."""
+    from app.budget import budget_for
+
+    server = RedisProcess().start()
+    budget = budget_for(server.url, per_address=1, overall=100, window=60)
+    await budget.spend("join", "10.0.0.1")
+    server.stop()
+    for _ in range(3):
+        await budget.spend("join", "10.0.0.1")  # no 429, no crash
+    await budget.close()
