@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import NewContext, Server
-from tests.browser.test_accessibility import Audit
 from tests.browser.support import api_access, api_login, candidate_join, open_dashboard, presence, row, signup
+from tests.browser.test_accessibility import Audit
 
 pytestmark = pytest.mark.browser
 
