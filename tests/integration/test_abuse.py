@@ -419,3 +419,19 @@ async def test_the_budget_lets_tries_through_while_redis_is_down() -> None:
     for _ in range(3):
         await budget.spend("join", "10.0.0.1")  # no 429, no crash
     await budget.close()
+
+
+async def test_simultaneous_guesses_of_one_account_across_sessions_cannot_exceed_its_budget(site: Site) -> None:
+    """Twenty wrong session passwords fired at once by one account on twenty sessions: the
+    account's row lock makes them take turns, so at most ten are judged."""
+    sessions = [await site.world.session(site.staff, site.centre, room=f"Salle {n}") for n in range(20)]
+    clients = [from_address(site.app, 100 + n, site.other.cookies) for n in range(20)]
+    try:
+        answers = await asyncio.gather(
+            *(c.post("/api/supervision/access", json=site.access_body(s, "C-BBBBBBB")) for c, s in zip(clients, sessions, strict=True))
+        )
+    finally:
+        for c in clients:
+            await c.aclose()
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses.count(403) <= 10 and set(statuses) <= {403, 429}, statuses
