@@ -344,6 +344,7 @@ const ACTIVITY_LINES = {
   ...ROOM_ACTIVITY,
   [Action.JOIN_SUPERSEDED]: (who) => `${who} : test ouvert sur un autre poste alors que le premier était connecté`,
   [Action.SUPERVISOR_REVOKED]: (who, actor) => `${actor} a retiré l'accès d'un surveillant`,
+  [Action.PASSWORD_ROTATED]: (who, actor) => `${actor} a donné un nouveau mot de passe à la session`,
 };
 
 function describe(event) {

@@ -65,6 +65,7 @@ export const Action = Object.freeze({
   MESSAGE_SENT: "message_sent",
   JOIN_SUPERSEDED: "join_superseded",
   SUPERVISOR_REVOKED: "supervisor_revoked",
+  PASSWORD_ROTATED: "password_rotated",
 });
 
 export const MessageType = Object.freeze({
