@@ -25,12 +25,13 @@ import hashlib
 import logging
 import math
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.errors import TooManyRequests
+from realtime.sentinel import SENTINEL_SCHEME, sentinel_pools
 
 log = logging.getLogger("surveillance.budget")
 
@@ -78,7 +79,13 @@ class RedisCounter:
     time left), atomic across processes."""
 
     def __init__(self, url: str) -> None:
-        self._redis: Redis = Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        common: dict[str, Any] = {"socket_timeout": 1, "socket_connect_timeout": 1}
+        if url.startswith(SENTINEL_SCHEME):
+            # Through the sentinels, like the broker: after a failover, the promoted master.
+            _, pool, _ = sentinel_pools(url, publish={}, subscribe={}, common=common)
+            self._redis: Redis = Redis(connection_pool=pool)
+        else:
+            self._redis = Redis.from_url(url, **common)
 
     async def incr(self, key: str, window: int) -> tuple[int, int]:
         full = f"surveillance:budget:{key}"
