@@ -14,6 +14,7 @@ from app.actions import supervision
 from app.actions.rules import Rules
 from app.db import Tx
 from app.http import boolean, json_body, json_response, path_id, services_of, session_number, text, user_id
+from app.routes import incidents
 
 # One line per supervisor action, for operators (the event log is the audit trail).
 log = logging.getLogger("surveillance.supervision")
@@ -74,5 +75,5 @@ routes = [
     Route(_base, snapshot, methods=["GET"]),
     Route(_base + "/candidates/{id}/presence", presence, methods=["POST"]),
     Route(_base + "/candidates/{id}/authorize-resume", _on_candidate(supervision.authorize_resume), methods=["POST"]),
-    Route(_base + "/candidates/{id}/end-test", _on_candidate(supervision.end_test), methods=["POST"]),
+    Route(_base + "/candidates/{id}/end-test", incidents.end_test, methods=["POST"]),
 ]
