@@ -204,8 +204,9 @@ function renderRow(c) {
       ? [
           { label: "Autoriser la reprise du test", onSelect: () => authorizeResume(c.id) },
           ...roomMenuItems(c),
-          { label: "Terminer le test", danger: true, onSelect: () => endTestWithReason(c.id) },
           report,
+          // The irreversible one stays last.
+          { label: "Terminer le test", danger: true, onSelect: () => endTestWithReason(c.id) },
         ]
       : [report];
   const menu = actionMenu({ label: `Afficher les actions pour ${listName(c)}`, disabled: frozen(), items });
