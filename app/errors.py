@@ -448,3 +448,62 @@ class ServiceBusy(
 class SupervisorNotFound(
     DomainError, status=404, code="SUPERVISOR_NOT_FOUND", message="Ce surveillant n'a pas accès à cette session."
 ): ...
+# ---------------------------------------------------------------- incidents (alerts, reports, records)
+
+ALERT_ALREADY_OPEN = "Vous avez déjà signalé un problème : votre surveillant a été prévenu et va venir."
+ALERT_PENDING = "Vous avez signalé un problème sur cette question : attendez votre surveillant."
+ALERT_NOT_FOUND = "Ce signalement n'existe pas dans cette session."
+NO_REPLACEMENT_QUESTION = (
+    "Aucune question de remplacement n'est disponible pour ce candidat : refusez le signalement "
+    "et rédigez un rapport d'incident."
+)
+REPORT_NOT_FOUND = "Ce rapport d'incident n'existe pas pour ce candidat."
+SESSION_NOT_FINALIZED = "Le procès-verbal est disponible une fois la session finalisée."
+
+
+class AlertAlreadyOpen(DomainError, status=409, code="ALERT_ALREADY_OPEN", message=ALERT_ALREADY_OPEN): ...
+
+
+# Answering the question the candidate has put on hold.
+class AlertPending(DomainError, status=409, code="ALERT_PENDING", message=ALERT_PENDING): ...
+
+
+class AlertNotFound(DomainError, status=404, code="ALERT_NOT_FOUND", message=ALERT_NOT_FOUND): ...
+
+
+# The second supervisor to decide is told who was first; the alert as it was decided comes along.
+class AlertAlreadyHandled(DomainError, status=409, code="ALERT_ALREADY_HANDLED"):
+    def __init__(self, who: str | None, alert: dict[str, Any]) -> None:
+        super().__init__(f"{who or 'Un surveillant'} a déjà traité ce signalement.", extra={"alert": alert})
+
+
+class NoReplacementQuestion(
+    DomainError, status=409, code="NO_REPLACEMENT_QUESTION", message=NO_REPLACEMENT_QUESTION
+): ...
+
+
+class TooManyAlerts(DomainError, status=429, code="TOO_MANY_ALERTS"):
+    def __init__(self, seconds: int, minutes: int) -> None:
+        super().__init__(
+            "Vous avez signalé trop de problèmes en peu de temps. Prévenez votre surveillant en levant la main, "
+            f"ou réessayez dans {minutes} minute{'s' if minutes > 1 else ''}.",
+            headers={"Retry-After": str(seconds)},
+            extra={"retry_after_seconds": seconds},
+        )
+
+
+class ReportNotFound(DomainError, status=404, code="REPORT_NOT_FOUND", message=REPORT_NOT_FOUND): ...
+
+
+class NotReportAuthor(DomainError, status=403, code="NOT_REPORT_AUTHOR"):
+    def __init__(self, author: str) -> None:
+        super().__init__(f"Seul son auteur ({author}) peut modifier ou supprimer ce rapport.")
+
+
+# A finalisation reason for a candidate whose test is not unfinished.
+class ReasonNotNeeded(InvalidPayload):
+    def __init__(self, first_name: str, last_name: str) -> None:
+        super().__init__("reasons", f"{first_name} {last_name} n'a pas de test inachevé.")
+
+
+class SessionNotFinalized(DomainError, status=409, code="SESSION_NOT_FINALIZED", message=SESSION_NOT_FINALIZED): ...

@@ -18,7 +18,7 @@ from app import logs
 from app.errors import DomainError, HttpRefusal, InternalError, MethodNotAllowed, NotFound
 from app.http import error_response
 from app.middleware import RequestLog, SameOrigin
-from app.routes import auth, candidate, centre, live, ops, pages, room, supervision
+from app.routes import auth, candidate, centre, incidents, live, ops, pages, records, room, supervision
 from app.services import ROOT, Services
 from app.settings import Settings, load_settings
 
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *centre.routes,
         *supervision.routes,
         *room.routes,
+        *incidents.routes,
+        *records.routes,
         *candidate.routes,
         *live.routes,
         *ops.routes,

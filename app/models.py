@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from vocabulary import CandidateStatus, Connection, SessionStatus
+from vocabulary import AlertStatus, CandidateStatus, Connection, ReportOrigin, SessionStatus
 
 
 def utcnow() -> dt.datetime:
@@ -61,6 +61,8 @@ class ExamSession(SQLModel, table=True):
     version: int = Field(default=0)
     created_at: dt.datetime = Field(default_factory=utcnow)
     finalized_at: dt.datetime | None = None
+    # The centre's word on the whole session, given at finalisation (procès-verbal).
+    finalization_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Candidate(SQLModel, table=True):
@@ -97,6 +99,10 @@ class Candidate(SQLModel, table=True):
     paused_seconds: int = Field(default=0)
     pause_message: str | None = Field(default=None, max_length=300)
     time_adjustment_minutes: int = Field(default=0)
+    # The open alert as every view shows it (JSON), kept on the row so that a candidate's
+    # view needs no join; `alert` is the record. Null when no alert waits for a decision.
+    pending_alert: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reports_count: int = Field(default=0)
 
 
 class Answer(SQLModel, table=True):
@@ -143,3 +149,38 @@ class Attempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=120, index=True)
     at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class Alert(SQLModel, table=True):
+    """A candidate's « Signaler un problème » about the question on screen, and its decision."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="exam_session.id", index=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    question_id: str = Field(max_length=20)
+    question_index: int
+    category: str = Field(max_length=20)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default=AlertStatus.PENDING, max_length=10)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    decided_at: dt.datetime | None = None
+    decided_by_user_id: int | None = Field(default=None)
+    decided_by_name: str | None = Field(default=None, max_length=210)
+    replacement_question_id: str | None = Field(default=None, max_length=20)
+
+
+class IncidentReport(SQLModel, table=True):
+    """What a supervisor wrote (or an action recorded) about a candidate, for the procès-verbal."""
+
+    __tablename__ = "incident_report"
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="exam_session.id", index=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    category: str = Field(max_length=20)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    origin: str = Field(default=ReportOrigin.SUPERVISOR, max_length=20)
+    alert_id: int | None = Field(default=None)
+    author_user_id: int | None = Field(default=None)
+    author_name: str = Field(max_length=210)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime | None = None

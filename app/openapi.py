@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vocabulary import AlertCategory, ReportCategory
+
 MESSAGES_SCHEMA = Path(__file__).resolve().parent / "schema" / "messages.json"
 
 _ID = {"type": "integer", "minimum": 1}
@@ -56,6 +58,12 @@ _CANDIDATE_IN = _obj(
     first_name={"type": "string"},
     birthdate=_DATE,
     extra_time_percentage={"type": "integer", "minimum": 0, "maximum": 200},
+)
+
+_REPORT_IN = _obj(
+    ["category"],
+    category={"type": "string", "enum": list(ReportCategory)},
+    comment={"type": "string", "maxLength": 1000},
 )
 
 PATHS: dict[str, dict[str, Any]] = {
@@ -195,6 +203,46 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/candidate/start": {"post": _op("Commencer le test", 201, _obj(["consent"], consent={"type": "boolean"}))},
     "/api/candidate/test": {"get": _op("Question en cours", 200)},
     "/api/schema/messages.json": {"get": _op("Schéma JSON des messages des websockets", 200)},
+    "/api/candidate/alerts": {
+        "post": _op(
+            "Signaler un problème sur la question en cours",
+            201,
+            _obj(
+                ["question_id", "category"],
+                question_id={"type": "string"},
+                category={"type": "string", "enum": list(AlertCategory)},
+                comment={"type": "string", "maxLength": 500},
+            ),
+        )
+    },
+    "/api/supervision/sessions/{sid}/alerts/{aid}/validate": {
+        "post": _op("Valider un signalement (nouvelle question)", 200, params=("sid", "aid"))
+    },
+    "/api/supervision/sessions/{sid}/alerts/{aid}/refuse": {
+        "post": _op("Refuser un signalement (même question)", 200, params=("sid", "aid"))
+    },
+    "/api/supervision/sessions/{sid}/candidates/{id}/reports": {
+        "post": _op("Rédiger un rapport d'incident", 201, _REPORT_IN, params=("sid", "id"))
+    },
+    "/api/supervision/sessions/{sid}/candidates/{id}/reports/{rid}": {
+        "patch": _op(
+            "Modifier son rapport d'incident",
+            200,
+            {
+                "type": "object",
+                "properties": {
+                    "category": {"type": "string", "enum": list(ReportCategory)},
+                    "comment": {"type": "string", "maxLength": 1000},
+                },
+            },
+            params=("sid", "id", "rid"),
+        ),
+        "delete": _op("Supprimer son rapport d'incident", 204, params=("sid", "id", "rid")),
+    },
+    "/api/sessions/{sid}/proces-verbal.pdf": {
+        "get": _op("Procès-verbal de la session finalisée (PDF)", 200, params=("sid",))
+    },
+    "/api/sessions/{sid}/reports.csv": {"get": _op("Rapports d'incident (CSV)", 200, params=("sid",))},
     "/api/candidate/answers": {
         "post": _op(
             "Répondre",

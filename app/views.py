@@ -11,7 +11,18 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.codes import fold
-from app.models import Candidate, Centre, ExamSession, SessionEvent, SupervisorAccess, User, utcnow
+from app.labels import ALERT_CATEGORIES, REPORT_CATEGORIES
+from app.models import (
+    Alert,
+    Candidate,
+    Centre,
+    ExamSession,
+    IncidentReport,
+    SessionEvent,
+    SupervisorAccess,
+    User,
+    utcnow,
+)
 from vocabulary import ENDED, Action, CandidateStatus, Connection, EventName
 
 # Builds one candidate's view at a given moment (`Rules.view`).
@@ -76,6 +87,8 @@ def candidate_view(c: Candidate, test_minutes: int, questions: int, now: dt.date
         "pause_message": c.pause_message,
         "time_adjustment_minutes": c.time_adjustment_minutes,
         "progress": {"answered": c.answered, "total": question_count(c, questions)},
+        "alert": json.loads(c.pending_alert) if c.pending_alert else None,
+        "reports_count": c.reports_count,
     }
 
 
@@ -164,21 +177,42 @@ ACTIVITY = frozenset(Action) - {
 _ACTIVITY_TYPES = tuple(EventName)
 
 
+# Connection losses have no actor but belong in the feed: a flapping network is told as
+# one run per candidate (its first loss and its latest change), not line after line.
+CONNECTION_ACTIVITY = (Action.CONNECTION_LOST, Action.CONNECTED)
+CONNECTION_RUN = dt.timedelta(minutes=2)
+
+
 def recent_activity(db: Session, session_id: int, limit: int = 20) -> list[dict[str, Any]]:
     """The last events worth a line in the activity feed, oldest first, so a page opened
     late (or reloaded) shows what happened before it."""
     rows = db.execute(
         select(col(SessionEvent.payload))
-        .where(
-            col(SessionEvent.session_id) == session_id,
-            col(SessionEvent.type).in_(_ACTIVITY_TYPES),
-            col(SessionEvent.actor_name).is_not(None),
-        )
+        .where(col(SessionEvent.session_id) == session_id, col(SessionEvent.type).in_(_ACTIVITY_TYPES))
         .order_by(col(SessionEvent.version).desc())
-        .limit(limit * 3)
+        .limit(limit * 5)
     ).scalars()
-    events = [e for e in (json.loads(p) for p in rows) if e.get("action") in ACTIVITY]
-    return list(reversed(events[:limit]))
+    oldest_first = reversed([json.loads(p) for p in rows])
+    kept: list[dict[str, Any] | None] = []
+    runs: dict[int, dict[str, Any]] = {}
+    for e in oldest_first:
+        action = e.get("action")
+        if action in CONNECTION_ACTIVITY:
+            cid = (e.get("candidate") or {}).get("id")
+            at = dt.datetime.fromisoformat(str(e.get("at", "")).replace("Z", "+00:00"))
+            run = runs.get(cid) if isinstance(cid, int) else None
+            if run is not None and at - run["last"] < CONNECTION_RUN:
+                run["last"] = at
+                if run["tail"] is not None:
+                    kept[run["tail"]] = None
+                kept.append(e)
+                run["tail"] = len(kept) - 1
+            elif action == Action.CONNECTION_LOST and isinstance(cid, int):
+                kept.append(e)
+                runs[cid] = {"last": at, "tail": None}
+        elif action in ACTIVITY and e.get("actor"):
+            kept.append(e)
+    return [e for e in kept if e is not None][-limit:]
 
 
 def snapshot(db: Session, session_id: int, view: CandidateView) -> dict[str, Any] | None:
@@ -199,4 +233,47 @@ def snapshot(db: Session, session_id: int, view: CandidateView) -> dict[str, Any
         "counts": counts((c.status, c.authorized_to_start) for c in candidates),
         "candidates": [view(c, now) for c in candidates],
         "recent_events": recent_activity(db, session_id),
+        "reports": session_reports(db, session_id),
     }
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def alert_view(a: Alert) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "candidate_id": a.candidate_id,
+        "question_index": a.question_index,
+        "category": a.category,
+        "category_label": ALERT_CATEGORIES.get(a.category, a.category),
+        "comment": a.comment,
+        "status": a.status,
+        "created_at": iso(a.created_at),
+        "decided_at": iso(a.decided_at),
+        "decided_by": {"name": a.decided_by_name} if a.decided_by_name else None,
+    }
+
+
+def report_view(r: IncidentReport) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "candidate_id": r.candidate_id,
+        "category": r.category,
+        "category_label": REPORT_CATEGORIES.get(r.category, r.category),
+        "comment": r.comment,
+        "origin": r.origin,
+        "alert_id": r.alert_id,
+        "author": {"id": r.author_user_id, "name": r.author_name},
+        "created_at": iso(r.created_at),
+        "updated_at": iso(r.updated_at),
+    }
+
+
+def session_reports(db: Session, session_id: int) -> list[dict[str, Any]]:
+    rows = db.execute(
+        select(IncidentReport)
+        .where(col(IncidentReport.session_id) == session_id)
+        .order_by(col(IncidentReport.created_at), col(IncidentReport.id))
+    ).scalars()
+    return [report_view(r) for r in rows]

@@ -51,7 +51,7 @@ from realtime.hub import (
     Resync,
     Watch,
 )
-from vocabulary import CloseCode, EventName, MessageType
+from vocabulary import CloseCode, EventName, MessageType, own_view
 
 logger = logging.getLogger(__name__)
 
@@ -590,15 +590,12 @@ class _CandidateFeed:
             elif item.event.get("name") == EventName.CANDIDATE_UPDATED and isinstance(
                 item.event.get("candidate"), dict
             ):
-                message = {
-                    "type": MessageType.CANDIDATE,
-                    "candidate": item.event["candidate"],
-                    "version": item.version,
-                }
+                mine = own_view(item.event["candidate"])
+                message = {"type": MessageType.CANDIDATE, "candidate": mine, "version": item.version}
                 await self.conn.send(encode(message))
                 self.conn.delivered(item)
                 self.last = item.version
-                self.last_candidate = item.event["candidate"]
+                self.last_candidate = mine
                 self.conn.judge(item.event)
             else:
                 # Session changes (and removals) are rendered by the app's own view.

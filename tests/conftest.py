@@ -26,6 +26,8 @@ PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.
 ORIGIN = "http://testserver"
 TABLES = [
     "session_event",
+    "incident_report",
+    "alert",
     "answer",
     "supervisor_access",
     "candidate",

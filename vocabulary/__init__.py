@@ -91,6 +91,64 @@ class Action(StrEnum):
     SUPERVISOR_REVOKED = "supervisor_revoked"
     # The centre gave the session a new supervisor password.
     PASSWORD_ROTATED = "password_rotated"
+    ALERT_RAISED = "alert_raised"
+    ALERT_VALIDATED = "alert_validated"
+    ALERT_REFUSED = "alert_refused"
+    REPORT_ADDED = "report_added"
+    REPORT_EDITED = "report_edited"
+    REPORT_REMOVED = "report_removed"
+
+
+class AlertStatus(StrEnum):
+    """A candidate's « Signaler un problème », from sent to decided."""
+
+    PENDING = "pending"
+    VALIDATED = "validated"
+    REFUSED = "refused"
+    # The test ended (by a supervisor or the finalisation) before anyone decided.
+    CLOSED = "closed"
+
+
+class AlertCategory(StrEnum):
+    """What the candidate says is wrong with the question on screen."""
+
+    IMAGE = "image"
+    DISPLAY = "display"
+    LINK = "link"
+    EXTRA_TIME = "extra_time"
+    ACCESSIBILITY = "accessibility"
+    OTHER = "other"
+
+
+class ReportCategory(StrEnum):
+    """The incident report's kinds, as the procès-verbal groups them."""
+
+    ATTENDANCE = "attendance"
+    IDENTITY = "identity"
+    ACCESSIBILITY = "accessibility"
+    TECHNICAL = "technical"
+    QUESTION = "question"
+    FRAUD = "fraud"
+    OTHER = "other"
+
+
+class ReportOrigin(StrEnum):
+    """Why a report exists: written by hand, or recorded by an action that needs a trace."""
+
+    SUPERVISOR = "supervisor"
+    ALERT = "alert"
+    END_TEST = "end_test"
+    FINALIZATION = "finalization"
+
+
+# Fields of the candidate view for the staff only: the candidate's own pages and socket
+# never receive them (how many incident reports the supervisors wrote about them).
+STAFF_ONLY_FIELDS = frozenset({"reports_count"})
+
+
+def own_view(view: dict[str, object]) -> dict[str, object]:
+    """A candidate view as the candidate themselves may see it."""
+    return {k: v for k, v in view.items() if k not in STAFF_ONLY_FIELDS}
 
 
 class MessageType(StrEnum):

@@ -19,6 +19,7 @@ from app.actions.rules import Rules
 from app.actions.transitions import Command
 from app.db import Tx
 from app.errors import (
+    AlertPending,
     CandidateNotRecognised,
     ConsentRequired,
     InvalidPayload,
@@ -34,7 +35,7 @@ from app.errors import (
 from app.models import Answer, Candidate, ExamSession, utcnow
 from app.questions import by_id, draw_test, public_view
 from app.security import CandidateClaim, claim_proves_join, new_join_secret, secret_digest
-from vocabulary import Action, CandidateStatus, Connection, MessageType, SessionStatus
+from vocabulary import Action, CandidateStatus, Connection, MessageType, SessionStatus, own_view
 
 # Where the candidate's page goes after a join.
 NEXT_CONSENT = "consent"
@@ -139,14 +140,14 @@ def join(
     claim = CandidateClaim(
         candidate_id=candidate.id, session_id=exam_session.id, token=candidate.join_token, secret=secret
     )
-    return Joined(rules.view(candidate), next_step, claim)
+    return Joined(own_view(rules.view(candidate)), next_step, claim)
 
 
 def start(tx: Tx, claim: CandidateClaim | None, consent: bool, rules: Rules) -> dict[str, Any]:
     exam_session, candidate = locked_candidate(tx, claim)
     started = transitions.decide(candidate.status, Command.START)
     if started == candidate.status:
-        return rules.view(candidate)  # already running: a repeated start changes nothing
+        return own_view(rules.view(candidate))  # already running: a repeated start changes nothing
     if not consent:
         raise ConsentRequired()
     if not candidate.authorized_to_start:
@@ -159,7 +160,7 @@ def start(tx: Tx, claim: CandidateClaim | None, consent: bool, rules: Rules) -> 
     candidate.question_ids = ",".join(draw_test(rules.questions_per_test))
     tx.db.add(candidate)
     emit_candidate(tx, rules, exam_session, candidate, Action.STARTED, Actor.candidate(candidate))
-    return rules.view(candidate)
+    return own_view(rules.view(candidate))
 
 
 def test_state(candidate: Candidate, rules: Rules) -> dict[str, Any]:
@@ -171,7 +172,7 @@ def test_state(candidate: Candidate, rules: Rules) -> dict[str, Any]:
     if running and candidate.answered < len(ids) and candidate.paused_since is None:
         question = public_view(by_id(ids[candidate.answered]), candidate.answered)
     left = views.time_left_seconds(candidate, rules.test_minutes, now)
-    return {"candidate": rules.view(candidate, now), "question": question, "time_left_seconds": left}
+    return {"candidate": own_view(rules.view(candidate, now)), "question": question, "time_left_seconds": left}
 
 
 def read_test(db: Session, claim: CandidateClaim | None, rules: Rules) -> dict[str, Any]:
@@ -193,6 +194,8 @@ def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, 
     after = transitions.decide(candidate.status, Command.ANSWER_LAST if last else Command.ANSWER)
     if candidate.answered >= len(ids) or ids[candidate.answered] != question_id:
         raise QuestionNotCurrent()
+    if candidate.pending_alert:
+        raise AlertPending()  # on hold until a supervisor decides on the candidate's alert
     question = by_id(question_id)
     if not 0 <= choice < len(question.choices):
         raise InvalidPayload("answer", "réponse hors des choix proposés.")
@@ -215,13 +218,15 @@ def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, 
 
 def is_waiting(view: dict[str, Any] | None) -> bool:
     """A candidate's page waiting on a supervisor: presence not yet confirmed, a resume asked
-    for, or a paused test (a lost "resumed" publish must not leave the page paused for good)."""
+    for, a paused test (a lost "resumed" publish must not leave the page paused for good), or a
+    question on hold until an alert is decided."""
     if not view:
         return True
     return bool(
         (view.get("status") == CandidateStatus.NOT_STARTED and not view.get("authorized_to_start"))
         or view.get("resume_requested")
         or (view.get("status") == CandidateStatus.IN_PROGRESS and view.get("paused"))
+        or view.get("alert")
     )
 
 
@@ -261,7 +266,7 @@ def candidate_message(db: Session, session_id: int, candidate_id: int, rules: Ru
         }
     return {
         "type": MessageType.CANDIDATE,
-        "candidate": rules.view(candidate),
+        "candidate": own_view(rules.view(candidate)),
         "version": version,
         "session_status": exam_session.status if exam_session else SessionStatus.FINALIZED,
     }

@@ -79,7 +79,12 @@ def session_detail(db: Session, session_id: int, user_id: int, rules: Rules) -> 
     exam_session = member_session(db, session_id, user_id)
     candidates = list(db.execute(select(Candidate).where(col(Candidate.session_id) == session_id)).scalars())
     candidates.sort(key=views.sort_key)
-    return {"session": session_json(db, exam_session), "candidates": [rules.view(c) for c in candidates]}
+    return {
+        "session": session_json(db, exam_session),
+        "candidates": [rules.view(c) for c in candidates],
+        "reports": views.session_reports(db, session_id),
+        "comment": exam_session.finalization_comment,
+    }
 
 
 def kit_info(db: Session, session_id: int, user_id: int) -> KitInfo:

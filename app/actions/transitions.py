@@ -44,6 +44,7 @@ class Command(StrEnum):
     UNPAUSE = "unpause"
     ADJUST_TIME = "adjust_time"
     EXPIRE = "expire"  # the sweep, to a test left open too long
+    RAISE_ALERT = "raise_alert"  # the candidate signals a problem on the question on screen
 
 
 class Gone:
@@ -81,6 +82,8 @@ _ROWS: dict[Command, tuple[Outcome, Outcome, Outcome, Outcome, Outcome, Outcome]
     Command.UNPAUSE: (TestNotStarted, _RUN, _OVER, _OVER, _OVER, _OVER),
     Command.ADJUST_TIME: (TestNotStarted, _RUN, _OVER, _OVER, _OVER, _OVER),
     Command.EXPIRE: (_NOT, _EXP, _FIN, _SUP, _FZ, _EXP),
+    # An alert changes no status: it holds the question on screen of a running test.
+    Command.RAISE_ALERT: (OwnTestNotStarted, _RUN, TestFinished, _BY_SUP, _BY_FZ, _BY_EXP),
 }
 _COLUMNS = (_NOT, _RUN, _FIN, _SUP, _FZ, _EXP)
 

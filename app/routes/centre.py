@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import roster
-from app.actions import centres, session_access
+from app.actions import centres, reports, session_access
 from app.errors import InvalidCsv, UnknownEncoding
 from app.http import (
     MAX_UPLOAD_BYTES,
@@ -24,6 +24,7 @@ from app.http import (
     user_id,
 )
 from app.kit import render_kit
+from app.routes import records
 
 
 async def list_sessions(request: Request) -> Response:
@@ -83,7 +84,7 @@ async def import_candidates(request: Request) -> Response:
 async def remove_candidate(request: Request) -> Response:
     uid, session_id, candidate_id = user_id(request), path_id(request, "sid"), path_id(request, "id")
     services = services_of(request)
-    await services.db.write(lambda tx: centres.remove_candidate(tx, session_id, candidate_id, uid, services.rules))
+    await services.db.write(lambda tx: reports.remove_candidate(tx, session_id, candidate_id, uid, services.rules))
     return Response(status_code=204)
 
 
@@ -96,13 +97,6 @@ async def supervisor_kit(request: Request) -> Response:
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="kit-surveillant-session-{session_id}.pdf"'},
     )
-
-
-async def finalize(request: Request) -> Response:
-    uid, session_id = user_id(request), path_id(request, "sid")
-    services = services_of(request)
-    finalized = await services.db.write(lambda tx: centres.finalize(tx, session_id, uid, services.rules))
-    return json_response({"session": finalized})
 
 
 async def rotate_password(request: Request) -> Response:
@@ -134,7 +128,7 @@ routes = [
     Route("/api/sessions/{sid}/candidates/import", import_candidates, methods=["POST"]),
     Route("/api/sessions/{sid}/candidates/{id}", remove_candidate, methods=["DELETE"]),
     Route("/api/sessions/{sid}/supervisor-kit.pdf", supervisor_kit, methods=["GET"]),
-    Route("/api/sessions/{sid}/finalize", finalize, methods=["POST"]),
+    Route("/api/sessions/{sid}/finalize", records.finalize, methods=["POST"]),
     Route("/api/sessions/{sid}/supervisor-password", rotate_password, methods=["POST"]),
     Route("/api/sessions/{sid}/supervisors", supervisors, methods=["GET"]),
     Route("/api/sessions/{sid}/supervisors/{uid}", revoke_supervisor, methods=["DELETE"]),

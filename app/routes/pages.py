@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app import labels
 from app.http import optional_user_id, services_of
 
 # Only messages the pages themselves name travel in a URL, never free text:
@@ -30,6 +31,7 @@ def _safe_next(raw: str | None) -> str:
 
 def _render(request: Request, template: str, **context: Any) -> Response:
     context.setdefault("logged_in", optional_user_id(request) is not None)
+    context.setdefault("labels", labels)
     response = services_of(request).templates.TemplateResponse(request, template, context)
     # Pages hold no data themselves, but a cached page after logout would still look signed in.
     response.headers["Cache-Control"] = "no-store"

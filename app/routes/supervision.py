@@ -24,6 +24,7 @@ from app.http import (
     text,
     user_id,
 )
+from app.routes import incidents
 
 # One line per supervisor action, for operators (the event log is the audit trail).
 log = logging.getLogger("surveillance.supervision")
@@ -85,5 +86,5 @@ routes = [
     Route(_base, snapshot, methods=["GET"]),
     Route(_base + "/candidates/{id}/presence", presence, methods=["POST"]),
     Route(_base + "/candidates/{id}/authorize-resume", _on_candidate(supervision.authorize_resume), methods=["POST"]),
-    Route(_base + "/candidates/{id}/end-test", _on_candidate(supervision.end_test), methods=["POST"]),
+    Route(_base + "/candidates/{id}/end-test", incidents.end_test, methods=["POST"]),
 ]

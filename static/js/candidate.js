@@ -4,6 +4,7 @@
 // confirmation (pushed on the candidate socket) can re-send the join without
 // asking for anything again.
 import { api, fieldMessage, retryable } from "./api.js";
+import { alertHeld, alertsInit, alertsOnCandidate, alertsOnTest } from "./candidate-alert.js";
 import { h, $ } from "./dom.js";
 import { countdown } from "./format.js";
 import { LiveFeed, liveUrl } from "./live.js";
@@ -293,11 +294,12 @@ function renderTest(data, moveFocus) {
   startTimer(data.time_left_seconds);
   show("test", { focus: moveFocus || !wasTest });
   if (wasTest) $("[data-question-count]").focus();
+  alertsOnTest(data);
 }
 
 answerForm.addEventListener("submit", async (event) => {
   event.preventDefault();
-  if (state.answering || !state.question) return;
+  if (state.answering || !state.question || alertHeld()) return;
   const picked = answerForm.querySelector('input[name="answer"]:checked');
   if (!picked) {
     showFormError(answerForm, "Choisissez une réponse avant de valider.");
@@ -315,7 +317,7 @@ answerForm.addEventListener("submit", async (event) => {
     return;
   }
   if (testRefused(res.error)) return;
-  if (res.error.code === "QUESTION_NOT_CURRENT" || res.error.code === "TEST_PAUSED") {
+  if (res.error.code === "QUESTION_NOT_CURRENT" || res.error.code === "TEST_PAUSED" || res.error.code === "ALERT_PENDING") {
     await loadTest();
     return;
   }
@@ -412,6 +414,10 @@ function onCandidateState(message) {
     finish(c.status);
     return;
   }
+  if (state.step === "test" && alertsOnCandidate(c)) {
+    loadTest();
+    return;
+  }
   followRoom(c);
 }
 
@@ -429,4 +435,5 @@ const socket = new LiveFeed(
   { onState: onCandidateState, onNotice, onRefused: onSocketRefused },
   { heartbeatMs: HEARTBEAT_MS, silenceMs: null },
 );
+alertsInit({ onRefused: testRefused, reload: loadTest });
 show("join", { focus: false });

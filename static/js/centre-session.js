@@ -1,4 +1,5 @@
 // One session seen by its centre: codes, candidates, kit, finalisation.
+import { goToFinalization, renderFinalization, setupFinalization } from "./finalization.js";
 import { api, fieldMessage, loginUrl } from "./api.js";
 import { h, $ } from "./dom.js";
 import { frDate, listName } from "./format.js";
@@ -81,6 +82,7 @@ async function load() {
   $("[data-cand-count]").textContent = `(${candidates.length})`;
   $("[data-cand-rows]").replaceChildren(...candidates.map(candidateRow));
   $("[data-cand-empty]").hidden = candidates.length > 0;
+  renderFinalization(res.data);
 }
 
 function supervisorRow(sup) {
@@ -231,24 +233,7 @@ importForm.addEventListener("submit", async (event) => {
   ].filter(Boolean));
 });
 
-$("[data-finalize]").addEventListener("click", async () => {
-  const ok = await confirmDialog({
-    title: `Finaliser la session ${sessionId} ?`,
-    body: [
-      "Les tests encore en cours seront terminés, et la session ne sera plus accessible aux surveillants ni aux candidats.",
-      "Attention : cette action est irréversible.",
-    ],
-    confirmLabel: "Finaliser la session",
-    danger: true,
-  });
-  if (!ok) return;
-  const res = await api("POST", `/api/sessions/${sessionId}/finalize`);
-  if (!res.ok) {
-    if (!refused(res)) toast(res.error.message, "error");
-    return;
-  }
-  toast(`La session ${sessionId} est finalisée.`);
-  await load();
-});
+$("[data-finalize]").addEventListener("click", goToFinalization);
+setupFinalization({ sessionId, reload: load, onRefused: refused });
 
 load().then(loadSupervisors);

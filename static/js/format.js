@@ -24,11 +24,13 @@ export function frDate(iso) {
   return m ? `${m[3]}/${m[2]}/${m[1]}` : "";
 }
 
-export function clock(isoDateTime) {
+export function clock(isoDateTime, { seconds = false } = {}) {
   if (!isoDateTime) return "";
   const d = new Date(isoDateTime);
   if (Number.isNaN(d.getTime())) return "";
-  return d.toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" });
+  const parts = { hour: "2-digit", minute: "2-digit" };
+  if (seconds) parts.second = "2-digit";
+  return d.toLocaleTimeString("fr-FR", parts);
 }
 
 export function countdown(seconds) {

@@ -1,4 +1,8 @@
 // The espace surveillant of one session: live list, presence, resume, end of test.
+import { alertBadge, alertButton, alertsOnEvent, renderAlerts, setupAlerts } from "./alerts.js";
+import { activityItem, connectionActivity, isConnectionEvent, resetActivity } from "./activity.js";
+import { inFilter, renderFilters, setupFilters } from "./filters.js";
+import { endTestWithReason, openReports, reportsLink, reportsOnEvent, reportsOnSnapshot, setupReports } from "./reports.js";
 import { api, loginUrl } from "./api.js";
 import { h, $ } from "./dom.js";
 import { clock, fold, frDate, listName, personName } from "./format.js";
@@ -40,8 +44,17 @@ function isOvertime(c) {
   return Boolean(c.theoretical_end_at) && Date.now() > Date.parse(c.theoretical_end_at);
 }
 
+// Rows that need a supervisor come first, the most urgent first; then the rest by name.
+function attention(c) {
+  if (c.alert) return 0;
+  if (c.resume_requested && c.status === Status.IN_PROGRESS) return 1;
+  if (c.connection === Connection.LOST && c.status === Status.IN_PROGRESS) return 2;
+  if (isOvertime(c)) return 3;
+  return 4;
+}
+
 function sorted() {
-  const key = (c) => [c.resume_requested && c.status === Status.IN_PROGRESS ? 0 : 1, fold(c.last_name), fold(c.first_name), c.id];
+  const key = (c) => [attention(c), fold(c.last_name), fold(c.first_name), c.id];
   return [...state.candidates.values()].sort((a, b) => {
     const ka = key(a);
     const kb = key(b);
@@ -54,6 +67,7 @@ function sorted() {
 }
 
 function matches(c) {
+  if (!inFilter(c, attention)) return false;
   if (!state.query) return true;
   const words = state.query.split(" ");
   const hay = `${fold(c.last_name)} ${fold(c.first_name)}`;
@@ -81,6 +95,8 @@ function statusTags(c) {
   tags.push(...roomTags(c, tag));
   if (c.connection === Connection.LOST && !isEnded(c.status)) tags.push(tag("Connexion perdue", "danger"));
   if (isOvertime(c)) tags.push(tag("Temps écoulé", "danger"));
+  // A pending alert outranks every other tag: it comes first, whatever else is true.
+  if (c.alert) tags.unshift(alertBadge(c));
   return tags;
 }
 
@@ -118,6 +134,7 @@ function timing(c) {
   if (!c.started_at) return null;
   const parts = [`Début ${clock(c.started_at)}`];
   if (c.theoretical_end_at && !isEnded(c.status)) parts.push(`fin théorique ${clock(c.theoretical_end_at)}`);
+  if (isEnded(c.status) && c.ended_at) parts.push(`fin ${clock(c.ended_at)}`);
   if (c.extra_time_percentage) parts.push(`temps majoré +${c.extra_time_percentage} %`);
   return h("p", { class: "candidate__timing", text: parts.join(" · ") });
 }
@@ -133,6 +150,7 @@ function renderRow(c) {
   const classes = ["candidate"];
   if (c.resume_requested && c.status === Status.IN_PROGRESS) classes.push("candidate--attention");
   if (isEnded(c.status)) classes.push("candidate--done");
+  if (c.alert) classes.push("candidate--alert");
   const row = h("li", { class: classes.join(" "), dataset: { candidateId: String(c.id) } });
 
   if (c.status === Status.NOT_STARTED) {
@@ -143,8 +161,14 @@ function renderRow(c) {
       id: `presence-${c.id}`,
       class: "candidate__check",
       checked,
-      disabled: frozen() || asked !== undefined,
+      disabled: frozen(),
+      // While the tick is on its way the box stays focusable (a disabled one would drop
+      // the keyboard to the page body): aria-disabled, and clicks are ignored.
+      "aria-disabled": asked !== undefined ? "true" : undefined,
       dataset: { focusKey: "presence" },
+    });
+    box.addEventListener("click", (event) => {
+      if (state.pending.has(c.id)) event.preventDefault();
     });
     box.addEventListener("change", () => setPresence(c, box.checked));
     row.append(
@@ -182,20 +206,24 @@ function renderRow(c) {
   row.append(details);
 
   const actions = h("div", { class: "candidate__actions" });
-  if (c.status === Status.IN_PROGRESS) {
-    const menu = actionMenu({
-      label: `Afficher les actions pour ${listName(c)}`,
-      disabled: frozen(),
-      items: [
-        { label: "Autoriser la reprise du test", onSelect: () => authorizeResume(c.id) },
-        ...roomMenuItems(c),
-        { label: "Terminer le test", danger: true, onSelect: () => endTest(c.id) },
-      ],
-    });
-    menu.button.dataset.focusKey = "menu";
-    row.menu = menu;
-    actions.append(menu.root);
-  }
+  if (c.alert) details.append(alertButton(c, frozen()));
+  const reports = reportsLink(c, frozen());
+  if (reports) details.append(reports);
+  const report = { label: "Rédiger un rapport d'incident", onSelect: () => openReports(c.id) };
+  const items =
+    c.status === Status.IN_PROGRESS
+      ? [
+          { label: "Autoriser la reprise du test", onSelect: () => authorizeResume(c.id) },
+          ...roomMenuItems(c),
+          report,
+          // The irreversible one stays last.
+          { label: "Terminer le test", danger: true, onSelect: () => endTestWithReason(c.id) },
+        ]
+      : [report];
+  const menu = actionMenu({ label: `Afficher les actions pour ${listName(c)}`, disabled: frozen(), items });
+  menu.button.dataset.focusKey = "menu";
+  row.menu = menu;
+  actions.append(menu.root);
   row.append(actions);
   return row;
 }
@@ -233,6 +261,7 @@ function renderList() {
   const sameOrder = current.length === rows.length && current.every((el, i) => el === rows[i]);
   if (!sameOrder) listEl.replaceChildren(...rows);
   if (!rows.length) listEl.append(h("li", { class: "candidate-list__empty muted", text: "Aucun candidat n'est inscrit à cette session." }));
+  renderAlerts();
   $("[data-no-match]").hidden = !(rows.length && rows.every((r) => r.hidden));
 
   // Keep the keyboard where it was when its row was redrawn or moved.
@@ -243,6 +272,7 @@ function renderList() {
     else if (row) {
       const target = (activeKey && row.el.querySelector(`[data-focus-key="${activeKey}"]`)) || row.el.querySelector("input, button");
       if (target && !target.disabled) target.focus();
+      else if (row.el) row.el.querySelector("input, button")?.focus();
     }
   }
 }
@@ -252,7 +282,11 @@ function renderCounts() {
   for (const [key, value] of Object.entries(state.counts)) {
     const el = $(`[data-count="${key}"]`);
     if (el) el.textContent = String(value);
+    // "1 terminé", "2 terminés": every label agrees with its number.
+    const label = $(`[data-count-label="${key}"]`);
+    if (label) label.textContent = value > 1 ? label.dataset.many : label.dataset.one;
   }
+  renderFilters(state.candidates.values(), attention);
 }
 
 function renderSession() {
@@ -323,6 +357,8 @@ function changes(prev, c) {
   if (prev.connection !== Connection.LOST && c.connection === Connection.LOST && !isEnded(c.status)) words.push("connexion perdue");
   if (prev.connection === Connection.LOST && c.connection === Connection.CONNECTED) words.push("connexion rétablie");
   words.push(...roomChanges(prev, c));
+  // A new alert is told at once by its own assertive region (alerts.js); its end, politely.
+  if (prev.alert && !c.alert) words.push("signalement traité");
   return words.filter(Boolean);
 }
 
@@ -345,6 +381,12 @@ const ACTIVITY_LINES = {
   [Action.JOIN_SUPERSEDED]: (who) => `${who} : test ouvert sur un autre poste alors que le premier était connecté`,
   [Action.SUPERVISOR_REVOKED]: (who, actor) => `${actor} a retiré l'accès d'un surveillant`,
   [Action.PASSWORD_ROTATED]: (who, actor) => `${actor} a donné un nouveau mot de passe à la session`,
+  [Action.ALERT_RAISED]: (who) => `${who} a signalé un problème`,
+  [Action.ALERT_VALIDATED]: (who, actor) => `${actor} a validé le signalement de ${who}`,
+  [Action.ALERT_REFUSED]: (who, actor) => `${actor} a refusé le signalement de ${who}`,
+  [Action.REPORT_ADDED]: (who, actor) => `${actor} a rédigé un rapport d'incident sur ${who}`,
+  [Action.REPORT_EDITED]: (who, actor) => `${actor} a modifié un rapport d'incident sur ${who}`,
+  [Action.REPORT_REMOVED]: (who, actor) => `${actor} a supprimé un rapport d'incident sur ${who}`,
 };
 
 function describe(event) {
@@ -359,11 +401,19 @@ function addActivity(text, at) {
   const list = $("[data-activity]");
   const empty = $(".activity__empty", list);
   if (empty) empty.remove();
-  const time = clock(at) || clock(new Date().toISOString());
-  list.prepend(
-    h("li", { class: "activity__item" }, h("span", { class: "activity__text", text }), h("time", { class: "activity__time", datetime: at || "", text: ` — ${time}` })),
-  );
+  const item = activityItem(text, at);
+  list.prepend(item);
   while (list.children.length > ACTIVITY_MAX) list.lastElementChild.remove();
+  return item;
+}
+
+function tellActivity(event) {
+  if (isConnectionEvent(event)) {
+    connectionActivity(event, $("[data-activity]"), addActivity);
+    return;
+  }
+  const line = describe(event);
+  if (line) addActivity(line, event.at);
 }
 
 // ------------------------------------------------------------------ live feed
@@ -372,12 +422,11 @@ function applySnapshot(snapshot) {
   if (Array.isArray(snapshot.recent_events)) {
     const list = $("[data-activity]");
     for (const item of list.querySelectorAll(".activity__item")) item.remove();
-    for (const event of snapshot.recent_events) {
-      const line = describe(event);
-      if (line) addActivity(line, event.at);
-    }
+    resetActivity();
+    for (const event of snapshot.recent_events) tellActivity(event);
   }
   state.session = snapshot.session;
+  reportsOnSnapshot(snapshot.reports);
   state.supervisors = snapshot.supervisors || [];
   state.candidates = new Map(snapshot.candidates.map((c) => [c.id, c]));
   state.counts = snapshot.counts;
@@ -386,8 +435,9 @@ function applySnapshot(snapshot) {
 }
 
 function applyEvent(event) {
-  const line = describe(event);
-  if (line) addActivity(line, event.at);
+  alertsOnEvent(event);
+  reportsOnEvent(event);
+  tellActivity(event);
   if (event.counts) state.counts = event.counts;
   if (event.name === EventName.CANDIDATE_UPDATED && event.candidate) {
     const c = event.candidate;
@@ -492,21 +542,6 @@ async function authorizeResume(id) {
   toast(`Succès ! ${personName(c)} peut reprendre son test de certification.`);
 }
 
-async function endTest(id) {
-  const c = state.candidates.get(id);
-  if (!c) return;
-  const ok = await confirmDialog({
-    title: `Terminer le test de ${personName(c)} ?`,
-    body: ["Attention : cette action entraîne la fin de son test de certification et est irréversible."],
-    confirmLabel: "Terminer le test",
-    danger: true,
-  });
-  if (!ok) return;
-  const res = await api("POST", `/api/supervision/sessions/${sessionId}/candidates/${id}/end-test`, undefined, { retry: true });
-  if (!res.ok) return refusal(res);
-  toast(`Succès ! Le test de ${personName(c)} est terminé.`);
-}
-
 $("[data-quit]").addEventListener("click", async () => {
   const ok = await confirmDialog({
     title: `Quitter la surveillance de la session ${sessionId} ?`,
@@ -531,6 +566,13 @@ searchEl.addEventListener("input", () => {
 document.addEventListener("focusin", () => renderList());
 
 setInterval(renderList, OVERTIME_CHECK_MS);
+
+setupAlerts({ sessionId, candidates: () => state.candidates.values(), onRefusal: refusal });
+setupReports({ sessionId, candidates: () => state.candidates.values(), me: () => state.me, onRefusal: refusal });
+setupFilters(() => {
+  renderCounts();
+  renderList();
+});
 
 initRoom({
   sessionId,

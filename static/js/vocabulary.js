@@ -66,6 +66,45 @@ export const Action = Object.freeze({
   JOIN_SUPERSEDED: "join_superseded",
   SUPERVISOR_REVOKED: "supervisor_revoked",
   PASSWORD_ROTATED: "password_rotated",
+  ALERT_RAISED: "alert_raised",
+  ALERT_VALIDATED: "alert_validated",
+  ALERT_REFUSED: "alert_refused",
+  REPORT_ADDED: "report_added",
+  REPORT_EDITED: "report_edited",
+  REPORT_REMOVED: "report_removed",
+});
+
+export const AlertStatus = Object.freeze({
+  PENDING: "pending",
+  VALIDATED: "validated",
+  REFUSED: "refused",
+  CLOSED: "closed",
+});
+
+export const AlertCategory = Object.freeze({
+  IMAGE: "image",
+  DISPLAY: "display",
+  LINK: "link",
+  EXTRA_TIME: "extra_time",
+  ACCESSIBILITY: "accessibility",
+  OTHER: "other",
+});
+
+export const ReportCategory = Object.freeze({
+  ATTENDANCE: "attendance",
+  IDENTITY: "identity",
+  ACCESSIBILITY: "accessibility",
+  TECHNICAL: "technical",
+  QUESTION: "question",
+  FRAUD: "fraud",
+  OTHER: "other",
+});
+
+export const ReportOrigin = Object.freeze({
+  SUPERVISOR: "supervisor",
+  ALERT: "alert",
+  END_TEST: "end_test",
+  FINALIZATION: "finalization",
 });
 
 export const MessageType = Object.freeze({

@@ -119,8 +119,14 @@ def test_two_supervisors_and_a_candidate(server: Server, new_context: NewContext
     expect(dialog).to_contain_text(
         "Attention : cette action entraîne la fin de son test de certification et est irréversible."
     )
+    # The reason is asked for: without one, nothing is sent.
+    dialog.get_by_role("button", name="Terminer le test").click()
+    expect(dialog).to_contain_text("Choisissez le motif de la fin du test.")
+    dialog.get_by_label("Motif").select_option(label="Incident technique")
+    dialog.get_by_label("Commentaire").fill("Poste en panne")
     dialog.get_by_role("button", name="Terminer le test").click()
     expect(b.get_by_text("Succès ! Le test de Paul DUPONT est terminé.")).to_be_visible()
+    expect(row(a, "Paul").get_by_role("button", name=re.compile("1 rapport d'incident"))).to_be_visible()
     expect(c.get_by_text("Votre surveillant a mis fin à votre test de certification.")).to_be_visible(timeout=3000)
 
     expect(row(a, "Paul").locator(".tag", has_text="Terminé")).to_be_visible()

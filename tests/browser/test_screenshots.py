@@ -53,16 +53,23 @@ def test_dashboard_and_candidate_screens(server: Server, new_context: NewContext
     expect(candidate.get_by_role("button", name="Commencer mon test")).to_be_visible()
     shot(candidate, screenshots, "candidate-3-consent")
     candidate.get_by_role("button", name="Commencer mon test").click()
-    for n in range(1, 17):
+    for n in range(1, 3):
         expect(candidate.get_by_text(f"Question {n} / 16")).to_be_visible()
-        if n == 3:
-            shot(candidate, screenshots, "candidate-4-question")
-            candidate.set_viewport_size({"width": 375, "height": 800})
-            shot(candidate, screenshots, "candidate-4-question-375")
-            candidate.set_viewport_size({"width": 1280, "height": 900})
         answer_current(candidate)
-    expect(candidate.get_by_text("Votre test de certification est terminé.")).to_be_visible()
-    shot(candidate, screenshots, "candidate-5-end")
+    expect(candidate.get_by_text("Question 3 / 16")).to_be_visible()
+    shot(candidate, screenshots, "candidate-4-question")
+    candidate.set_viewport_size({"width": 375, "height": 800})
+    shot(candidate, screenshots, "candidate-4-question-375")
+    candidate.set_viewport_size({"width": 1280, "height": 900})
+    # Léa signals a problem: her question waits for a supervisor, the dashboard shows it.
+    candidate.get_by_role("button", name="Signaler un problème").click()
+    dialog = candidate.get_by_role("dialog", name="Signaler un problème sur cette question")
+    dialog.get_by_label("L'image ne s'affiche pas").check()
+    dialog.get_by_label("Précisez le problème (facultatif)").fill("Le schéma de la question reste blanc.")
+    shot(candidate, screenshots, "candidate-4-signal")
+    dialog.get_by_role("button", name="Envoyer le signalement").click()
+    expect(candidate.get_by_text("Votre surveillant a été prévenu et va venir.")).to_be_visible()
+    shot(candidate, screenshots, "candidate-4-on-hold")
 
     second = new_context()
     signup(second, server, "marie.curie@testix.fr", "Marie", "Curie")
@@ -80,6 +87,20 @@ def test_dashboard_and_candidate_screens(server: Server, new_context: NewContext
     expect(row(page, "Sophie").get_by_text("Terminé")).to_be_visible()
     expect(presence(page, "Martine")).to_be_checked()
     expect(page.locator("[data-supervisors]")).to_contain_text("Marie Curie")
+    expect(row(page, "Léa").locator(".tag").first).to_have_text("Signalement")
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         shot(page, screenshots, f"dashboard-{width}")
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    row(page, "Léa").get_by_role("button", name="Traiter le signalement de MARTIN Léa").click()
+    expect(page.get_by_role("dialog", name="Traiter le signalement")).to_contain_text("Le schéma de la question reste blanc.")
+    shot(page, screenshots, "dashboard-alert-dialog")
+    page.get_by_role("dialog").get_by_role("button", name="Valider").click()
+    expect(candidate.get_by_text("a validé votre signalement")).to_be_visible()
+    shot(candidate, screenshots, "candidate-4-replaced")
+    for n in range(3, 17):
+        expect(candidate.get_by_text(f"Question {n} / 16")).to_be_visible()
+        answer_current(candidate)
+    expect(candidate.get_by_text("Votre test de certification est terminé.")).to_be_visible()
+    shot(candidate, screenshots, "candidate-5-end")

@@ -37,13 +37,25 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app import views
-from app.actions import accounts, candidate_test, centres, eventlog, presence, room, supervision, transitions
+from app.actions import (
+    accounts,
+    alerts,
+    candidate_test,
+    centres,
+    closing,
+    eventlog,
+    presence,
+    reports,
+    room,
+    supervision,
+    transitions,
+)
 from app.actions.centres import Enrolment, SessionPlan
 from app.actions.rules import Rules
 from app.actions.transitions import GONE, Command
 from app.db import Tx, make_engine
 from app.errors import DomainError
-from app.models import Candidate, ExamSession, SessionEvent
+from app.models import Alert, Candidate, ExamSession, IncidentReport, SessionEvent
 from app.security import CandidateClaim, RateLimiter
 from app.settings import load_settings
 from tests import contract
@@ -61,6 +73,14 @@ STATUSES = set(CandidateStatus)
 CONNECTIONS = set(Connection)
 # Every refusal the lifecycle may give for these actions (CONTRACT.md).
 REFUSALS = {
+    "ALERT_ALREADY_HANDLED",
+    "ALERT_ALREADY_OPEN",
+    "ALERT_NOT_FOUND",
+    "ALERT_PENDING",
+    "NO_REPLACEMENT_QUESTION",
+    "NOT_REPORT_AUTHOR",
+    "REPORT_NOT_FOUND",
+    "TOO_MANY_ALERTS",
     "CANDIDATE_ALREADY_STARTED",
     "CANDIDATE_ALREADY_ENROLLED",
     "CANDIDATE_NOT_FOUND",
@@ -256,7 +276,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         if c is not None:
             assert c.id is not None
             self.act(
-                lambda tx: centres.remove_candidate(tx, self.sid, c.id or 0, self.staff, RULES), Command.REMOVE, c.id
+                lambda tx: reports.remove_candidate(tx, self.sid, c.id or 0, self.staff, RULES), Command.REMOVE, c.id
             )
 
     # ------------------------------------------------------------ supervisors
@@ -282,12 +302,13 @@ class LifecycleMachine(RuleBasedStateMachine):
                 c.id,
             )
 
-    @rule(who=PEOPLE, sup=st.integers(0, 1))
-    def end_test(self, who: int, sup: int) -> None:
+    @rule(who=PEOPLE, sup=st.integers(0, 1), reason=st.sampled_from([None, "fraud", "other"]))
+    def end_test(self, who: int, sup: int, reason: str | None) -> None:
         c = self.pick(who)
         if c is not None:
+            why = reports.Reason(reason, "motif") if reason else None
             self.act(
-                lambda tx: supervision.end_test(tx, self.sid, c.id or 0, self.sups[sup], RULES), Command.END_TEST, c.id
+                lambda tx: closing.end_test(tx, self.sid, c.id or 0, self.sups[sup], why, RULES), Command.END_TEST, c.id
             )
 
     # ------------------------------------------------------------ room control
@@ -371,6 +392,44 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert self.act(sweep, Command.EXPIRE, c.id) == 1
         assert self.read(lambda db: room.sessions_with_expired_tests(db, RULES)) == []
 
+    # ------------------------------------------------------------ incidents (no status changes)
+
+    @rule(sup=st.integers(0, 1), validate=MOSTLY_YES, which=st.sampled_from(["pending"] * 3 + ["any"]))
+    def decide_alert(self, sup: int, validate: bool, which: str) -> None:
+        def find(db: Session) -> int | None:
+            query = select(col(Alert.id)).where(col(Alert.session_id) == self.sid)
+            if which == "pending":
+                query = query.where(col(Alert.status) == "pending")
+            return db.execute(query.order_by(col(Alert.id).desc()).limit(1)).scalar()
+
+        aid = self.read(find)
+        if aid is not None:
+            self.act(lambda tx: alerts.decide(tx, self.sid, aid, self.sups[sup], validate, RULES), None)
+
+    @rule(who=PEOPLE, sup=st.integers(0, 1), category=st.sampled_from(["attendance", "technical", "fraud"]))
+    def add_report(self, who: int, sup: int, category: str) -> None:
+        c = self.pick(who)
+        if c is not None:
+            reason = reports.Reason(category, "vu")
+            self.act(lambda tx: reports.add_report(tx, self.sid, c.id or 0, self.sups[sup], reason, RULES), None)
+
+    @rule(sup=st.integers(0, 1), remove=st.booleans())
+    def change_report(self, sup: int, remove: bool) -> None:
+        report = self.read(
+            lambda db: db.execute(
+                select(IncidentReport)
+                .where(col(IncidentReport.session_id) == self.sid)
+                .order_by(col(IncidentReport.id))
+            ).scalar()
+        )
+        if report is None:
+            return
+        rid, cid, user = report.id or 0, report.candidate_id, self.sups[sup]
+        if remove:
+            self.act(lambda tx: reports.remove_report(tx, self.sid, cid, rid, user, RULES), None)
+        else:
+            self.act(lambda tx: reports.edit_report(tx, self.sid, cid, rid, user, "other", "revu", RULES), None)
+
     @rule(sup=st.integers(0, 1))
     def supervisor_online(self, sup: int) -> None:
         self.act(lambda tx: presence.supervisor_online(tx, self.sid, self.sups[sup], RULES), None)
@@ -379,7 +438,11 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule()
     def finalize(self) -> None:
         # Late in a run only: the steps before it are spent on a session that is still open.
-        result = self.act(lambda tx: centres.finalize(tx, self.sid, self.staff, RULES), Command.FINALIZE)
+        unfinished = [c.id or 0 for c in self.candidates() if c.status in closing.UNFINISHED]
+        reasons = {cid: reports.Reason("technical", "panne") for cid in unfinished}
+        result = self.act(
+            lambda tx: closing.finalize(tx, self.sid, self.staff, "RAS", reasons, RULES), Command.FINALIZE
+        )
         assert not isinstance(result, DomainError), result
         self.frozen = self.views()
 
@@ -442,6 +505,19 @@ class LifecycleMachine(RuleBasedStateMachine):
         command = Command.ANSWER_LAST if last else Command.ANSWER
         self.act(lambda tx: candidate_test.answer(tx, claim, question, choice, RULES), command, claim.candidate_id)
 
+    @rule(claim=browsers, category=st.sampled_from(["image", "other", "link"]), current=MOSTLY_YES)
+    def raise_alert(self, claim: CandidateClaim, category: str, current: bool) -> None:
+        c = self.read(lambda db: db.get(Candidate, claim.candidate_id))
+        if c is None or c.session_id != self.sid:
+            return
+        ids = c.question_ids.split(",") if c.question_ids else []
+        question = ids[c.answered] if current and c.answered < len(ids) else "zz99"
+        self.act(
+            lambda tx: alerts.raise_alert(tx, claim, question, category, "écran", RULES),
+            Command.RAISE_ALERT,
+            claim.candidate_id,
+        )
+
     @rule(who=PEOPLE)
     def connect(self, who: int) -> None:
         c = self.pick(who)
@@ -468,6 +544,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.statuses_are_legal(seen)
         self.versions_are_contiguous(seen)
         self.replaying_the_log_rebuilds_the_snapshot(seen)
+        self.alerts_and_reports_agree(seen)
         self.a_finalised_session_stays_as_it_was(seen)
         self.events_keep_the_websocket_contract(seen)
 
@@ -537,6 +614,41 @@ class LifecycleMachine(RuleBasedStateMachine):
         if last_counts is not None:
             assert last_counts == seen.counts
 
+    def alerts_and_reports_agree(self, seen: Observed) -> None:
+        for c in seen.candidates:
+            mine = [a for a in seen.alerts if a.candidate_id == c.id]
+            pending = [a for a in mine if a.status == "pending"]
+            # At most one open alert, on the question on screen of a running test, shown in every view.
+            assert len(pending) <= 1
+            assert bool(c.pending_alert) == bool(pending)
+            if pending:
+                assert c.status == CandidateStatus.IN_PROGRESS and pending[0].question_index == c.answered
+                assert json.loads(c.pending_alert or "null")["id"] == pending[0].id
+            # A replaced question is never served again; the test keeps its length.
+            ids = c.question_ids.split(",") if c.question_ids else []
+            assert len(set(ids)) == len(ids)
+            for a in mine:
+                if a.replacement_question_id:
+                    assert a.question_id not in ids and a.replacement_question_id in ids
+            assert c.reports_count == len([r for r in seen.reports if r["candidate_id"] == c.id])
+        # Replaying the reports' events rebuilds the list of reports.
+        rebuilt: dict[int, dict[str, Any]] = {}
+        for event in seen.events:
+            if event["name"] == EventName.CANDIDATE_REMOVED:
+                # A removed candidate takes their reports along.
+                gone = event["candidate"]["id"]
+                rebuilt = {rid: r for rid, r in rebuilt.items() if r["candidate_id"] != gone}
+            report = event.get("report")
+            if report is None:
+                continue
+            if report.get("deleted"):
+                rebuilt.pop(report["id"])
+            else:
+                rebuilt[report["id"]] = report
+        assert sorted(rebuilt) == sorted(r["id"] for r in seen.reports)
+        for r in seen.reports:
+            assert rebuilt[r["id"]] == r
+
     def a_finalised_session_stays_as_it_was(self, seen: Observed) -> None:
         if self.frozen is None:
             return
@@ -559,6 +671,8 @@ class Observed:
     supervisors: list[dict[str, Any]]
     session: dict[str, Any]
     counts: dict[str, int]
+    alerts: list[Alert]
+    reports: list[dict[str, Any]]
 
     @classmethod
     def of(cls, db: Session, sid: int) -> Observed:
@@ -580,6 +694,8 @@ class Observed:
             supervisors=snap["supervisors"],
             session=snap["session"],
             counts=snap["counts"],
+            alerts=list(db.execute(select(Alert).where(col(Alert.session_id) == sid)).scalars()),
+            reports=snap["reports"],
         )
 
 
@@ -626,5 +742,40 @@ def test_finishing_the_test_clears_a_pending_resume(sqlite_template: Path, tmp_p
         assert c is not None and c.status == CandidateStatus.FINISHED
         assert (c.resume_requested, c.resume_authorized) == (False, False)
         m.the_state_is_legal()
+    finally:
+        m.teardown()
+
+
+def test_an_alert_validated_then_a_refused_one_keep_the_state_legal(sqlite_template: Path, tmp_path: Path) -> None:
+    """The machine's incident steps in one known order, so the path is walked every run."""
+    LifecycleMachine.prepared = prepare_room(sqlite_template, tmp_path)
+    m = LifecycleMachine()
+    try:
+        m.open_the_room()
+        claim = m.walk_in(who=1, sup=0)
+        assert isinstance(claim, CandidateClaim)
+        m.raise_alert(claim, "image", current=True)
+        m.the_state_is_legal()
+        m.answer(claim, "current", 0)  # on hold: refused
+        before = m.pick(1)
+        assert before is not None and before.pending_alert and before.answered == 0
+        m.decide_alert(sup=1, validate=True, which="pending")
+        m.decide_alert(sup=0, validate=False, which="any")  # too late: ALERT_ALREADY_HANDLED
+        m.the_state_is_legal()
+        after = m.pick(1)
+        assert after is not None and after.pending_alert is None and after.reports_count == 1
+        assert after.question_ids.split(",")[0] != before.question_ids.split(",")[0]
+        m.raise_alert(claim, "other", current=True)
+        m.decide_alert(sup=0, validate=False, which="pending")
+        m.add_report(who=1, sup=0, category="fraud")
+        # The oldest report is Sup1's decision: Sup0 may not edit it, Sup1 removes it.
+        m.change_report(sup=0, remove=False)
+        m.change_report(sup=1, remove=True)
+        m.end_test(who=1, sup=1, reason="fraud")
+        m.finalize()
+        m.the_state_is_legal()
+        final = m.pick(1)
+        # Refused alert + fraud + end-of-test reason + finalisation reason.
+        assert final is not None and final.reports_count == 4
     finally:
         m.teardown()

@@ -23,6 +23,10 @@ ENUMS: list[type[Enum]] = [
     vocabulary.Action,
     vocabulary.MessageType,
     vocabulary.CloseCode,
+    vocabulary.AlertStatus,
+    vocabulary.AlertCategory,
+    vocabulary.ReportCategory,
+    vocabulary.ReportOrigin,
 ]
 
 

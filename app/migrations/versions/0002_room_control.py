@@ -1,6 +1,6 @@
 """room control: pause, resume and time adjustment of a candidate's test
 
-Revision ID: 0005_room_control
+Revision ID: 0002_room_control
 Revises: 0001
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0005_room_control"
+revision = "0002_room_control"
 down_revision = "0001"
 branch_labels = None
 depends_on = None

@@ -6,8 +6,8 @@ reach a browser (candidate, exam_session, user) are rebuilt with AUTOINCREMENT; 
 copy keeps every id and SQLite's counter starts past the highest. PostgreSQL sequences
 never go back: nothing to do there.
 
-Revision ID: candidate_ids
-Revises: 0005_room_control
+Revision ID: 0004_candidate_ids
+Revises: 0003_incidents
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import sqlmodel
 from alembic import op
 
 
-revision = 'candidate_ids'
-down_revision = '0005_room_control'
+revision = '0004_candidate_ids'
+down_revision = '0003_incidents'
 branch_labels = None
 depends_on = None
 

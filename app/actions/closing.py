@@ -1,0 +1,67 @@
+"""How tests and sessions close with their reasons: « Terminer le test » asks why (kept as
+an incident report), and the centre's finalisation takes a reason for every test started
+and not finished plus a comment on the session, all in the transaction that freezes it.
+An alert still open when its test ends is closed: nobody is left to decide it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from app.actions import centres, supervision
+from app.actions.alerts import close_pending
+from app.actions.eventlog import Actor
+from app.actions.guards import lock_session, require_member, require_open, supervised, user_of
+from app.actions.reports import Reason, record
+from app.actions.rules import Rules
+from app.db import Tx
+from app.errors import CandidateNotInSession, ReasonNotNeeded
+from app.models import Candidate
+from vocabulary import CandidateStatus, ReportOrigin
+
+SESSION_COMMENT_MAX = 2000
+# Started and not finished: a reason is asked for each at finalisation.
+UNFINISHED = (CandidateStatus.IN_PROGRESS, CandidateStatus.ENDED_BY_SUPERVISOR, CandidateStatus.ENDED_BY_EXPIRY)
+
+
+def end_test(
+    tx: Tx, session_id: int, candidate_id: int, user_id: int, reason: Reason | None, rules: Rules
+) -> dict[str, Any]:
+    """The reason is recorded only when the test did end now (ending it again changes nothing)."""
+    exam_session, candidate, actor = supervised(tx, session_id, candidate_id, user_id)
+    running = candidate.status == CandidateStatus.IN_PROGRESS
+    if running:
+        close_pending(tx, candidate, actor)
+    view = supervision.end_test(tx, session_id, candidate_id, user_id, rules)
+    if running and reason is not None:
+        record(tx, rules, exam_session, candidate, reason, actor, ReportOrigin.END_TEST)
+        view = rules.view(candidate)
+    return view
+
+
+def finalize(
+    tx: Tx, session_id: int, user_id: int, comment: str, reasons: dict[int, Reason], rules: Rules
+) -> dict[str, Any]:
+    exam_session = lock_session(tx, session_id)
+    require_member(tx.db, exam_session.centre_id, user_id)
+    require_open(exam_session)
+    actor = Actor.of(user_of(tx.db, user_id))
+    candidates = {
+        c.id: c for c in tx.db.execute(select(Candidate).where(col(Candidate.session_id) == session_id)).scalars()
+    }
+    for cid in reasons:
+        candidate = candidates.get(cid)
+        if candidate is None:
+            raise CandidateNotInSession()
+        if candidate.status not in UNFINISHED:
+            raise ReasonNotNeeded(candidate.first_name, candidate.last_name)
+    for cid, reason in reasons.items():
+        record(tx, rules, exam_session, candidates[cid], reason, actor, ReportOrigin.FINALIZATION)
+    for candidate in candidates.values():
+        if candidate.status == CandidateStatus.IN_PROGRESS:
+            close_pending(tx, candidate, actor)
+    exam_session.finalization_comment = comment or None
+    tx.db.add(exam_session)
+    return centres.finalize(tx, session_id, user_id, rules)

@@ -1,0 +1,633 @@
+"""The records of a session once it is over: the procès-verbal (PDF, same library and
+fonts as the supervisor kit) and the incident reports as CSV.
+
+Everything is read in one database read into a `Record`, then drawn without the
+database: the PDF may take a few hundred milliseconds and runs in a worker thread.
+The timeline of each candidate is rebuilt from the event log, whose events carry the
+candidate's whole view: the state between two events is the view of the first.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app import views
+from app.actions.reports import require_reader
+from app.actions.rules import Rules
+from app.errors import SessionNotFinalized
+from app.kit import _ACCENT, _FAMILY, _INK, _MUTED, _clean, _font_paths
+from app.labels import ALERT_STATUSES, REPORT_CATEGORIES, REPORT_ORIGINS
+from app.models import Alert, Candidate, ExamSession, IncidentReport, SessionEvent, SupervisorAccess, User
+from vocabulary import Action, CandidateStatus, ReportOrigin, SessionStatus
+
+try:
+    _ZONE: dt.tzinfo = ZoneInfo("Europe/Paris")
+except ZoneInfoNotFoundError:  # a system without tzdata: print UTC rather than fail
+    _ZONE = dt.UTC
+
+STATUS_LABELS: dict[str, str] = {
+    CandidateStatus.NOT_STARTED: "Non commencé",
+    CandidateStatus.IN_PROGRESS: "En cours",
+    CandidateStatus.FINISHED: "Terminé",
+    CandidateStatus.ENDED_BY_SUPERVISOR: "Terminé par un surveillant",
+    CandidateStatus.ENDED_BY_FINALIZATION: "Terminé à la finalisation",
+    CandidateStatus.ENDED_BY_EXPIRY: "Fermé automatiquement",
+}
+# Timeline colours: connected, connection lost, waiting for a supervisor (resume asked).
+_KINDS = {
+    "connected": ((46, 160, 96), "Connecté"),
+    "lost": ((196, 50, 40), "Connexion perdue"),
+    "waiting": ((240, 165, 58), "Attente du surveillant (reprise demandée)"),
+}
+_MARKS = {
+    "start": ((33, 37, 41), "Début"),
+    "alert": ((196, 50, 40), "Signalement"),
+    "resume": ((61, 104, 255), "Reprise"),
+    "end": ((33, 37, 41), "Fin"),
+}
+
+
+@dataclass(frozen=True)
+class Slice:
+    start: dt.datetime
+    end: dt.datetime
+    kind: str
+
+
+@dataclass(frozen=True)
+class Mark:
+    at: dt.datetime
+    kind: str
+
+
+@dataclass(frozen=True)
+class CandidateLine:
+    name: str
+    birthdate: dt.date
+    status: str
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    answered: int
+    total: int
+    extra_time: int
+    alerts: list[str]
+    reports: int
+    # Started, not finished, and no reason given (the API lets older clients finalise without).
+    missing_reason: bool = False
+    slices: list[Slice] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SupervisorLine:
+    name: str
+    first: dt.datetime | None
+    last: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    candidate: str
+    birthdate: dt.date
+    category: str
+    origin: str
+    author: str
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+    comment: str
+
+
+@dataclass(frozen=True)
+class Record:
+    session_id: int
+    date: dt.date
+    time: str
+    centre: str
+    address: str
+    room: str
+    examiner: str
+    status: str
+    finalized_at: dt.datetime | None
+    finalized_by: str | None
+    comment: str
+    supervisors: list[SupervisorLine]
+    candidates: list[CandidateLine]
+    reports: list[ReportLine]
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _at(event: dict[str, Any]) -> dt.datetime:
+    return dt.datetime.fromisoformat(str(event["at"]).replace("Z", "+00:00"))
+
+
+def _kind(view: dict[str, Any]) -> str | None:
+    if view.get("resume_requested"):
+        return "waiting"
+    if view.get("connection") == "lost":
+        return "lost"
+    if view.get("connection") == "connected":
+        return "connected"
+    return None
+
+
+def _timeline(
+    events: list[dict[str, Any]], start: dt.datetime | None, end: dt.datetime | None
+) -> tuple[list[Slice], list[Mark]]:
+    """The periods between `start` and `end` and the moments worth a mark."""
+    marks: list[Mark] = []
+    if start is None:
+        return [], marks
+    stop = end or (_at(events[-1]) if events else start)
+    slices: list[Slice] = []
+    current: str | None = None
+    since = start
+    for e in events:
+        at = _at(e)
+        action = e.get("action")
+        if action == "alert_raised":
+            marks.append(Mark(at, "alert"))
+        elif action == "resumed":
+            marks.append(Mark(at, "resume"))
+        view = e.get("candidate") or {}
+        kind = _kind(view)
+        if at <= start:
+            current = kind
+            continue
+        if at > stop:
+            break
+        if kind != current:
+            if current is not None and at > since:
+                slices.append(Slice(since, at, current))
+            current, since = kind, at
+    if current is not None and stop > since:
+        slices.append(Slice(since, stop, current))
+    marks.append(Mark(start, "start"))
+    if end is not None:
+        marks.append(Mark(end, "end"))
+    return slices, marks
+
+
+def _supervisors(db: Session, s: ExamSession, lease_seconds: int) -> list[SupervisorLine]:
+    rows = db.execute(
+        select(SupervisorAccess, User)
+        .join(User, col(User.id) == col(SupervisorAccess.user_id))
+        .where(col(SupervisorAccess.session_id) == s.id)
+        .order_by(col(SupervisorAccess.granted_at))
+    ).all()
+    joined = {
+        uid: _aware(at)
+        for uid, at in db.execute(
+            select(col(SessionEvent.actor_user_id), col(SessionEvent.at))
+            .where(col(SessionEvent.session_id) == s.id, col(SessionEvent.type) == "supervisors.updated")
+            .order_by(col(SessionEvent.version).desc())
+        ).all()
+        if uid is not None
+    }
+    lines = []
+    for access, user in rows:
+        granted = _aware(access.granted_at)
+        # The lease is renewed while the page is open: its end, less its length, is when
+        # the supervisor was last seen.
+        seen = _aware(access.lease_until)
+        last_seen = seen - dt.timedelta(seconds=lease_seconds) if seen else None
+        last = max(t for t in (granted, last_seen) if t is not None) if granted or last_seen else None
+        lines.append(SupervisorLine(f"{user.first_name} {user.last_name}", joined.get(user.id) or granted, last))
+    return lines
+
+
+def load(db: Session, session_id: int, user_id: int, rules: Rules, *, verbal: bool) -> Record:
+    """`verbal`: for the procès-verbal, of a finalised session only, timelines read from the
+    whole log; otherwise (the CSV) the reports and what names them, the log left unread."""
+    s = require_reader(db, session_id, user_id)
+    if verbal and s.status != SessionStatus.FINALIZED:
+        raise SessionNotFinalized()
+    candidates = sorted(
+        db.execute(select(Candidate).where(col(Candidate.session_id) == session_id)).scalars(), key=views.sort_key
+    )
+    by_candidate: dict[int, list[dict[str, Any]]] = {}
+    finalized_by = None
+    log = select(col(SessionEvent.candidate_id), col(SessionEvent.payload)).where(
+        col(SessionEvent.session_id) == session_id
+    )
+    for cid, payload in db.execute(log.order_by(col(SessionEvent.version))).all() if verbal else []:
+        event = json.loads(payload)
+        if cid is not None:
+            by_candidate.setdefault(cid, []).append(event)
+        elif event.get("action") == Action.FINALIZED and event.get("actor"):
+            finalized_by = event["actor"]["name"]
+    alerts: dict[int, list[str]] = {}
+    for a in db.execute(select(Alert).where(col(Alert.session_id) == session_id).order_by(col(Alert.id))).scalars():
+        alerts.setdefault(a.candidate_id, []).append(
+            f"Q{a.question_index + 1} {ALERT_STATUSES.get(a.status, a.status)}"
+        )
+    finalized_at = _aware(s.finalized_at)
+    explained = set(
+        db.execute(
+            select(col(IncidentReport.candidate_id)).where(
+                col(IncidentReport.session_id) == session_id,
+                col(IncidentReport.origin).in_([ReportOrigin.END_TEST, ReportOrigin.FINALIZATION]),
+            )
+        ).scalars()
+    )
+    unfinished = (
+        CandidateStatus.ENDED_BY_SUPERVISOR,
+        CandidateStatus.ENDED_BY_FINALIZATION,
+        CandidateStatus.ENDED_BY_EXPIRY,
+    )
+    lines = []
+    names: dict[int, tuple[str, dt.date]] = {}
+    for c in candidates:
+        assert c.id is not None
+        name = f"{c.last_name.upper()} {c.first_name}"
+        names[c.id] = (name, c.birthdate)
+        start, end = _aware(c.started_at), _aware(c.ended_at)
+        slices, marks = _timeline(by_candidate.get(c.id, []), start, end or (finalized_at if start else None))
+        lines.append(
+            CandidateLine(
+                name=name,
+                birthdate=c.birthdate,
+                status=c.status,
+                started_at=start,
+                ended_at=end,
+                answered=c.answered,
+                total=views.question_count(c, rules.questions_per_test),
+                extra_time=c.extra_time_percentage,
+                alerts=alerts.get(c.id, []),
+                reports=c.reports_count,
+                missing_reason=c.status in unfinished and c.id not in explained,
+                slices=slices,
+                marks=marks,
+            )
+        )
+    reports = [
+        ReportLine(
+            candidate=names.get(r.candidate_id, ("?", dt.date.min))[0],
+            birthdate=names.get(r.candidate_id, ("?", dt.date.min))[1],
+            category=REPORT_CATEGORIES.get(r.category, r.category),
+            origin=REPORT_ORIGINS.get(r.origin, r.origin),
+            author=r.author_name,
+            created_at=_aware(r.created_at) or dt.datetime.now(dt.UTC),
+            updated_at=_aware(r.updated_at),
+            comment=r.comment,
+        )
+        for r in db.execute(
+            select(IncidentReport)
+            .where(col(IncidentReport.session_id) == session_id)
+            .order_by(col(IncidentReport.created_at), col(IncidentReport.id))
+        ).scalars()
+    ]
+    assert s.id is not None
+    return Record(
+        session_id=s.id,
+        date=s.date,
+        time=s.time,
+        centre=views.centre_name(db, s.centre_id),
+        address=s.address,
+        room=s.room,
+        examiner=s.examiner,
+        status=s.status,
+        finalized_at=finalized_at,
+        finalized_by=finalized_by,
+        comment=s.finalization_comment or "",
+        supervisors=_supervisors(db, s, rules.lease_seconds),
+        candidates=lines,
+        reports=reports,
+    )
+
+
+# ---------------------------------------------------------------- CSV
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(value: str) -> str:
+    """A cell a spreadsheet will show, never run: formulas are quoted away."""
+    return "'" + value if value.startswith(_FORMULA) else value
+
+
+def _local(moment: dt.datetime | None, pattern: str = "%d/%m/%Y %H:%M:%S") -> str:
+    return moment.astimezone(_ZONE).strftime(pattern) if moment else ""
+
+
+def reports_csv(record: Record) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(
+        [
+            "session",
+            "candidat",
+            "date_naissance",
+            "categorie",
+            "origine",
+            "commentaire",
+            "auteur",
+            "cree_le",
+            "modifie_le",
+        ]
+    )
+    for r in record.reports:
+        writer.writerow(
+            [
+                str(record.session_id),
+                _safe(r.candidate),
+                r.birthdate.strftime("%d/%m/%Y"),
+                _safe(r.category),
+                _safe(r.origin),
+                _safe(r.comment),
+                _safe(r.author),
+                _local(r.created_at),
+                _local(r.updated_at),
+            ]
+        )
+    # The BOM tells spreadsheets the file is UTF-8: accents survive a double click.
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# ---------------------------------------------------------------- PDF
+
+
+class _Verbal(FPDF):
+    def __init__(self, record: Record) -> None:
+        super().__init__(orientation="landscape", unit="mm", format="A4")
+        self.record = record
+        self.set_margins(left=14, top=14, right=14)
+        self.set_auto_page_break(auto=True, margin=14)
+        self.renderable: frozenset[int] = frozenset()
+
+    def load_fonts(self) -> None:
+        with _font_paths() as paths:
+            for style, path in paths.items():
+                self.add_font(_FAMILY, style, str(path))
+        cmaps = [set(font.cmap) for font in self.fonts.values() if hasattr(font, "cmap")]
+        self.renderable = frozenset(set.intersection(*cmaps)) if cmaps else frozenset()
+
+    def user(self, text: str, limit: int = 160) -> str:
+        return _clean(text, self.renderable, limit)
+
+    def footer(self) -> None:
+        self.set_y(-10)
+        self.set_font(_FAMILY, "", 8)
+        self.set_text_color(*_MUTED)
+        self.cell(0, 5, f"Procès-verbal · Session {self.record.session_id} · page {self.page_no()}/{{nb}}", align="C")
+
+    def heading(self, text: str) -> None:
+        if self.will_page_break(20):
+            self.add_page()
+        self.ln(3)
+        self.set_font(_FAMILY, "B", 13)
+        self.set_text_color(*_ACCENT)
+        self.cell(0, 7, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_text_color(*_INK)
+
+    def grid(self, widths: list[float], header: list[str], rows: list[list[str]]) -> None:
+        def head() -> None:
+            self.set_font(_FAMILY, "B", 8.5)
+            self.set_fill_color(238, 240, 252)
+            self.set_text_color(*_INK)
+            for w, h in zip(widths, header, strict=True):
+                self.cell(w, 6, h, border="B", fill=True)
+            self.ln(6)
+
+        head()
+        self.set_font(_FAMILY, "", 8.5)
+        for row in rows:
+            if self.will_page_break(5.5):
+                self.add_page()
+                head()
+                self.set_font(_FAMILY, "", 8.5)
+            for w, value in zip(widths, row, strict=True):
+                self.cell(w, 5.5, value, border="B")
+            self.ln(5.5)
+
+    def timelines(self) -> None:
+        started = [c for c in self.record.candidates if c.started_at is not None]
+        if not started:
+            self.set_font(_FAMILY, "", 10)
+            self.cell(0, 6, "Aucun candidat n'a commencé son test.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            return
+        begin = min(c.started_at for c in started if c.started_at is not None)
+        end = max(max([s.end for s in c.slices] + [m.at for m in c.marks] + [begin]) for c in started)
+        span = max((end - begin).total_seconds(), 60.0)
+        name_w = 55.0
+        x0 = self.l_margin + name_w
+        width = self.epw - name_w - 2
+
+        def x_of(moment: dt.datetime) -> float:
+            return x0 + width * max(0.0, min(1.0, (moment - begin).total_seconds() / span))
+
+        def axis() -> None:
+            y = self.get_y()
+            self.set_draw_color(*_MUTED)
+            self.set_line_width(0.2)
+            self.line(x0, y + 5, x0 + width, y + 5)
+            self.set_font(_FAMILY, "", 7)
+            self.set_text_color(*_MUTED)
+            ticks = 8
+            for i in range(ticks + 1):
+                moment = begin + dt.timedelta(seconds=span * i / ticks)
+                x = x0 + width * i / ticks
+                self.line(x, y + 4, x, y + 6)
+                label = _local(moment, "%H:%M:%S" if span < 3600 else "%H:%M")
+                self.set_xy(x - 8, y)
+                self.cell(16, 4, label, align="C")
+            self.set_xy(self.l_margin, y + 7)
+            self.set_text_color(*_INK)
+
+        axis()
+        row_h = 8.0
+        for c in started:
+            if self.will_page_break(row_h + 1):
+                self.add_page()
+                axis()
+            y = self.get_y()
+            self.set_font(_FAMILY, "", 8.5)
+            self.set_xy(self.l_margin, y)
+            self.cell(name_w, row_h, self.user(c.name, 40))
+            # A light track for the whole test, then its periods, then its marks.
+            self.set_fill_color(236, 238, 242)
+            self.rect(x0, y + 3, width, 3, style="F")
+            for s in c.slices:
+                color, _ = _KINDS[s.kind]
+                self.set_fill_color(*color)
+                self.rect(x_of(s.start), y + 3, max(0.4, x_of(s.end) - x_of(s.start)), 3, style="F")
+            for m in c.marks:
+                color, _ = _MARKS[m.kind]
+                x = x_of(m.at)
+                self.set_fill_color(*color)
+                self.set_draw_color(*color)
+                if m.kind == "alert":
+                    self.polygon([(x, y + 2.8), (x - 1.6, y + 0.3), (x + 1.6, y + 0.3)], style="F")
+                elif m.kind == "resume":
+                    self.circle(x, y + 4.5, 1.3, style="F")
+                else:
+                    self.set_line_width(0.6)
+                    self.line(x, y + 1.8, x, y + 7.2)
+            self.set_xy(self.l_margin, y + row_h)
+        self.legend()
+
+    def legend(self) -> None:
+        self.ln(2)
+        self.set_font(_FAMILY, "", 7.5)
+        y = self.get_y()
+        x = self.l_margin
+        for color, label in list(_KINDS.values()):
+            self.set_fill_color(*color)
+            self.rect(x, y + 1.2, 6, 2.6, style="F")
+            self.set_xy(x + 7, y)
+            self.cell(self.get_string_width(label) + 6, 5, label)
+            x = self.get_x()
+        self.set_fill_color(*_MARKS["alert"][0])
+        self.polygon([(x + 1.6, y + 3.8), (x, y + 1.2), (x + 3.2, y + 1.2)], style="F")
+        self.set_xy(x + 4.5, y)
+        self.cell(24, 5, "Signalement")
+        x = self.get_x()
+        self.set_fill_color(*_MARKS["resume"][0])
+        self.circle(x + 1.3, y + 2.5, 1.3, style="F")
+        self.set_xy(x + 4, y)
+        self.cell(18, 5, "Reprise")
+        x = self.get_x()
+        self.set_draw_color(*_INK)
+        self.set_line_width(0.6)
+        self.line(x + 1, y + 0.6, x + 1, y + 4.4)
+        self.set_xy(x + 3, y)
+        self.cell(30, 5, "Début / fin du test")
+        self.ln(6)
+
+
+def _clock(moment: dt.datetime | None) -> str:
+    return _local(moment, "%H:%M:%S") if moment else "—"
+
+
+def render_pdf(record: Record, *, compress: bool = True) -> bytes:
+    pdf = _Verbal(record)
+    pdf.set_compression(compress)
+    pdf.load_fonts()
+    pdf.set_title(f"Procès-verbal — Session {record.session_id}")
+    pdf.set_author("Surveillance")
+    pdf.set_lang("fr-FR")
+    pdf.alias_nb_pages()
+    pdf.add_page()
+
+    pdf.set_font(_FAMILY, "B", 20)
+    pdf.set_text_color(*_ACCENT)
+    pdf.cell(0, 10, f"Procès-verbal — Session {record.session_id}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(_FAMILY, "", 11)
+    pdf.set_text_color(*_INK)
+    when = f"{record.date:%d/%m/%Y} · {pdf.user(record.time)} · {pdf.user(record.centre)}"
+    pdf.cell(0, 6, when, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    facts = [
+        ("Adresse", record.address),
+        ("Salle", record.room),
+        ("Surveillant désigné", record.examiner),
+        (
+            "Finalisée",
+            f"le {_local(record.finalized_at, '%d/%m/%Y à %H:%M')} par {record.finalized_by or '—'}"
+            if record.finalized_at
+            else "non",
+        ),
+    ]
+    for label, value in facts:
+        pdf.set_font(_FAMILY, "B", 9.5)
+        pdf.set_text_color(*_MUTED)
+        pdf.cell(42, 5.5, label)
+        pdf.set_font(_FAMILY, "", 9.5)
+        pdf.set_text_color(*_INK)
+        pdf.cell(0, 5.5, pdf.user(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(_FAMILY, "", 8)
+    pdf.set_text_color(*_MUTED)
+    pdf.cell(0, 5, "Heures en heure de Paris.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(*_INK)
+
+    pdf.heading("Surveillants")
+    pdf.grid(
+        [90, 60, 60],
+        ["Surveillant", "Première connexion", "Dernière activité"],
+        [
+            [pdf.user(s.name, 60), _local(s.first, "%H:%M:%S") or "—", _local(s.last, "%H:%M:%S") or "—"]
+            for s in record.supervisors
+        ]
+        or [["Aucun surveillant", "", ""]],
+    )
+
+    pdf.heading("Candidats")
+    pdf.grid(
+        [52, 22, 45, 20, 20, 20, 20, 50, 20],
+        ["Candidat", "Né(e) le", "Statut", "Début", "Fin", "Réponses", "Majoration", "Signalements", "Rapports"],
+        [
+            [
+                pdf.user(c.name, 34),
+                c.birthdate.strftime("%d/%m/%Y"),
+                STATUS_LABELS.get(c.status, c.status) + (" *" if c.missing_reason else ""),
+                _clock(c.started_at),
+                _clock(c.ended_at),
+                f"{c.answered}/{c.total}",
+                f"+{c.extra_time} %" if c.extra_time else "—",
+                pdf.user(", ".join(c.alerts), 34) if c.alerts else "—",
+                str(c.reports),
+            ]
+            for c in record.candidates
+        ]
+        or [["Aucun candidat", "", "", "", "", "", "", "", ""]],
+    )
+    if any(c.missing_reason for c in record.candidates):
+        pdf.set_font(_FAMILY, "", 8)
+        pdf.set_text_color(*_MUTED)
+        pdf.cell(0, 5, "* Test commencé et non terminé, sans motif renseigné.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_text_color(*_INK)
+
+    pdf.heading("Chronologie des tests")
+    pdf.timelines()
+
+    pdf.heading("Rapports d'incident")
+    if not record.reports:
+        pdf.set_font(_FAMILY, "", 10)
+        pdf.cell(0, 6, "Aucun rapport d'incident.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    for r in record.reports:
+        if pdf.will_page_break(14):
+            pdf.add_page()
+        pdf.set_font(_FAMILY, "B", 9.5)
+        edited = f", modifié à {_clock(r.updated_at)}" if r.updated_at else ""
+        title = f"{pdf.user(r.candidate, 60)} — {r.category} ({r.origin})"
+        pdf.cell(0, 5.5, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font(_FAMILY, "", 8.5)
+        pdf.set_text_color(*_MUTED)
+        pdf.cell(
+            0, 4.5, f"{pdf.user(r.author, 80)}, {_clock(r.created_at)}{edited}", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+        pdf.set_text_color(*_INK)
+        if r.comment:
+            pdf.set_font(_FAMILY, "", 9.5)
+            pdf.multi_cell(0, 4.8, pdf.user(r.comment, 1000), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(1.5)
+
+    pdf.heading("Commentaire sur la session")
+    pdf.set_font(_FAMILY, "", 10)
+    pdf.multi_cell(
+        0,
+        5,
+        pdf.user(record.comment, 2000) if record.comment else "Aucun commentaire.",
+        align="L",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    return bytes(pdf.output())

@@ -1,0 +1,115 @@
+// The centre's finalisation: every report of the session, a reason for each candidate
+// who started and did not finish (each becomes a report), a comment, then the session is
+// frozen; afterwards, the procès-verbal to download.
+import { api } from "./api.js";
+import { h, $ } from "./dom.js";
+import { clock, listName } from "./format.js";
+import { confirmDialog, setBusy, showFormError, toast } from "./ui.js";
+import { CandidateStatus } from "./vocabulary.js";
+
+const UNFINISHED = new Set([CandidateStatus.IN_PROGRESS, CandidateStatus.ENDED_BY_SUPERVISOR, CandidateStatus.ENDED_BY_EXPIRY]);
+const form = $("[data-final-form]");
+const ctx = { sessionId: 0, reload: async () => {}, unfinished: [], onRefused: () => false };
+
+function reportItem(r, names) {
+  return h(
+    "li",
+    { class: "report" },
+    h("p", { class: "report__head" }, h("strong", { text: `${names.get(r.candidate_id) || "?"} — ${r.category_label}` }), h("span", { class: "muted", text: ` — ${r.author.name}, ${clock(r.created_at)}` })),
+    r.comment ? h("p", { class: "report__comment", text: r.comment }) : null,
+  );
+}
+
+function reasonField(c, categories) {
+  const id = `reason-${c.id}`;
+  return h(
+    "div",
+    { class: "reason", dataset: { candidateId: String(c.id) } },
+    h("p", { class: "reason__who", text: `${listName(c)} (${c.progress.answered}/${c.progress.total})` }),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: id, text: `Motif pour ${listName(c)}` }),
+      h("select", { id, name: "category", required: true }, h("option", { value: "", text: "Choisissez le motif" }), categories.map(([v, l]) => h("option", { value: v, text: l }))),
+    ),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: `${id}-comment`, text: `Commentaire pour ${listName(c)} (facultatif)` }),
+      h("textarea", { id: `${id}-comment`, name: "comment", rows: "2", maxlength: "1000" }),
+    ),
+  );
+}
+
+function categories() {
+  return Object.entries(JSON.parse(form.dataset.categories || "{}"));
+}
+
+export function renderFinalization(data) {
+  const { session, candidates, reports } = data;
+  const final = session.status === "finalized";
+  const names = new Map(candidates.map((c) => [c.id, listName(c)]));
+  const items = (reports || []).map((r) => reportItem(r, names));
+  $("[data-final-reports]").replaceChildren(...items);
+  $("[data-final-no-report]").hidden = items.length > 0;
+  $("[data-final-report-count]").textContent = items.length ? `(${items.length})` : "";
+  $("[data-pv-link]").hidden = !final;
+  form.hidden = final;
+  const comment = $("[data-final-comment]");
+  comment.hidden = !(final && data.comment);
+  comment.textContent = data.comment ? `Commentaire sur la session : ${data.comment}` : "";
+  ctx.unfinished = candidates.filter((c) => UNFINISHED.has(c.status));
+  // Keep what was already typed when the list is reloaded.
+  const box = $("[data-final-reasons]");
+  const kept = new Map([...box.querySelectorAll("[data-candidate-id]")].map((el) => [el.dataset.candidateId, el]));
+  box.replaceChildren(...ctx.unfinished.map((c) => kept.get(String(c.id)) || reasonField(c, categories())));
+  $("[data-final-no-reason]").hidden = ctx.unfinished.length > 0;
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const reasons = [];
+  for (const el of $("[data-final-reasons]").querySelectorAll("[data-candidate-id]")) {
+    const select = el.querySelector("select");
+    if (!select.value) {
+      showFormError(form, `Choisissez un motif pour ${el.querySelector(".reason__who").textContent}.`);
+      select.focus();
+      return;
+    }
+    reasons.push({ candidate_id: Number(el.dataset.candidateId), category: select.value, comment: el.querySelector("textarea").value.trim() });
+  }
+  const ok = await confirmDialog({
+    title: `Finaliser la session ${ctx.sessionId} ?`,
+    body: [
+      "Les tests encore en cours seront terminés, et la session ne sera plus accessible aux surveillants ni aux candidats.",
+      "Attention : cette action est irréversible.",
+    ],
+    confirmLabel: "Finaliser la session",
+    danger: true,
+  });
+  if (!ok) return;
+  const button = $("[data-final-submit]");
+  setBusy(button, true);
+  const res = await api("POST", `/api/sessions/${ctx.sessionId}/finalize`, { comment: $("#final-comment").value.trim(), reasons });
+  setBusy(button, false);
+  if (!res.ok) {
+    if (!ctx.onRefused(res)) showFormError(form, res.error.message);
+    return;
+  }
+  showFormError(form, null);
+  toast(`La session ${ctx.sessionId} est finalisée.`);
+  await ctx.reload();
+  $("#final-title").focus();
+});
+
+export function setupFinalization({ sessionId, reload, onRefused }) {
+  ctx.sessionId = sessionId;
+  ctx.reload = reload;
+  ctx.onRefused = onRefused;
+}
+
+// The head's button leads here: the finalisation needs its reasons first.
+export function goToFinalization() {
+  $("#final-title").scrollIntoView({ block: "start" });
+  $("#final-title").focus({ preventScroll: true });
+}

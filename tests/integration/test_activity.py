@@ -1,0 +1,38 @@
+"""The activity feed a freshly opened dashboard receives: connection losses are in it,
+once per run of a flapping network, and a first connection is not news."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from app.actions import presence
+from tests.conftest import World
+from tests.integration.test_incidents import open_room
+
+
+async def test_connection_losses_reach_the_feed_coalesced(world: World) -> None:
+    room = await open_room(world)
+    s = world.services
+    pid = room.ids["Paul"]
+
+    async def connect() -> None:
+        await s.db.write(lambda tx: presence.candidate_connected(tx, room.sid, pid, s.rules))
+
+    async def lose() -> None:
+        with s.db.engine.begin() as conn:
+            conn.execute(text("UPDATE candidate SET lease_until = '2000-01-01 00:00:00' WHERE id = :c"), {"c": pid})
+        await s.db.write(lambda tx: presence.expire_leases(tx, room.sid, s.rules))
+
+    await connect()
+    recent = (await room.marie.get(room.sup(""))).json()["recent_events"]
+    assert [e["action"] for e in recent if e["action"] in ("connected", "connection_lost")] == []
+    for _ in range(3):  # a flapping network: lost, back, lost, back, lost, back
+        await lose()
+        await connect()
+    recent = (await room.marie.get(room.sup(""))).json()["recent_events"]
+    told = [(e["action"], e["candidate"]["id"]) for e in recent if e["action"] in ("connected", "connection_lost")]
+    # The run's first loss and its latest change: two lines for the client to merge into one.
+    assert told == [("connection_lost", pid), ("connected", pid)]
+    # The supervisors' own lines are still there, in order.
+    assert recent[-1]["action"] == "connected"
+    assert any(e["action"] == "started" for e in recent)
