@@ -9,6 +9,7 @@ from typing import Any
 from starlette.templating import Jinja2Templates
 
 from app.actions.rules import Rules
+from app.assets import Assets
 from app.db import Database
 from app.expiry import Expiry
 from app.feeds import CandidateFeed, SessionFeed
@@ -32,6 +33,7 @@ class Services:
     signer: Signer
     presence: Presence
     templates: Jinja2Templates
+    assets: Assets
     session_feed: SessionFeed
     candidate_feed: CandidateFeed
     expiry: Expiry
@@ -43,6 +45,8 @@ class Services:
         db = Database(settings, publish=hub.publish)
         rules = Rules.from_settings(settings)
         templates = Jinja2Templates(directory=str(ROOT / "templates"))
+        assets = Assets(ROOT / "static")
+        templates.env.globals.update(static_url=assets.url, modulepreload=assets.module_graph)
         presence = Presence(db, rules)
         return cls(
             settings=settings,
@@ -53,6 +57,7 @@ class Services:
             signer=Signer(settings.secret_key),
             presence=presence,
             templates=templates,
+            assets=assets,
             session_feed=SessionFeed(db, rules, metrics, settings.replay_limit),
             candidate_feed=CandidateFeed(db, rules, presence),
             expiry=Expiry(db, rules, every=settings.expiry_sweep_seconds),

@@ -10,7 +10,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app import labels
+from app.actions import accounts
+from app.errors import NotAuthenticated
 from app.http import optional_user_id, services_of
+from app.views import me_view
 
 # Only messages the pages themselves name travel in a URL, never free text:
 # someone could otherwise craft a link that makes the app say anything.
@@ -28,8 +31,23 @@ def _safe_next(raw: str | None) -> str:
     return raw[:500]
 
 
-def _render(request: Request, template: str, **context: Any) -> Response:
-    context.setdefault("logged_in", optional_user_id(request) is not None)
+async def _me(request: Request) -> dict[str, Any] | None:
+    uid = optional_user_id(request)
+    if uid is None:
+        return None
+    try:
+        user, centres = await services_of(request).db.read(lambda db: accounts.whoami(db, uid))
+    except NotAuthenticated:  # a valid cookie for an account that no longer exists
+        return None
+    return me_view(user, centres)
+
+
+async def _render(request: Request, template: str, *, private: bool = False, **context: Any) -> Response:
+    # The page carries who is logged in (header, scripts): no script asks /api/me for it.
+    me = await _me(request)
+    if private and me is None:
+        return _to_login(request)
+    context.update(me=me, logged_in=me is not None)
     context.setdefault("labels", labels)
     response = services_of(request).templates.TemplateResponse(request, template, context)
     # Pages hold no data themselves, but a cached page after logout would still look signed in.
@@ -48,24 +66,25 @@ def _session_id(request: Request) -> int | None:
 
 
 async def home(request: Request) -> Response:
-    return _render(request, "home.html")
+    return await _render(request, "home.html")
 
 
 async def login(request: Request) -> Response:
-    return _render(request, "login.html", next=_safe_next(request.query_params.get("next")))
+    return await _render(request, "login.html", next=_safe_next(request.query_params.get("next")))
 
 
 async def signup(request: Request) -> Response:
-    return _render(request, "signup.html", next=_safe_next(request.query_params.get("next")))
+    return await _render(request, "signup.html", next=_safe_next(request.query_params.get("next")))
 
 
 async def supervision_access(request: Request) -> Response:
     if optional_user_id(request) is None:
         return _to_login(request)
     prefill = request.query_params.get("session", "")
-    return _render(
+    return await _render(
         request,
         "supervision_access.html",
+        private=True,
         prefill=prefill if prefill.isdecimal() and len(prefill) < 10 else "",
         notice=ACCESS_NOTICES.get(request.query_params.get("info", ""), ""),
     )
@@ -77,7 +96,7 @@ async def supervision_session(request: Request) -> Response:
     sid = _session_id(request)
     if sid is None:
         return RedirectResponse("/surveillance?info=acces", status_code=303)
-    return _render(request, "supervision_session.html", session_id=sid)
+    return await _render(request, "supervision_session.html", session_id=sid, private=True)
 
 
 async def supervision_help(request: Request) -> Response:
@@ -86,13 +105,13 @@ async def supervision_help(request: Request) -> Response:
 
 
 async def certification(request: Request) -> Response:
-    return _render(request, "certification.html")
+    return await _render(request, "certification.html")
 
 
 async def centre(request: Request) -> Response:
     if optional_user_id(request) is None:
         return _to_login(request)
-    return _render(request, "centre.html")
+    return await _render(request, "centre.html", private=True)
 
 
 async def centre_session(request: Request) -> Response:
@@ -101,7 +120,7 @@ async def centre_session(request: Request) -> Response:
     sid = _session_id(request)
     if sid is None:
         return RedirectResponse("/centre", status_code=303)
-    return _render(request, "centre_session.html", session_id=sid)
+    return await _render(request, "centre_session.html", session_id=sid, private=True)
 
 
 routes: list[BaseRoute] = [

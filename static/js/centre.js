@@ -1,6 +1,6 @@
 // The centre's sessions, and a form to plan a new one.
 import { api, fieldMessage, loginUrl } from "./api.js";
-import { h, $ } from "./dom.js";
+import { embedded, h, $ } from "./dom.js";
 import { frDate, plural } from "./format.js";
 import { formValues, setBusy, showFormError } from "./ui.js";
 import { SessionStatus } from "./vocabulary.js";
@@ -8,12 +8,6 @@ import { SessionStatus } from "./vocabulary.js";
 const LABELS = { address: "Nom du site", room: "Nom de la salle", examiner: "Surveillant(s)", date: "Date de début", time: "Heure de début" };
 const listEl = $("[data-centres]");
 const form = $("[data-create-form]");
-
-function pageError(message) {
-  const box = $("[data-page-error]");
-  box.hidden = false;
-  box.replaceChildren(h("p", { text: message }));
-}
 
 function statusTag(s) {
   return s.status === SessionStatus.FINALIZED ? h("span", { class: "tag tag--neutral", text: "Finalisée" }) : h("span", { class: "tag tag--success", text: "Ouverte" });
@@ -34,13 +28,13 @@ function sessionItem(s) {
 }
 
 async function load() {
-  const me = await api("GET", "/api/me");
-  if (!me.ok) {
-    if (me.status === 401) location.assign(loginUrl());
-    else pageError(me.error.message);
+  // The server rendered who is logged in into the page; without it the login has expired.
+  const me = embedded("me");
+  if (!me) {
+    location.assign(loginUrl());
     return;
   }
-  const { centres } = me.data;
+  const { centres } = me;
   listEl.removeAttribute("aria-busy");
   if (!centres.length) {
     listEl.replaceChildren(
