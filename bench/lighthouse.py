@@ -272,7 +272,7 @@ def line(r: Result) -> str:
 
 def table(results: list[Result]) -> str:
     head = (
-        "| page | adresse | profil | performance | accessibilité | bonnes pratiques | "
+        "| page | path | preset | performance | accessibility | best practices | "
         + " | ".join(f"{label}{' (ms)' if unit else ''}" for label, unit in METRICS.values())
         + " |"
     )
@@ -309,14 +309,14 @@ def main(argv: list[str] | None = None) -> int:
         cookie = populate(base, codes)
         sid = codes["session"]
         pages = [
-            Page("accueil", "/", False),
-            Page("connexion", "/connexion", False),
-            Page("inscription", "/inscription", False),
-            Page("candidat", "/certification", False),
-            Page("accès surveillant", "/surveillance", True),
-            Page("tableau de bord", f"/surveillance/sessions/{sid}", True),
+            Page("home", "/", False),
+            Page("login", "/connexion", False),
+            Page("signup", "/inscription", False),
+            Page("candidate", "/certification", False),
+            Page("supervisor access", "/surveillance", True),
+            Page("dashboard", f"/surveillance/sessions/{sid}", True),
             Page("centre", "/centre", True),
-            Page("session du centre", f"/centre/sessions/{sid}", True),
+            Page("centre session", f"/centre/sessions/{sid}", True),
         ]
         if args.only:
             pages = [p for p in pages if any(o in p.name for o in args.only)]
@@ -329,9 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     note = (
         f"Lighthouse {version}, {chromium}, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC "
-        f"({(dt.datetime.now(dt.UTC) - started).seconds // 60} min), {args.runs} passage(s) par page et profil "
-        f"(médiane de la performance), charge moyenne de la machine {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
-        f"sur {os.cpu_count()} cœurs. Tableau de bord : {CANDIDATES} candidats."
+        f"({(dt.datetime.now(dt.UTC) - started).seconds // 60} min), {args.runs} run(s) per page and preset "
+        f"(the run with the median performance score is shown, all scores in brackets), load average "
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores. Dashboard: {CANDIDATES} candidates."
     )
     text = table(results) + "\n\n" + note
     print("\n" + note)
