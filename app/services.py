@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.templating import Jinja2Templates
 
+from app import display
 from app.actions.rules import Rules
 from app.assets import Assets
 from app.db import Database
@@ -47,6 +48,7 @@ class Services:
         templates = Jinja2Templates(directory=str(ROOT / "templates"))
         assets = Assets(ROOT / "static")
         templates.env.globals.update(static_url=assets.url, modulepreload=assets.module_graph)
+        display.install(templates.env)
         presence = Presence(db, rules)
         return cls(
             settings=settings,

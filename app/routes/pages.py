@@ -1,17 +1,19 @@
-"""HTML pages: thin shells around the JSON API and the websockets their scripts drive."""
+"""HTML pages. Each arrives with its first state rendered from the same reads the JSON API
+and the websockets use; the page's script takes over from there."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
 
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app import labels
-from app.actions import accounts
-from app.errors import NotAuthenticated
+from app.actions import accounts, centres
+from app.errors import DomainError, NotAuthenticated
 from app.http import optional_user_id, services_of
 from app.views import me_view
 
@@ -109,9 +111,20 @@ async def certification(request: Request) -> Response:
 
 
 async def centre(request: Request) -> Response:
-    if optional_user_id(request) is None:
+    uid = optional_user_id(request)
+    if uid is None:
         return _to_login(request)
-    return await _render(request, "centre.html", private=True)
+    services = services_of(request)
+
+    def read(db: Session) -> list[dict[str, Any]]:
+        _, member_of = accounts.whoami(db, uid)
+        return [{"centre": c, "sessions": centres.list_sessions(db, int(c.id or 0), uid)} for c in member_of]
+
+    try:
+        listing = await services.db.read(read)
+    except NotAuthenticated:
+        return _to_login(request)
+    return await _render(request, "centre.html", private=True, listing=listing)
 
 
 async def centre_session(request: Request) -> Response:
@@ -120,7 +133,19 @@ async def centre_session(request: Request) -> Response:
     sid = _session_id(request)
     if sid is None:
         return RedirectResponse("/centre", status_code=303)
-    return await _render(request, "centre_session.html", session_id=sid, private=True)
+    services = services_of(request)
+    uid = optional_user_id(request) or 0
+    try:
+        detail = await services.db.read(lambda db: centres.session_detail(db, sid, uid, services.rules))
+    except NotAuthenticated:
+        return _to_login(request)
+    except DomainError as exc:
+        # Not a member of its centre, or no such session: the page says so, in its own words.
+        response = await _render(request, "centre_session.html", private=True, session_id=sid, refusal=exc.message)
+        if response.status_code == 200:
+            response.status_code = exc.status
+        return response
+    return await _render(request, "centre_session.html", private=True, session_id=sid, **detail)
 
 
 routes: list[BaseRoute] = [

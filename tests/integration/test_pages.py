@@ -252,3 +252,74 @@ async def test_embedded_data_cannot_close_its_script(world: World) -> None:
     html = (await c.get("/")).text
     assert "</script><b>" not in html and "<!--" not in html
     assert json.loads(parse(html).json["me"])["user"]["first_name"] == "</script><b>"
+
+
+class Rows(HTMLParser):
+    """The text of each cell of each <tbody> row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._body = self._cell = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tbody":
+            self._body = True
+        elif tag == "tr" and self._body:
+            self.rows.append([])
+        elif tag == "td" and self._body:
+            self._cell = True
+            self.rows[-1].append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tbody":
+            self._body = False
+        elif tag == "td":
+            self._cell = False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell:
+            self.rows[-1][-1] += data.strip()
+
+
+async def test_centre_pages_hold_their_data_before_any_script(world: World) -> None:
+    staff, sid = await logged_in(world)
+    for last, first, extra in [("DUPONT", "Paul", 0), ("Élise", "Éva", 30)]:
+        r = await staff.post(
+            f"/api/sessions/{sid}/candidates",
+            json={"last_name": last, "first_name": first, "birthdate": "1997-05-21", "extra_time_percentage": extra},
+        )
+        assert r.status_code == 201, r.text
+    listing = (await staff.get("/centre")).text
+    assert f'href="/centre/sessions/{sid}"' in listing and "28/12/2021 · 11:00" in listing
+
+    detail = (await staff.get(f"/api/sessions/{sid}")).json()
+    r = await staff.get(f"/centre/sessions/{sid}")
+    assert r.status_code == 200
+    html = r.text
+    assert detail["session"]["access_code"] in html and detail["session"]["supervisor_password"] in html
+    assert 'Candidats <span class="muted">(2)</span>' in html
+    table = Rows()
+    table.feed(html)
+    # The same rows, in the same order, as the JSON the API gives for the session.
+    assert [row[:5] for row in table.rows] == [
+        [
+            c["last_name"].upper(),
+            c["first_name"],
+            "21/05/1997",
+            f"{c['extra_time_percentage']} %" if c["extra_time_percentage"] else "—",
+            "Inscrit",
+        ]
+        for c in detail["candidates"]
+    ]
+    assert [a["data-remove"] for a in parse(html).find("button") if "data-remove" in a] == [
+        str(c["id"]) for c in detail["candidates"]
+    ]
+
+    # Someone outside the centre: the refusal in words, and nothing of the session.
+    other = await world.user("autre@testix.fr")
+    r = await other.get(f"/centre/sessions/{sid}")
+    assert r.status_code == 403
+    assert detail["session"]["access_code"] not in r.text and "DUPONT" not in r.text
+    assert 'role="alert"' in r.text
+    assert "aucun centre" in (await other.get("/centre")).text
