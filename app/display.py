@@ -9,7 +9,7 @@ from typing import Any
 
 from jinja2 import Environment
 
-from vocabulary import CandidateStatus, SessionStatus
+from vocabulary import ENDED, CandidateStatus, SessionStatus
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
@@ -43,4 +43,4 @@ def centre_status(c: Mapping[str, Any]) -> tuple[str, str]:
 
 def install(env: Environment) -> None:
     env.filters.update(fr_date=fr_date, list_name=list_name, centre_status=centre_status)
-    env.globals.update(CandidateStatus=CandidateStatus, SessionStatus=SessionStatus)
+    env.globals.update(CandidateStatus=CandidateStatus, SessionStatus=SessionStatus, ENDED=ENDED)

@@ -261,8 +261,8 @@ def line(r: Result) -> str:
         value = r.metrics[key]
         return f"{value:.3f}" if METRICS[key][1] == "" else f"{value:,.0f}".replace(",", " ")
 
-    scores = " | ".join(str(r.scores[c]) for c in CATEGORIES)
     runs = "" if len(r.runs) == 1 else f" ({', '.join(map(str, r.runs))})"
+    scores = " | ".join(str(r.scores[c]) + (runs if c == "performance" else "") for c in CATEGORIES)
     return (
         f"| {r.page.name} | `{r.page.path}` | {r.preset} | {scores}{runs} | "
         + " | ".join(metric(k) for k in METRICS)

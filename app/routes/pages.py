@@ -12,8 +12,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app import labels
-from app.actions import accounts, centres
-from app.errors import DomainError, NotAuthenticated
+from app.actions import accounts, centres, supervision
+from app.errors import DomainError, NotAuthenticated, SessionFinalized
 from app.http import optional_user_id, services_of
 from app.views import me_view
 
@@ -98,7 +98,19 @@ async def supervision_session(request: Request) -> Response:
     sid = _session_id(request)
     if sid is None:
         return RedirectResponse("/surveillance?info=acces", status_code=303)
-    return await _render(request, "supervision_session.html", session_id=sid, private=True)
+    services = services_of(request)
+    uid = optional_user_id(request) or 0
+    # The same snapshot the live feed sends first: the page shows it at once, and its script
+    # starts from it (its version) instead of from an empty screen.
+    try:
+        snapshot = await services.db.read(lambda db: supervision.snapshot(db, sid, uid, services.rules))
+    except NotAuthenticated:
+        return _to_login(request)
+    except SessionFinalized:
+        return RedirectResponse(f"/surveillance?session={sid}&info=finalisee", status_code=303)
+    except DomainError:
+        return RedirectResponse(f"/surveillance?session={sid}&info=acces", status_code=303)
+    return await _render(request, "supervision_session.html", session_id=sid, private=True, snapshot=snapshot)
 
 
 async def supervision_help(request: Request) -> Response:

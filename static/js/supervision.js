@@ -562,3 +562,4 @@ initRoom({
 });
 
 feed.start();
+feed.seed(embedded("snapshot"));

@@ -81,6 +81,11 @@ async def logged_in(world: World) -> tuple[httpx.AsyncClient, int]:
     staff = await world.user("admin@testix.fr", "Alice", "Martin")
     centre = await world.centre("Centre de Testix", "admin@testix.fr")
     session = await world.session(staff, centre)
+    r = await staff.post(
+        "/api/supervision/access",
+        json={"session_id": session["id"], "supervisor_password": session["supervisor_password"]},
+    )
+    assert r.status_code == 204, r.text
     return staff, int(session["id"])
 
 
@@ -323,3 +328,82 @@ async def test_centre_pages_hold_their_data_before_any_script(world: World) -> N
     assert detail["session"]["access_code"] not in r.text and "DUPONT" not in r.text
     assert 'role="alert"' in r.text
     assert "aucun centre" in (await other.get("/centre")).text
+
+
+class Dashboard(HTMLParser):
+    """What the dashboard shows before any script: counters, session facts, reserved rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: dict[str, str] = {}
+        self.reserved: list[str] = []
+        self._slot: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        for key in (
+            "data-count",
+            "data-session-date",
+            "data-session-site",
+            "data-session-room",
+            "data-session-examiner",
+            "data-session-code",
+        ):
+            if key in a:
+                self._slot = f"{key}={a[key]}" if a[key] else key
+                self.text[self._slot] = ""
+        classes = a.get("class", "").split()
+        if "candidate-list__reserved" in classes:
+            self.reserved.append(next(c.split("--")[1] for c in classes if "--" in c))
+
+    def handle_endtag(self, tag: str) -> None:
+        self._slot = None
+
+    def handle_data(self, data: str) -> None:
+        if self._slot:
+            self.text[self._slot] += data
+
+
+async def test_the_dashboard_arrives_with_the_room(world: World) -> None:
+    staff, sid = await logged_in(world)
+    session = (await staff.get(f"/api/sessions/{sid}")).json()["session"]
+    for last, first in [("DUPONT", "Paul"), ("DELARUE", "Sophie"), ("DURAND", "Simon")]:
+        r = await staff.post(
+            f"/api/sessions/{sid}/candidates", json={"last_name": last, "first_name": first, "birthdate": "1997-05-21"}
+        )
+        assert r.status_code == 201
+    r = await staff.post(
+        "/api/supervision/access", json={"session_id": sid, "supervisor_password": session["supervisor_password"]}
+    )
+    assert r.status_code == 204, r.text
+    api = (await staff.get(f"/api/supervision/sessions/{sid}")).json()
+    paul = next(c for c in api["candidates"] if c["first_name"] == "Paul")
+    r = await staff.post(f"/api/supervision/sessions/{sid}/candidates/{paul['id']}/presence", json={"authorized": True})
+    assert r.status_code == 200
+    api = (await staff.get(f"/api/supervision/sessions/{sid}")).json()
+
+    html = (await staff.get(f"/surveillance/sessions/{sid}")).text
+    page = Dashboard()
+    page.feed(html)
+    # Counters and facts are in the HTML itself, from the snapshot the feed sends.
+    assert {k: int(v) for k, v in page.text.items() if k.startswith("data-count=")} == {
+        f"data-count={k}": v for k, v in api["counts"].items()
+    }
+    assert api["counts"]["present"] == 1 and api["counts"]["enrolled"] == 3
+    assert page.text["data-session-date"] == "28/12/2021 · 11:00"
+    assert page.text["data-session-room"] == "Salle 3" and page.text["data-session-code"] == session["access_code"]
+    # One reserved row per candidate, in the snapshot's order.
+    assert page.reserved == ["waiting"] * 3
+    embedded = json.loads(parse(html).json["snapshot"])
+    assert embedded["version"] == api["version"]
+    assert [c["id"] for c in embedded["candidates"]] == [c["id"] for c in api["candidates"]]
+    assert embedded["counts"] == api["counts"] and embedded["session"] == api["session"]
+
+    # No supervisor access yet (another account), or a finalised session: the access form says why.
+    other = await world.user("autre@testix.fr")
+    r = await other.get(f"/surveillance/sessions/{sid}")
+    assert r.status_code == 303 and r.headers["location"] == f"/surveillance?session={sid}&info=acces"
+    r = await staff.post(f"/api/sessions/{sid}/finalize")
+    assert r.status_code == 200, r.text
+    r = await staff.get(f"/surveillance/sessions/{sid}")
+    assert r.status_code == 303 and r.headers["location"] == f"/surveillance?session={sid}&info=finalisee"
