@@ -280,16 +280,18 @@ def table(results: list[Result]) -> str:
     return "\n".join([head, rule, *(line(r) for r in results)])
 
 
+START, END = "<!-- lighthouse:start -->", "<!-- lighthouse:end -->"
+
+
 def write_benchmarks(text: str) -> None:
+    """The table goes between the section's markers; the prose around it is kept."""
     path = ROOT / "BENCHMARKS.md"
     doc = path.read_text()
-    start = doc.find("\n## Pages\n")
-    section = "\n## Pages\n\n" + text.strip() + "\n"
-    if start < 0:
-        doc = doc.rstrip("\n") + "\n" + section
+    block = f"{START}\n{text.strip()}\n{END}"
+    if START in doc and END in doc:
+        doc = doc[: doc.index(START)] + block + doc[doc.index(END) + len(END) :]
     else:
-        end = doc.find("\n## ", start + 1)
-        doc = doc[:start] + section + (doc[end:] if end >= 0 else "")
+        doc = doc.rstrip("\n") + "\n\n## Pages\n\n" + block + "\n"
     path.write_text(doc)
 
 
