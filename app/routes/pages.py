@@ -115,7 +115,7 @@ async def supervision_session(request: Request) -> Response:
 
 async def supervision_help(request: Request) -> Response:
     # The guide's summary: public, it holds nothing about any session.
-    return _render(request, "supervision_help.html")
+    return await _render(request, "supervision_help.html")
 
 
 async def certification(request: Request) -> Response:
