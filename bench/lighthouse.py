@@ -316,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             Page("signup", "/inscription", False),
             Page("candidate", "/certification", False),
             Page("supervisor access", "/surveillance", True),
+            Page("supervisor help", "/surveillance/aide", False),
             Page("dashboard", f"/surveillance/sessions/{sid}", True),
             Page("centre", "/centre", True),
             Page("centre session", f"/centre/sessions/{sid}", True),
