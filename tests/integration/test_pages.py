@@ -212,12 +212,12 @@ async def test_every_page_has_a_description_and_its_own_stylesheets(world: World
         "/": [],
         "/connexion": [],
         "/inscription": [],
-        "/certification": ["candidate", "room"],
+        "/certification": ["candidate", "room", "incidents"],
         "/surveillance": [],
-        f"/surveillance/sessions/{sid}": ["supervision", "room"],
+        f"/surveillance/sessions/{sid}": ["supervision", "room", "incidents"],
         "/surveillance/aide": [],
         "/centre": ["centre"],
-        f"/centre/sessions/{sid}": ["centre"],
+        f"/centre/sessions/{sid}": ["centre", "incidents"],
         "/nulle-part": [],
     }
     descriptions = set()
