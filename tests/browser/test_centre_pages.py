@@ -44,9 +44,12 @@ def test_centre_pages_without_and_with_scripts(server: Server, new_context: NewC
     expect(page.get_by_role("cell", name="MARTIN", exact=True)).to_have_count(0)
     expect(page.get_by_text("MARTIN Léa a été retiré de la session.")).to_be_visible()
 
-    page.get_by_role("button", name="Finaliser la session").click()
+    # The head's button leads to the finalisation form (issue 10), which finalises.
+    page.locator("[data-finalize]").click()
+    page.locator("[data-final-submit]").click()
     page.get_by_role("dialog").get_by_role("button", name="Finaliser la session").click()
-    expect(page.get_by_text("Finalisée")).to_be_visible()
+    expect(page.locator("[data-region=head]").get_by_text("Finalisée", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="Inscrire un candidat")).to_be_hidden()
-    expect(page.get_by_role("button", name="Finaliser la session")).to_have_count(0)
+    expect(page.locator("[data-finalize]")).to_have_count(0)
+    expect(page.locator("[data-pv-link]")).to_be_visible()  # the finalisation section re-read too
     expect(page.get_by_role("button", name=re.compile("^Retirer"))).to_have_count(0)
