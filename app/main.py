@@ -12,14 +12,14 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
-from starlette.staticfiles import StaticFiles
 
 from app import logs
+from app.compression import Compress
 from app.errors import DomainError, HttpRefusal, InternalError, MethodNotAllowed, NotFound
 from app.http import error_response
 from app.middleware import RequestLog, SameOrigin
 from app.routes import auth, candidate, centre, incidents, live, ops, pages, records, room, supervision
-from app.services import ROOT, Services
+from app.services import Services
 from app.settings import Settings, load_settings
 
 log = logging.getLogger("surveillance")
@@ -71,11 +71,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *live.routes,
         *ops.routes,
         *pages.routes,
-        Mount("/static", app=StaticFiles(directory=str(ROOT / "static")), name="static"),
+        Mount("/static", app=services.assets, name="static"),
     ]
     app = Starlette(
         routes=routes,
         middleware=[
+            # Outermost: it compresses what every other middleware has finished.
+            Middleware(Compress),
             Middleware(RequestLog),
             Middleware(SameOrigin, allowed=settings.allowed_origins),
         ],

@@ -8,7 +8,9 @@ from typing import Any
 
 from starlette.templating import Jinja2Templates
 
+from app import display
 from app.actions.rules import Rules
+from app.assets import Assets
 from app.budget import Budget, budget_for
 from app.db import Database
 from app.expiry import Expiry
@@ -34,6 +36,7 @@ class Services:
     signer: Signer
     presence: Presence
     templates: Jinja2Templates
+    assets: Assets
     session_feed: SessionFeed
     candidate_feed: CandidateFeed
     expiry: Expiry
@@ -47,6 +50,9 @@ class Services:
         db = Database(settings, publish=hub.publish)
         rules = Rules.from_settings(settings)
         templates = Jinja2Templates(directory=str(ROOT / "templates"))
+        assets = Assets(ROOT / "static")
+        templates.env.globals.update(static_url=assets.url, modulepreload=assets.module_graph)
+        display.install(templates.env)
         presence = Presence(db, rules)
         return cls(
             settings=settings,
@@ -57,6 +63,7 @@ class Services:
             signer=Signer(settings.secret_key),
             presence=presence,
             templates=templates,
+            assets=assets,
             session_feed=SessionFeed(db, rules, metrics, settings.replay_limit),
             candidate_feed=CandidateFeed(db, rules, presence),
             expiry=Expiry(db, rules, every=settings.expiry_sweep_seconds),

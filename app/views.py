@@ -29,6 +29,14 @@ from vocabulary import ENDED, Action, CandidateStatus, Connection, EventName
 CandidateView = Callable[[Candidate, dt.datetime | None], dict[str, Any]]
 
 
+def me_view(user: User, centres: list[Centre]) -> dict[str, Any]:
+    """Who is logged in: `GET /api/me`, and the same data embedded in every page they open."""
+    return {
+        "user": {"id": user.id, "email": user.email, "first_name": user.first_name, "last_name": user.last_name},
+        "centres": [{"id": c.id, "name": c.name} for c in centres],
+    }
+
+
 def iso(moment: dt.datetime | None) -> str | None:
     if moment is None:
         return None

@@ -11,10 +11,11 @@ from app.errors import InvalidPayload
 from app.http import is_text, json_body, json_response, services_of, set_login_cookie, spend_budget, text, user_id
 from app.models import User
 from app.security import LOGIN_COOKIE, password_problem
+from app.views import me_view
 
 
 def user_json(user: User) -> dict[str, object]:
-    return {"id": user.id, "email": user.email, "first_name": user.first_name, "last_name": user.last_name}
+    return dict(me_view(user, [])["user"])
 
 
 def _lowered_email(body: dict[str, object]) -> str:
@@ -83,7 +84,7 @@ async def logout(request: Request) -> Response:
 async def me(request: Request) -> Response:
     uid = user_id(request)
     user, centres = await services_of(request).db.read(lambda db: accounts.whoami(db, uid))
-    return json_response({"user": user_json(user), "centres": [{"id": c.id, "name": c.name} for c in centres]})
+    return json_response(me_view(user, centres))
 
 
 routes = [

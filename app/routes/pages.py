@@ -1,16 +1,21 @@
-"""HTML pages: thin shells around the JSON API and the websockets their scripts drive."""
+"""HTML pages. Each arrives with its first state rendered from the same reads the JSON API
+and the websockets use; the page's script takes over from there."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
 
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app import labels
+from app.actions import accounts, centres, supervision
+from app.errors import DomainError, NotAuthenticated, SessionFinalized
 from app.http import optional_user_id, services_of
+from app.views import me_view
 
 # Only messages the pages themselves name travel in a URL, never free text:
 # someone could otherwise craft a link that makes the app say anything.
@@ -29,8 +34,23 @@ def _safe_next(raw: str | None) -> str:
     return raw[:500]
 
 
-def _render(request: Request, template: str, **context: Any) -> Response:
-    context.setdefault("logged_in", optional_user_id(request) is not None)
+async def _me(request: Request) -> dict[str, Any] | None:
+    uid = optional_user_id(request)
+    if uid is None:
+        return None
+    try:
+        user, centres = await services_of(request).db.read(lambda db: accounts.whoami(db, uid))
+    except NotAuthenticated:  # a valid cookie for an account that no longer exists
+        return None
+    return me_view(user, centres)
+
+
+async def _render(request: Request, template: str, *, private: bool = False, **context: Any) -> Response:
+    # The page carries who is logged in (header, scripts): no script asks /api/me for it.
+    me = await _me(request)
+    if private and me is None:
+        return _to_login(request)
+    context.update(me=me, logged_in=me is not None)
     context.setdefault("labels", labels)
     response = services_of(request).templates.TemplateResponse(request, template, context)
     # Pages hold no data themselves, but a cached page after logout would still look signed in.
@@ -49,24 +69,25 @@ def _session_id(request: Request) -> int | None:
 
 
 async def home(request: Request) -> Response:
-    return _render(request, "home.html")
+    return await _render(request, "home.html")
 
 
 async def login(request: Request) -> Response:
-    return _render(request, "login.html", next=_safe_next(request.query_params.get("next")))
+    return await _render(request, "login.html", next=_safe_next(request.query_params.get("next")))
 
 
 async def signup(request: Request) -> Response:
-    return _render(request, "signup.html", next=_safe_next(request.query_params.get("next")))
+    return await _render(request, "signup.html", next=_safe_next(request.query_params.get("next")))
 
 
 async def supervision_access(request: Request) -> Response:
     if optional_user_id(request) is None:
         return _to_login(request)
     prefill = request.query_params.get("session", "")
-    return _render(
+    return await _render(
         request,
         "supervision_access.html",
+        private=True,
         prefill=prefill if prefill.isdecimal() and len(prefill) < 10 else "",
         notice=ACCESS_NOTICES.get(request.query_params.get("info", ""), ""),
     )
@@ -78,22 +99,45 @@ async def supervision_session(request: Request) -> Response:
     sid = _session_id(request)
     if sid is None:
         return RedirectResponse("/surveillance?info=acces", status_code=303)
-    return _render(request, "supervision_session.html", session_id=sid)
+    services = services_of(request)
+    uid = optional_user_id(request) or 0
+    # The same snapshot the live feed sends first: the page shows it at once, and its script
+    # starts from it (its version) instead of from an empty screen.
+    try:
+        snapshot = await services.db.read(lambda db: supervision.snapshot(db, sid, uid, services.rules))
+    except NotAuthenticated:
+        return _to_login(request)
+    except SessionFinalized:
+        return RedirectResponse(f"/surveillance?session={sid}&info=finalisee", status_code=303)
+    except DomainError:
+        return RedirectResponse(f"/surveillance?session={sid}&info=acces", status_code=303)
+    return await _render(request, "supervision_session.html", session_id=sid, private=True, snapshot=snapshot)
 
 
 async def supervision_help(request: Request) -> Response:
     # The guide's summary: public, it holds nothing about any session.
-    return _render(request, "supervision_help.html")
+    return await _render(request, "supervision_help.html")
 
 
 async def certification(request: Request) -> Response:
-    return _render(request, "certification.html")
+    return await _render(request, "certification.html")
 
 
 async def centre(request: Request) -> Response:
-    if optional_user_id(request) is None:
+    uid = optional_user_id(request)
+    if uid is None:
         return _to_login(request)
-    return _render(request, "centre.html")
+    services = services_of(request)
+
+    def read(db: Session) -> list[dict[str, Any]]:
+        _, member_of = accounts.whoami(db, uid)
+        return [{"centre": c, "sessions": centres.list_sessions(db, int(c.id or 0), uid)} for c in member_of]
+
+    try:
+        listing = await services.db.read(read)
+    except NotAuthenticated:
+        return _to_login(request)
+    return await _render(request, "centre.html", private=True, listing=listing)
 
 
 async def centre_session(request: Request) -> Response:
@@ -102,7 +146,19 @@ async def centre_session(request: Request) -> Response:
     sid = _session_id(request)
     if sid is None:
         return RedirectResponse("/centre", status_code=303)
-    return _render(request, "centre_session.html", session_id=sid)
+    services = services_of(request)
+    uid = optional_user_id(request) or 0
+    try:
+        detail = await services.db.read(lambda db: centres.session_detail(db, sid, uid, services.rules))
+    except NotAuthenticated:
+        return _to_login(request)
+    except DomainError as exc:
+        # Not a member of its centre, or no such session: the page says so, in its own words.
+        response = await _render(request, "centre_session.html", private=True, session_id=sid, refusal=exc.message)
+        if response.status_code == 200:
+            response.status_code = exc.status
+        return response
+    return await _render(request, "centre_session.html", private=True, session_id=sid, **detail)
 
 
 routes: list[BaseRoute] = [

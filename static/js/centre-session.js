@@ -2,29 +2,46 @@
 import { goToFinalization, renderFinalization, setupFinalization } from "./finalization.js";
 import { api, fieldMessage, loginUrl } from "./api.js";
 import { h, $ } from "./dom.js";
-import { frDate, listName } from "./format.js";
+import { listName } from "./format.js";
 import { confirmDialog, formValues, setBusy, showFormError, toast } from "./ui.js";
-import { CandidateStatus as Status, SessionStatus } from "./vocabulary.js";
 
 const main = $("[data-centre-session]");
 const sessionId = Number(main.dataset.sessionId);
 const addForm = $("[data-add-form]");
 const importForm = $("[data-import-form]");
 const LABELS = { last_name: "Nom", first_name: "Prénom", birthdate: "Date de naissance", extra_time_percentage: "Temps majoré" };
-const STATUS = {
-  [Status.NOT_STARTED]: ["Inscrit", "neutral"],
-  [Status.IN_PROGRESS]: ["En cours", "success"],
-  [Status.FINISHED]: ["Terminé", "neutral"],
-  [Status.ENDED_BY_SUPERVISOR]: ["Terminé par le surveillant", "neutral"],
-  [Status.ENDED_BY_FINALIZATION]: ["Terminé à la finalisation", "neutral"],
-  [Status.ENDED_BY_EXPIRY]: ["Fermé automatiquement", "neutral"],
-};
-let session = null;
 
-function pageError(message) {
-  const box = $("[data-page-error]");
-  box.hidden = !message;
-  box.replaceChildren(message ? h("p", { text: message }) : "");
+// The page arrives complete from the server. After a change, its regions (data-region) are
+// read again from the page's own URL, rendered by the same template: no second rendering here.
+async function refresh() {
+  let html;
+  try {
+    const response = await fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    if (response.redirected && new URL(response.url).pathname.startsWith("/connexion")) {
+      location.assign(loginUrl());
+      return;
+    }
+    html = await response.text();
+  } catch {
+    toast("Impossible de joindre le serveur. Rechargez la page.", "error");
+    return;
+  }
+  const fresh = new DOMParser().parseFromString(html, "text/html");
+  for (const region of document.querySelectorAll("[data-region]")) {
+    const next = fresh.querySelector(`[data-region="${region.dataset.region}"]`);
+    if (next) region.replaceWith(document.adoptNode(next));
+  }
+  const final = $('[data-region="head"]').dataset.final === "true";
+  for (const el of document.querySelectorAll("[data-editing]")) el.hidden = final;
+  await loadFinalization();
+}
+
+// The finalisation section (reports, reasons, comment) is still drawn by finalization.js
+// from the session's JSON: read with the page, and again after each change.
+async function loadFinalization() {
+  const res = await api("GET", `/api/sessions/${sessionId}`);
+  if (res.ok) renderFinalization(res.data);
+  else refused(res);
 }
 
 function refused(res) {
@@ -33,56 +50,6 @@ function refused(res) {
     return true;
   }
   return false;
-}
-
-function candidateRow(c) {
-  const [label, kind] = STATUS[c.status] || [c.status, "neutral"];
-  const status = c.status === Status.NOT_STARTED && c.authorized_to_start ? ["Présence confirmée", "info"] : [label, kind];
-  const remove =
-    c.status === Status.NOT_STARTED && session.status !== SessionStatus.FINALIZED
-      ? h("button", {
-          type: "button",
-          class: "button button--ghost button--small",
-          "aria-label": `Retirer ${listName(c)}`,
-          text: "Retirer",
-          onclick: () => removeCandidate(c),
-        })
-      : null;
-  return h(
-    "tr",
-    {},
-    h("td", { class: "table__strong", text: String(c.last_name).toLocaleUpperCase("fr") }),
-    h("td", { text: c.first_name }),
-    h("td", { text: frDate(c.birthdate) }),
-    h("td", { text: c.extra_time_percentage ? `${c.extra_time_percentage} %` : "—" }),
-    h("td", {}, h("span", { class: `tag tag--${status[1]}`, text: status[0] })),
-    h("td", {}, remove),
-  );
-}
-
-async function load() {
-  const res = await api("GET", `/api/sessions/${sessionId}`);
-  if (!res.ok) {
-    if (!refused(res)) pageError(res.error.message);
-    return;
-  }
-  session = res.data.session;
-  const { candidates } = res.data;
-  $("[data-session-date]").textContent = `${frDate(session.date)} · ${session.time}`;
-  $("[data-session-centre]").textContent = session.centre;
-  $("[data-session-site]").textContent = session.address;
-  $("[data-session-room]").textContent = session.room;
-  $("[data-session-examiner]").textContent = session.examiner;
-  $("[data-session-password]").textContent = session.supervisor_password || "";
-  $("[data-session-code]").textContent = session.access_code || "";
-  const final = session.status === SessionStatus.FINALIZED;
-  $("[data-session-status]").replaceChildren(h("span", { class: `tag ${final ? "tag--neutral" : "tag--success"}`, text: final ? "Finalisée" : "Ouverte" }));
-  $("[data-finalize]").hidden = final;
-  for (const el of document.querySelectorAll("[data-editing]")) el.hidden = final;
-  $("[data-cand-count]").textContent = `(${candidates.length})`;
-  $("[data-cand-rows]").replaceChildren(...candidates.map(candidateRow));
-  $("[data-cand-empty]").hidden = candidates.length > 0;
-  renderFinalization(res.data);
 }
 
 function supervisorRow(sup) {
@@ -103,15 +70,16 @@ function supervisorRow(sup) {
 }
 
 async function loadSupervisors() {
-  if (!session || session.status === "finalized") return;
+  const list = $("[data-sup-rows]");
+  if (!list || list.closest("[hidden]")) return;
   const res = await api("GET", `/api/sessions/${sessionId}/supervisors`);
   if (!res.ok) {
-    if (!refused(res)) pageError(res.error.message);
+    if (!refused(res)) toast(res.error.message, "error");
     return;
   }
   const sups = res.data.supervisors;
   $("[data-sup-count]").textContent = `(${sups.length})`;
-  $("[data-sup-rows]").replaceChildren(...sups.map(supervisorRow));
+  list.replaceChildren(...sups.map(supervisorRow));
   $("[data-sup-empty]").hidden = sups.length > 0;
 }
 
@@ -136,7 +104,7 @@ async function revoke(sup) {
   $("#sups-title").focus({ preventScroll: true });
 }
 
-$("[data-rotate]").addEventListener("click", async () => {
+async function rotatePassword() {
   const ok = await confirmDialog({
     title: "Donner un nouveau mot de passe à la session ?",
     body: [
@@ -151,29 +119,29 @@ $("[data-rotate]").addEventListener("click", async () => {
     if (!refused(res)) toast(res.error.message, "error");
     return;
   }
-  $("[data-session-password]").textContent = res.data.session.supervisor_password;
+  await refresh();
   toast(`Nouveau mot de passe de la session : ${res.data.session.supervisor_password}`);
-});
+}
 
-async function removeCandidate(c) {
+async function removeCandidate(id, name) {
   const ok = await confirmDialog({
-    title: `Retirer ${listName(c)} de la session ?`,
+    title: `Retirer ${name} de la session ?`,
     body: ["Le candidat ne pourra plus rejoindre cette session, sauf s'il y est inscrit de nouveau."],
     confirmLabel: "Retirer le candidat",
     danger: true,
   });
   if (!ok) return;
-  const res = await api("DELETE", `/api/sessions/${sessionId}/candidates/${c.id}`);
+  const res = await api("DELETE", `/api/sessions/${sessionId}/candidates/${id}`);
   if (!res.ok) {
     if (!refused(res)) toast(res.error.message, "error");
     return;
   }
-  toast(`${listName(c)} a été retiré de la session.`);
-  await load();
+  toast(`${name} a été retiré de la session.`);
+  await refresh();
   $("#cands-title").focus({ preventScroll: true });
 }
 
-addForm.addEventListener("submit", async (event) => {
+addForm?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const values = formValues(addForm);
   const missing = ["last_name", "first_name", "birthdate"].filter((k) => !values[k]);
@@ -195,11 +163,11 @@ addForm.addEventListener("submit", async (event) => {
   showFormError(addForm, null);
   addForm.reset();
   toast(`${listName(res.data.candidate)} est inscrit à la session.`);
-  await load();
+  await refresh();
   addForm.querySelector("#last_name").focus();
 });
 
-importForm.addEventListener("submit", async (event) => {
+importForm?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const file = importForm.querySelector("#csv").files[0];
   if (!file) {
@@ -216,7 +184,7 @@ importForm.addEventListener("submit", async (event) => {
     showFormError(importForm, null);
     importForm.reset();
     toast(`${res.data.imported} candidat(s) importé(s).`);
-    await load();
+    await refresh();
     return;
   }
   if (refused(res)) return;
@@ -233,7 +201,14 @@ importForm.addEventListener("submit", async (event) => {
   ].filter(Boolean));
 });
 
-$("[data-finalize]").addEventListener("click", goToFinalization);
-setupFinalization({ sessionId, reload: load, onRefused: refused });
+setupFinalization({ sessionId, reload: refresh, onRefused: refused });
+if ($("[data-finalization]")) loadFinalization();
 
-load().then(loadSupervisors);
+// Delegated: the buttons are in regions that a refresh replaces.
+main.addEventListener("click", (event) => {
+  const remove = event.target.closest("[data-remove]");
+  if (remove) removeCandidate(Number(remove.dataset.remove), remove.dataset.name);
+  else if (event.target.closest("[data-finalize]")) goToFinalization();
+  else if (event.target.closest("[data-rotate]")) rotatePassword();
+});
+loadSupervisors();

@@ -31,3 +31,14 @@ export function replaceChildren(el, ...children) {
   el.replaceChildren();
   append(el, children);
 }
+
+// Data the server rendered into the page (<script type="application/json" id=…>): read, never run.
+export function embedded(id) {
+  const el = document.getElementById(id);
+  if (!el) return null;
+  try {
+    return JSON.parse(el.textContent);
+  } catch {
+    return null;
+  }
+}

@@ -93,6 +93,15 @@ export class LiveFeed {
     this.connect();
   }
 
+  // The snapshot the page was rendered with (after start): shown at once, before any socket
+  // opens. The socket's own first snapshot, read later so never older, replaces it; events
+  // follow from there. The link stays "connecting" until then: actions wait for it.
+  seed(snapshot) {
+    if (!snapshot || !Number.isInteger(snapshot.version) || this.last !== null) return;
+    this.last = snapshot.version;
+    this.handlers.onState(snapshot);
+  }
+
   listen() {
     if (this.listening || typeof window === "undefined") return;
     this.listening = true;

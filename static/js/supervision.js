@@ -4,7 +4,7 @@ import { activityItem, connectionActivity, isConnectionEvent, resetActivity } fr
 import { inFilter, renderFilters, setupFilters } from "./filters.js";
 import { endTestWithReason, openReports, reportsLink, reportsOnEvent, reportsOnSnapshot, setupReports } from "./reports.js";
 import { api, loginUrl } from "./api.js";
-import { h, $ } from "./dom.js";
+import { embedded, h, $ } from "./dom.js";
 import { clock, fold, frDate, listName, personName } from "./format.js";
 import { Link, LiveFeed, liveUrl } from "./live.js";
 import { actionMenu } from "./menu.js";
@@ -25,7 +25,8 @@ const state = {
   supervisors: [],
   // The counters as the server last computed them (snapshot, then each event).
   counts: null,
-  me: null,
+  // Who is logged in, from the page itself: marks "(vous)" in the list of supervisors.
+  me: (embedded("me") || {}).user || null,
   link: Link.CONNECTING,
   // Presence ticks sent but not yet confirmed by the live feed: shown as asked, not as done.
   pending: new Map(),
@@ -582,11 +583,5 @@ initRoom({
   refusal,
 });
 
-api("GET", "/api/me").then((res) => {
-  if (res.ok) {
-    state.me = res.data.user;
-    renderSupervisors();
-  }
-});
-
 feed.start();
+feed.seed(embedded("snapshot"));

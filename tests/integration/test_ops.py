@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import gzip
+import http.server
 import json
 import math
 import os
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import brotli
 import httpx
 import psycopg
 import pytest
@@ -670,6 +673,37 @@ def _upstreams(folder: Path) -> list[str]:
     return [line.split('"')[3] for line in _access(folder) if "/readyz" in line]
 
 
+def _compose_nginx_conf(folder: Path, dns_port: int, app_port: int, lb_port: int) -> Path:
+    """deploy/nginx.conf with only its addresses changed (listen port, resolver, pid, log and
+    temp paths), to run for real outside Docker."""
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    for old, new in [
+        ("resolver 127.0.0.11 ", f"resolver 127.0.0.1:{dns_port} "),
+        ("http://app:8000", f"http://app:{app_port}"),
+        ("listen 8080;", f"listen 127.0.0.1:{lb_port};"),
+        ("pid /var/run/nginx.pid;", f"pid {folder}/nginx.pid;"),
+        ("access_log /dev/stdout main;", f"access_log {folder}/access.log main;"),
+        ("error_log /dev/stderr warn;", f"error_log {folder}/error.log info;"),
+        ("http {", "http {\n" + "".join(f"    {k}_temp_path {folder}/{k};\n" for k in TEMP_PATHS)),
+    ]:
+        assert old in conf, old
+        conf = conf.replace(old, new)
+    (folder / "nginx.conf").write_text(conf)
+    return folder / "nginx.conf"
+
+
+def _start_nginx(folder: Path, conf: Path) -> subprocess.Popen[bytes]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    # One -g: nginx keeps only the last, and without "daemon off" it would fork away from us.
+    directives = "daemon off;" + (" user nobody nogroup;" if os.geteuid() == 0 else "")
+    os.chmod(folder, 0o755)  # workers may run as nobody
+    return subprocess.Popen(
+        [nginx, "-p", str(folder), "-c", str(conf), "-g", directives],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def test_compose_balancer_follows_replicas_through_dns(stack: Stack, tmp_path: Path) -> None:
     """deploy/nginx.conf, run for real outside Docker: only its addresses change (listen port,
     resolver, pid, log and temp paths). nginx asks the DNS for "app" at request time, so a
@@ -679,33 +713,13 @@ def test_compose_balancer_follows_replicas_through_dns(stack: Stack, tmp_path: P
     dns = FakeDockerDns("app")
     dns.addresses = hosts[:1]
     replicas = [JsonLoggingApp(stack.env, tmp_path / f"app-{h}.log", host=h, port=port) for h in hosts]
-    conf = (ROOT / "deploy" / "nginx.conf").read_text()
     lb_port = free_port()
-    for old, new in [
-        ("resolver 127.0.0.11 ", f"resolver 127.0.0.1:{dns.port} "),
-        ("http://app:8000", f"http://app:{port}"),
-        ("listen 8080;", f"listen 127.0.0.1:{lb_port};"),
-        ("pid /var/run/nginx.pid;", f"pid {tmp_path}/nginx.pid;"),
-        ("access_log /dev/stdout main;", f"access_log {tmp_path}/access.log main;"),
-        ("error_log /dev/stderr warn;", f"error_log {tmp_path}/error.log info;"),
-        ("http {", "http {\n" + "".join(f"    {k}_temp_path {tmp_path}/{k};\n" for k in TEMP_PATHS)),
-    ]:
-        assert old in conf, old
-        conf = conf.replace(old, new)
-    (tmp_path / "nginx.conf").write_text(conf)
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    # One -g: nginx keeps only the last, and without "daemon off" it would fork away from us.
-    directives = "daemon off;" + (" user nobody nogroup;" if os.geteuid() == 0 else "")
-    os.chmod(tmp_path, 0o755)  # workers may run as nobody
+    conf = _compose_nginx_conf(tmp_path, dns.port, port, lb_port)
     proc = None
     try:
         for replica in replicas:
             replica.start()
-        proc = subprocess.Popen(
-            [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", directives],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = _start_nginx(tmp_path, conf)
         lb = f"http://127.0.0.1:{lb_port}"
         until(lambda: _status(lb + "/healthz") == 200, 10, "nginx not answering")
 
@@ -768,4 +782,77 @@ def test_compose_balancer_follows_replicas_through_dns(stack: Stack, tmp_path: P
             proc.wait(10)
         for replica in replicas:
             replica.stop()
+        dns.close()
+
+
+class PlainUpstream:
+    """An HTTP server in place of an app replica that compresses nothing, as an app that has
+    not negotiated (or an older one) would: /module.js as text/javascript, the type the app
+    serves its modules with; /encoded.js already brotli-encoded, as the app sends its own."""
+
+    SOURCE = b'import { a } from "./a.js";\n' + b"export const lines = [\n" + b'  "une ligne de module",\n' * 200 + b"];\n"
+
+    def __init__(self) -> None:
+        source = self.SOURCE
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                encoded = self.path == "/encoded.js"
+                body = brotli.compress(source) if encoded else source
+                self.send_response(200)
+                self.send_header("Content-Type", "text/javascript; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                if encoded:
+                    self.send_header("Content-Encoding", "br")
+                    self.send_header("Vary", "Accept-Encoding")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_compose_balancer_compresses_javascript(tmp_path: Path) -> None:
+    """deploy/nginx.conf run for real: a text/javascript body that reaches it uncompressed
+    leaves gzipped (the type the app serves its modules with), and a body the app has
+    already encoded goes through untouched."""
+    upstream = PlainUpstream()
+    dns = FakeDockerDns("app")
+    dns.addresses = ["127.0.0.1"]
+    lb_port = free_port()
+    proc = _start_nginx(tmp_path, _compose_nginx_conf(tmp_path, dns.port, upstream.port, lb_port))
+    lb = f"http://127.0.0.1:{lb_port}"
+    try:
+        until(lambda: _status(lb + "/module.js") == 200, 10, "nginx not answering")
+        with httpx.Client(timeout=10) as client, client.stream(
+            "GET", lb + "/module.js", headers={"Accept-Encoding": "gzip"}
+        ) as r:
+            raw = b"".join(r.iter_raw())
+        assert r.headers["content-encoding"] == "gzip", r.headers
+        assert r.headers["content-type"].startswith("text/javascript")
+        assert "Accept-Encoding" in r.headers["vary"]
+        assert gzip.decompress(raw) == PlainUpstream.SOURCE and len(raw) < len(PlainUpstream.SOURCE) / 5
+        # Not asked: not compressed.
+        plain = httpx.get(lb + "/module.js", headers={"Accept-Encoding": "identity"}, timeout=10)
+        assert "content-encoding" not in plain.headers and plain.content == PlainUpstream.SOURCE
+        # The app's own brotli body is passed on as it is, not encoded twice.
+        with httpx.Client(timeout=10) as client, client.stream(
+            "GET", lb + "/encoded.js", headers={"Accept-Encoding": "gzip, br"}
+        ) as r:
+            raw = b"".join(r.iter_raw())
+        assert r.headers["content-encoding"] == "br"
+        assert brotli.decompress(raw) == PlainUpstream.SOURCE
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        upstream.close()
         dns.close()

@@ -146,6 +146,35 @@ describe("LiveFeed", () => {
     assert.equal(ScriptedSocket.made.length, 1);
   });
 
+  test("a page's own snapshot is shown at once; the socket's snapshot takes over, then its events", () => {
+    make().start();
+    feed.seed(snapshot(10));
+    assert.deepEqual(seen.states.map((m) => m.version), [10]);
+    assert.deepEqual(seen.statuses, [Link.CONNECTING]); // shown, but not live: actions wait
+    assert.equal(feed.last, 10);
+    const socket = ScriptedSocket.last;
+    socket.open();
+    // Changes made between the page and its socket: the socket's snapshot carries them.
+    socket.push(snapshot(12));
+    socket.push(event(13));
+    socket.push(event(13));
+    assert.deepEqual(seen.states.map((m) => m.version), [10, 12]);
+    assert.deepEqual(seen.events.map((e) => e.version), [13]);
+    assert.deepEqual(seen.statuses, [Link.CONNECTING, Link.LIVE]);
+    assert.deepEqual(socket.sent, []); // no gap, no replay asked
+    feed.seed(snapshot(11)); // too late, and older: ignored
+    assert.equal(feed.last, 13);
+    assert.equal(seen.states.length, 2);
+  });
+
+  test("a page without a snapshot of its own waits for the socket's", () => {
+    make().start();
+    feed.seed(null);
+    feed.seed({ version: "7" });
+    assert.equal(feed.last, null);
+    assert.deepEqual(seen.states, []);
+  });
+
   test("applies events in order and drops replays of what it has", () => {
     const socket = live(10);
     socket.push(event(11));
