@@ -77,12 +77,15 @@ PATHS: dict[str, dict[str, Any]] = {
                 password={"type": "string"},
                 first_name={"type": "string"},
                 last_name={"type": "string"},
+                next={"type": "string"},
             ),
         )
     },
     "/api/auth/login": {
         "post": _op(
-            "Se connecter", 200, _obj(["email", "password"], email={"type": "string"}, password={"type": "string"})
+            "Se connecter",
+            200,
+            _obj(["email", "password"], email={"type": "string"}, password={"type": "string"}, next={"type": "string"}),
         )
     },
     "/api/auth/logout": {"post": _op("Se déconnecter", 204)},

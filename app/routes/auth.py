@@ -10,6 +10,7 @@ from app.actions import accounts
 from app.errors import InvalidPayload
 from app.http import json_body, json_response, services_of, set_login_cookie, text, user_id
 from app.models import User
+from app.redirects import safe_next
 from app.security import LOGIN_COOKIE, password_problem
 
 
@@ -36,7 +37,7 @@ async def signup(request: Request) -> Response:
     first = text(body, "first_name")
     last = text(body, "last_name")
     user = await accounts.signup(services_of(request).db, email, password, first, last)
-    response = json_response({"user": user_json(user)}, 201)
+    response = json_response({"user": user_json(user), "next": safe_next(body.get("next"))}, 201)
     assert user.id is not None
     set_login_cookie(response, request, user.id)
     return response
@@ -50,7 +51,7 @@ async def login(request: Request) -> Response:
         raise InvalidPayload("password", "champ obligatoire.")
     services = services_of(request)
     user = await accounts.login(services.db, services.rules, email, password)
-    response = json_response({"user": user_json(user)})
+    response = json_response({"user": user_json(user), "next": safe_next(body.get("next"))})
     assert user.id is not None
     set_login_cookie(response, request, user.id)
     return response

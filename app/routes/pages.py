@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from app import labels
 from app.http import optional_user_id, services_of
+from app.redirects import safe_next
 
 # Only messages the pages themselves name travel in a URL, never free text:
 # someone could otherwise craft a link that makes the app say anything.
@@ -19,13 +20,6 @@ ACCESS_NOTICES = {
     "quitte": "Vous avez quitté la surveillance de la session.",
     "finalisee": "Cette session est finalisée : la surveillance est terminée.",
 }
-
-
-def _safe_next(raw: str | None) -> str:
-    # A path on this site only: "//host" and "/\\host" would leave it.
-    if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw or "\n" in raw or "\r" in raw:
-        return ""
-    return raw[:500]
 
 
 def _render(request: Request, template: str, **context: Any) -> Response:
@@ -52,11 +46,11 @@ async def home(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    return _render(request, "login.html", next=_safe_next(request.query_params.get("next")))
+    return _render(request, "login.html", next=safe_next(request.query_params.get("next")))
 
 
 async def signup(request: Request) -> Response:
-    return _render(request, "signup.html", next=_safe_next(request.query_params.get("next")))
+    return _render(request, "signup.html", next=safe_next(request.query_params.get("next")))
 
 
 async def supervision_access(request: Request) -> Response:
