@@ -35,7 +35,13 @@ CHROMIUM_ARGS = [
 BIN = Path(sys.executable).parent / "surveillance"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 DEMO_EMAIL = "surveillant@testix.fr"
-DEMO_PASSWORD = "Testix2021"
+# `surveillance demo` generates the demo account's password and prints it once; the
+# server fixture reads it there. One server per test, so one password at a time.
+_DEMO: dict[str, str] = {}
+
+
+def demo_password() -> str:
+    return _DEMO["password"]
 
 
 def _free_port() -> int:
@@ -51,6 +57,7 @@ class Server:
     session_id: int = 0
     supervisor_password: str = ""
     access_code: str = ""
+    demo_password: str = ""
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
 
@@ -82,6 +89,8 @@ class Server:
         self.session_id = int(find(r"Numéro de session\s*:\s*(\d+)"))
         self.supervisor_password = find(r"Mot de passe de la session\s*:\s*(\S+)")
         self.access_code = find(r"Code d'accès\s*:\s*(\S+)")
+        self.demo_password = find(r"Mot de passe\s*:\s*(\S+)\s+\(affiché une seule fois\)")
+        _DEMO["password"] = self.demo_password
 
     def start(self) -> None:
         self._log = (self.folder / "server.log").open("ab")
@@ -132,10 +141,12 @@ class Server:
         return httpx.Client(base_url=self.base, headers={"Origin": self.base}, timeout=10)
 
     @contextmanager
-    def supervisor(self, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) -> Iterator[httpx.Client]:
+    def supervisor(self, email: str = DEMO_EMAIL, password: str | None = None) -> Iterator[httpx.Client]:
         """An API client logged in as a supervisor of the demo session."""
         with self.client() as api:
-            api.post("/api/auth/login", json={"email": email, "password": password}).raise_for_status()
+            api.post(
+                "/api/auth/login", json={"email": email, "password": password or self.demo_password}
+            ).raise_for_status()
             api.post(
                 "/api/supervision/access",
                 json={"session_id": self.session_id, "supervisor_password": self.supervisor_password},

@@ -27,10 +27,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     out = subprocess.run([str(VENV_BIN / "surveillance"), "demo"], env=env, capture_output=True, text=True, check=True).stdout
     password = re.search(r"Mot de passe de la session : (\S+)", out)
     code = re.search(r"Code d'accès\s+: (\S+)", out)
-    assert password and code
+    account = re.search(r"Mot de passe\s+: (\S+)\s+\(affiché une seule fois\)", out)
+    assert password and code and account
     app = AppProcess(env, log_dir=folder).start()
     with httpx.Client(base_url=app.url, headers={"Origin": app.url}) as c:
-        c.post("/api/auth/login", json={"email": "surveillant@testix.fr", "password": "Testix2021"}).raise_for_status()
+        c.post("/api/auth/login", json={"email": "surveillant@testix.fr", "password": account.group(1)}).raise_for_status()
         c.post("/api/supervision/access", json={"session_id": 668, "supervisor_password": password.group(1)}).raise_for_status()
         c.post("/api/supervision/sessions/668/candidates/1/presence", json={"authorized": True}).raise_for_status()
         r = c.post(
