@@ -25,6 +25,7 @@ from app.security import (
     LOGIN_COOKIE,
     LOGIN_MAX_AGE,
     CandidateClaim,
+    cookie_name,
 )
 
 if TYPE_CHECKING:
@@ -156,20 +157,31 @@ def path_id(request: Request, name: str) -> int:
     return value
 
 
+def secure_connection(conn: HTTPConnection) -> bool:
+    """HTTPS as the browser sees it: uvicorn takes the scheme from X-Forwarded-Proto only
+    when the proxy is in FORWARDED_ALLOW_IPS."""
+    return services_of(conn).settings.secure_cookies_always or conn.url.scheme in ("https", "wss")
+
+
+def read_cookie(conn: HTTPConnection, base: str) -> str | None:
+    # Only the name of this connection's kind: over HTTPS an unprefixed cookie is ignored.
+    return conn.cookies.get(cookie_name(base, secure_connection(conn)))
+
+
 def user_id(conn: HTTPConnection) -> int:
-    claim = services_of(conn).signer.read_login(conn.cookies.get(LOGIN_COOKIE))
+    claim = services_of(conn).signer.read_login(read_cookie(conn, LOGIN_COOKIE))
     if claim is None:
         raise NotAuthenticated()
     return claim.user_id
 
 
 def optional_user_id(conn: HTTPConnection) -> int | None:
-    claim = services_of(conn).signer.read_login(conn.cookies.get(LOGIN_COOKIE))
+    claim = services_of(conn).signer.read_login(read_cookie(conn, LOGIN_COOKIE))
     return claim.user_id if claim else None
 
 
 def candidate_claim(conn: HTTPConnection) -> CandidateClaim | None:
-    return services_of(conn).signer.read_candidate(conn.cookies.get(CANDIDATE_COOKIE))
+    return services_of(conn).signer.read_candidate(read_cookie(conn, CANDIDATE_COOKIE))
 
 
 def session_number(body: dict[str, Any], name: str) -> int:
@@ -183,15 +195,16 @@ def session_number(body: dict[str, Any], name: str) -> int:
 
 
 def _set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
-    services = services_of(request)
+    secure = secure_connection(request)
+    # Path "/" and no Domain: both required by the __Host- prefix.
     response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        httponly=True,
-        samesite="lax",
-        secure=services.settings.cookie_secure or request.url.scheme == "https",
+        cookie_name(name, secure), value, max_age=max_age, path="/", httponly=True, samesite="lax", secure=secure
     )
+
+
+def delete_login_cookie(response: Response, request: Request) -> None:
+    secure = secure_connection(request)
+    response.delete_cookie(cookie_name(LOGIN_COOKIE, secure), path="/", httponly=True, samesite="lax", secure=secure)
 
 
 def set_login_cookie(response: Response, request: Request, user: int) -> None:

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from app import logs
 from app.errors import DomainError, HttpRefusal, InternalError, MethodNotAllowed, NotFound
 from app.http import error_response
-from app.middleware import RequestLog, SameOrigin
+from app.middleware import JsonOnly, RequestLog, SameOrigin
 from app.routes import auth, candidate, centre, incidents, live, ops, pages, records, room, supervision
 from app.services import ROOT, Services
 from app.settings import Settings, load_settings
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(RequestLog),
             Middleware(SameOrigin, allowed=settings.allowed_origins),
+            Middleware(JsonOnly),
         ],
         exception_handlers={
             DomainError: _domain_error,

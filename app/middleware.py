@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids and logs, and the same-origin rule on state changes."""
+"""Pure ASGI middleware: request ids and logs, the same-origin rule on state changes, and
+JSON-only bodies on the API."""
 
 from __future__ import annotations
 
@@ -60,6 +61,58 @@ class RequestLog:
             request_id.reset(token)
 
 
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# Uploads that are files, not JSON: the roster import takes the CSV's bytes as they are.
+_FILE_ROUTES = re.compile(r"/api/sessions/[^/]+/candidates/import")
+
+
+class JsonOnly:
+    """Login CSRF: a plain HTML form (text/plain, urlencoded, multipart) can post to another
+    site without a preflight, and a text/plain field can spell a JSON object. Every API
+    state change with a body must therefore say application/json, which a form cannot."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in UNSAFE
+            and scope["path"].startswith("/api/")
+            and not _FILE_ROUTES.fullmatch(scope["path"])
+        ):
+            headers = Headers(scope=scope)
+            ctype = headers.get("content-type")
+            has_body = headers.get("content-length", "0").strip() not in ("", "0") or "transfer-encoding" in headers
+            if ctype is None and not has_body:
+                # A bodiless action (log out, finalise) is not a form post: forms always say their type.
+                await self.app(scope, receive, send)
+                return
+            if (ctype or "").split(";", 1)[0].strip().lower() != "application/json":
+                await _refuse(
+                    send,
+                    415,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    "Type de contenu non pris en charge : envoyez du JSON (Content-Type: application/json).",
+                )
+                return
+        await self.app(scope, receive, send)
+
+
 class SameOrigin:
     """CSRF: a state change carrying our cookies must come from our own pages."""
 
@@ -71,28 +124,10 @@ class SameOrigin:
         if scope["type"] == "http" and scope["method"] in UNSAFE:
             headers = Headers(scope=scope)
             cookie = headers.get("cookie", "")
+            # Substrings: "surveillance_login" is also found in its "__Host-" name.
             if (LOGIN_COOKIE in cookie or CANDIDATE_COOKIE in cookie) and not origin_allowed(
                 headers, scope.get("scheme", "http"), self.allowed
             ):
-                body = json.dumps(
-                    {
-                        "error": {
-                            "code": "CSRF_REJECTED",
-                            "message": "Requête refusée : elle ne provient pas de l'application.",
-                        }
-                    },
-                    ensure_ascii=False,
-                ).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 403,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await _refuse(send, 403, "CSRF_REJECTED", "Requête refusée : elle ne provient pas de l'application.")
                 return
         await self.app(scope, receive, send)

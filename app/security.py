@@ -25,8 +25,15 @@ _DUMMY_HASH = _hasher.hash("surveillance-dummy-password-1")
 
 LOGIN_COOKIE = "surveillance_login"
 CANDIDATE_COOKIE = "surveillance_candidat"
+# Over HTTPS the names carry this prefix: the browser then accepts them only with Secure,
+# Path=/ and no Domain, so a sibling subdomain or a plain-HTTP page cannot plant one.
+HOST_PREFIX = "__Host-"
 LOGIN_MAX_AGE = 14 * 24 * 3600
 CANDIDATE_MAX_AGE = 24 * 3600
+
+
+def cookie_name(base: str, secure: bool) -> str:
+    return HOST_PREFIX + base if secure else base
 
 
 def hash_password(password: str) -> str:

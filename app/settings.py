@@ -143,7 +143,15 @@ TABLE: tuple[Setting, ...] = (
         shown="aucune",
     ),
     Setting("data_dir", "path", Path("."), "dossier du fichier SQLite par défaut et de la clé générée"),
-    Setting("cookie_secure", "bool", False, "cookies `Secure` (derrière HTTPS)"),
+    Setting(
+        "cookie_secure",
+        "bool",
+        None,
+        "cookies `Secure` nommés `__Host-…` : automatiquement pour une requête HTTPS (vue par uvicorn, donc "
+        "`X-Forwarded-Proto` d'un proxy de `FORWARDED_ALLOW_IPS`) et dès qu'une origine de `ALLOWED_ORIGINS` est "
+        "en `https://` ; `oui` : toujours ; `non` : seulement pour les requêtes HTTPS",
+        shown="automatique",
+    ),
     Setting("forwarded_allow_ips", "text", "127.0.0.1", "proxys dont uvicorn croit les en-têtes `X-Forwarded-*`"),
     Setting("test_minutes", "int", 105, "durée du test, en minutes, avant temps majoré", minimum=1),
     Setting("questions_per_test", "int", 16, "nombre de questions tirées pour chaque candidat", minimum=1),
@@ -258,7 +266,8 @@ class Settings:
     secret_key: str
     allowed_origins: tuple[str, ...]
     data_dir: Path
-    cookie_secure: bool
+    # None: automatic (see secure_cookies_always).
+    cookie_secure: bool | None
     forwarded_allow_ips: str
     test_minutes: int
     questions_per_test: int
@@ -284,6 +293,14 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies_always(self) -> bool:
+        """Cookies Secure (and __Host-) even on a request that looks like plain HTTP: the
+        public site is HTTPS (a TLS proxy whose X-Forwarded-Proto we may not see)."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return any(origin.startswith("https://") for origin in self.allowed_origins)
 
     @property
     def log_json(self) -> bool:

@@ -8,10 +8,10 @@ from starlette.routing import Route
 
 from app.actions import accounts
 from app.errors import InvalidPayload
-from app.http import json_body, json_response, services_of, set_login_cookie, text, user_id
+from app.http import delete_login_cookie, json_body, json_response, services_of, set_login_cookie, text, user_id
 from app.models import User
 from app.redirects import safe_next
-from app.security import LOGIN_COOKIE, password_problem
+from app.security import password_problem
 
 
 def user_json(user: User) -> dict[str, object]:
@@ -59,7 +59,7 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     response = Response(status_code=204)
-    response.delete_cookie(LOGIN_COOKIE, httponly=True, samesite="lax")
+    delete_login_cookie(response, request)
     return response
 
 

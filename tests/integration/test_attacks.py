@@ -398,7 +398,11 @@ async def test_a_supervisor_of_one_session_cannot_touch_another(site: Site) -> N
 
 
 async def test_allowed_origins_extend_the_same_origin_rule(settings_env: dict[str, str]) -> None:
-    app = create_app(load_settings({**settings_env, "ALLOWED_ORIGINS": "https://ecole.example/"}))
+    # COOKIE_SECURE=false: an https origin would otherwise make the cookies Secure, which
+    # these plain-HTTP test clients would not send back.
+    app = create_app(
+        load_settings({**settings_env, "ALLOWED_ORIGINS": "https://ecole.example/", "COOKIE_SECURE": "false"})
+    )
     async with app.router.lifespan_context(app):
         world = World(app)
         try:

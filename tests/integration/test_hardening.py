@@ -5,12 +5,16 @@ and PostgreSQL."""
 from __future__ import annotations
 
 import html
+import json
 import re
+from pathlib import Path
 
 import httpx
+from starlette.applications import Starlette
 
-from tests.conftest import World
+from tests.conftest import World, digest
 from tests.redirects import KEPT, hostile
+from tests.servers import AppProcess
 
 PASSWORD = "motdepasse1"
 DATA_NEXT = re.compile(r'data-next="([^"]*)"')
@@ -63,3 +67,160 @@ async def test_login_and_signup_answer_the_next_they_decided(world: World) -> No
     r = await anonymous.post("/api/auth/login", json={"email": "admin@testix.fr", "password": PASSWORD, "next": 5})
     assert r.status_code == 200 and r.json()["next"] == "/"
     assert staff is not None
+
+
+# ------------------------------------------------------------------------- login CSRF
+
+
+JSON_ROUTES = [
+    ("/api/auth/login", {"email": "admin@testix.fr", "password": PASSWORD}),
+    ("/api/auth/signup", {"email": "x@testix.fr", "password": PASSWORD, "first_name": "A", "last_name": "B"}),
+    ("/api/candidate/join", {"session_id": 1, "access_code": "BCDF23", "first_name": "A", "last_name": "B", "birthdate": "2001-07-04"}),
+    ("/api/supervision/access", {"session_id": 1, "supervisor_password": "C-ABCDE"}),
+    ("/api/centres/1/sessions", {"address": "a", "room": "b", "examiner": "c", "date": "2021-12-28", "time": "11:00"}),
+    ("/api/sessions/1/candidates", {"last_name": "A", "first_name": "B", "birthdate": "2001-07-04"}),
+    ("/api/supervision/sessions/1/candidates/1/presence", {"authorized": True}),
+    ("/api/candidate/start", {"consent": True}),
+    ("/api/candidate/answers", {"question_id": "q1", "answer": 0}),
+    ("/api/sessions/1/finalize", None),
+    ("/api/auth/logout", None),
+]
+# What a plain HTML form (or a no-cors fetch) can send without a preflight, and a few more.
+FORM_TYPES = [
+    "text/plain",
+    "text/plain; charset=utf-8",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    "text/json",
+    "application/json-patch+json",
+    "application/jsonx",
+    "application/javascript",
+    "",
+]
+
+
+async def test_a_cross_site_form_cannot_log_a_browser_in(world: World) -> None:
+    """The classic text/plain form whose one field spells a JSON object."""
+    await world.user("admin@testix.fr")
+    before = digest(world.app)
+    body = '{"email": "admin@testix.fr", "password": "motdepasse1", "x": "="}'
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=world.app), base_url="http://testserver", headers={"Origin": "https://evil.example"}
+    ) as victim:
+        r = await victim.post("/api/auth/login", content=body.encode(), headers={"Content-Type": "text/plain"})
+        assert r.status_code == 415, r.text
+        assert r.json()["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+        assert "JSON" in r.json()["error"]["message"] and "contenu" in r.json()["error"]["message"]
+        assert "set-cookie" not in r.headers and not victim.cookies
+    assert digest(world.app) == before
+
+
+async def test_json_routes_refuse_every_other_content_type(world: World) -> None:
+    staff = await world.user("admin@testix.fr")
+    centre = await world.centre("Centre de Testix", "admin@testix.fr")
+    await world.session(staff, centre)
+    before = digest(world.app)
+    tried = 0
+    for path, body in JSON_ROUTES:
+        raw = json.dumps(body or {}).encode()
+        for ctype in FORM_TYPES:
+            headers = {"Content-Type": ctype} if ctype else {}
+            r = await staff.post(path, content=raw, headers=headers)
+            assert r.status_code == 415, (path, ctype, r.status_code, r.text)
+            assert r.json()["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+            tried += 1
+        # A body without any Content-Type is refused too.
+        r = await staff.post(path, content=raw)
+        assert r.status_code == 415, (path, "none", r.text)
+    assert digest(world.app) == before
+    assert tried == len(JSON_ROUTES) * len(FORM_TYPES)
+    # application/json in any case, with parameters, still works; bodiless actions need no type.
+    for ctype in ("application/json", "Application/JSON; charset=UTF-8", "application/json ; charset=utf-8"):
+        r = await staff.post(
+            "/api/auth/login", content=b'{"email": "admin@testix.fr", "password": "motdepasse1"}', headers={"Content-Type": ctype}
+        )
+        assert r.status_code == 200, (ctype, r.text)
+    r = await staff.post("/api/auth/logout")
+    assert r.status_code == 204
+
+
+async def test_the_roster_import_still_takes_a_file(world: World) -> None:
+    staff = await world.user("admin@testix.fr")
+    centre = await world.centre("Centre de Testix", "admin@testix.fr")
+    session = await world.session(staff, centre)
+    csv = b"nom;prenom;date_naissance;temps_majore\nDELARUE;Sophie;04/07/2001;0\n"
+    r = await staff.post(f"/api/sessions/{session['id']}/candidates/import", content=csv, headers={"Content-Type": "text/csv"})
+    assert r.status_code == 201, r.text
+
+
+# ----------------------------------------------------------------------- __Host- cookies
+
+
+def _set_cookies(r: httpx.Response) -> list[str]:
+    return r.headers.get_list("set-cookie")
+
+
+async def _signup(c: httpx.AsyncClient, email: str) -> httpx.Response:
+    r = await c.post("/api/auth/signup", json={"email": email, "password": PASSWORD, "first_name": "A", "last_name": "B"})
+    assert r.status_code == 201, r.text
+    return r
+
+
+async def test_https_gets_host_prefixed_secure_cookies(app: Starlette) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="https://testserver", headers={"Origin": "https://testserver"}
+    ) as c:
+        (cookie,) = _set_cookies(await _signup(c, "a@testix.fr"))
+        assert cookie.startswith("__Host-surveillance_login="), cookie
+        attrs = {a.strip().split("=")[0].lower() for a in cookie.split(";")[1:]}
+        assert {"secure", "httponly", "path", "samesite"} <= attrs and "domain" not in attrs, cookie
+        assert "Path=/" in cookie
+        assert (await c.get("/api/me")).status_code == 200
+        # The unprefixed name is not read over HTTPS: a cookie planted by a sibling
+        # subdomain or over plain HTTP (which cannot set __Host-) opens nothing.
+        value = c.cookies["__Host-surveillance_login"]
+        c.cookies.clear()
+        c.cookies.set("surveillance_login", value)
+        assert (await c.get("/api/me")).status_code == 401
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as plain:
+        (cookie,) = _set_cookies(await _signup(plain, "b@testix.fr"))
+        assert cookie.startswith("surveillance_login=") and "secure" not in cookie.lower()
+
+
+async def test_an_https_origin_or_cookie_secure_makes_cookies_secure(settings_env: dict[str, str]) -> None:
+    from app.main import create_app
+    from app.settings import load_settings
+
+    for n, (extra, secure) in enumerate([
+        ({"ALLOWED_ORIGINS": "https://surveillance.example"}, True),
+        ({"COOKIE_SECURE": "true"}, True),
+        ({"ALLOWED_ORIGINS": "https://surveillance.example", "COOKIE_SECURE": "false"}, False),
+        ({"ALLOWED_ORIGINS": "http://surveillance.example"}, False),
+    ]):
+        application = create_app(load_settings({**settings_env, **extra}))
+        transport = httpx.ASGITransport(app=application)
+        async with (
+            application.router.lifespan_context(application),
+            httpx.AsyncClient(transport=transport, base_url="http://testserver", headers={"Origin": "http://testserver"}) as c,
+        ):
+            (cookie,) = _set_cookies(await _signup(c, f"user{n}@testix.fr"))
+            assert cookie.startswith("__Host-") is secure, (extra, cookie)
+            assert ("; secure" in cookie.lower()) is secure, (extra, cookie)
+
+
+def test_a_trusted_proxys_forwarded_proto_makes_cookies_secure(tmp_path: Path) -> None:
+    """Real uvicorn: X-Forwarded-Proto counts only from FORWARDED_ALLOW_IPS."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'proxy.db'}", "DATA_DIR": str(tmp_path)}
+    for allow, secure in [("127.0.0.1", True), ("10.9.9.9", False)]:
+        app = AppProcess({**env, "FORWARDED_ALLOW_IPS": allow}, log_dir=tmp_path).start()
+        try:
+            r = httpx.post(
+                app.url + "/api/auth/signup",
+                json={"email": f"p{len(allow)}@testix.fr", "password": PASSWORD, "first_name": "A", "last_name": "B"},
+                headers={"X-Forwarded-Proto": "https", "Origin": f"https://127.0.0.1:{app.port}"},
+            )
+            assert r.status_code == 201, r.text
+            (cookie,) = r.headers.get_list("set-cookie")
+            assert cookie.startswith("__Host-") is secure, (allow, cookie)
+        finally:
+            app.kill()
