@@ -113,6 +113,68 @@ class JsonOnly:
         await self.app(scope, receive, send)
 
 
+# No inline script or style anywhere: everything comes from /static. connect-src 'self'
+# covers the page's own ws:// and wss:// (CSP level 3). The kit is a PDF: data: images are
+# only the favicon-less fallbacks browsers use for their own UI.
+PAGE_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# JSON, PDF, CSS, JS: nothing to run, but never framed.
+OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'"
+HSTS = b"max-age=31536000"
+
+
+class SecurityHeaders:
+    """Headers every answer carries; Cache-Control no-store on the API, whose answers hold
+    session passwords and access codes (details, snapshots, the kit), and on pages, unless a
+    route set its own."""
+
+    def __init__(self, app: ASGIApp, secure_always: bool) -> None:
+        self.app = app
+        self.secure_always = secure_always
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        secure = self.secure_always or scope.get("scheme") == "https"
+        api = scope["path"].startswith("/api/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                ctype = next((v for n, v in headers if n.lower() == b"content-type"), b"")
+                policy = PAGE_POLICY if ctype.startswith(b"text/html") else OTHER_POLICY
+                headers += [
+                    (b"content-security-policy", policy.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                ]
+                if secure:
+                    # Only when cookies are Secure: over plain HTTP the header is ignored anyway.
+                    headers.append((b"strict-transport-security", HSTS))
+                if (api or policy is PAGE_POLICY) and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class SameOrigin:
     """CSRF: a state change carrying our cookies must come from our own pages."""
 

@@ -27,7 +27,7 @@ function sessionItem(s) {
       "div",
       {},
       h("a", { href: `/centre/sessions/${s.id}`, class: "candidate__name", text: `Session ${s.id}` }),
-      h("p", { class: "muted small", style: "margin: 0", text: `${frDate(s.date)} · ${s.time} · ${s.address} · ${s.room}` }),
+      h("p", { class: "muted small flush", text: `${frDate(s.date)} · ${s.time} · ${s.address} · ${s.room}` }),
     ),
     statusTag(s),
   );

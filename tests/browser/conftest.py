@@ -186,9 +186,24 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 NewContext = Callable[..., BrowserContext]
 
+# Every page of every browser test reports what the Content-Security-Policy blocked: through
+# the securitypolicyviolation event (relayed by a binding that survives navigations) and
+# through Chromium's console line ("Refused to …"), in case a violation fires no event.
+CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolation({
+    page: location.href, directive: e.violatedDirective, blocked: e.blockedURI,
+    sample: e.sample, source: e.sourceFile, line: e.lineNumber,
+  });
+});"""
+
 
 @pytest.fixture
-def new_context(browser: Browser, server: Server) -> Iterator[NewContext]:
+def csp_violations() -> list[dict[str, Any]]:
+    return []
+
+
+@pytest.fixture
+def new_context(browser: Browser, server: Server, csp_violations: list[dict[str, Any]]) -> Iterator[NewContext]:
     contexts: list[BrowserContext] = []
 
     def make(**options: Any) -> BrowserContext:
@@ -203,12 +218,24 @@ def new_context(browser: Browser, server: Server) -> Iterator[NewContext]:
         context.set_default_timeout(10_000)
         # What the pages' live feeds receive and send is held to the schema too.
         context.on("page", lambda page: page.on("websocket", _check_frames))
+        context.expose_binding("__cspViolation", lambda _source, v: csp_violations.append(v))
+        context.add_init_script(CSP_LISTENER)
+        context.on(
+            "console",
+            lambda msg: csp_violations.append({"console": msg.text})
+            if "Content Security Policy" in msg.text
+            else None,
+        )
         contexts.append(context)
         return context
 
     yield make
     for context in contexts:
+        for page in context.pages:
+            with suppress(Exception):
+                page.wait_for_timeout(50)  # let pending reports reach us
         context.close()
+    assert not csp_violations, f"Content-Security-Policy violations: {csp_violations[:10]}"
 
 
 @pytest.fixture(scope="session")

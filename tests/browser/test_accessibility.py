@@ -39,7 +39,9 @@ class Audit:
 
     def check(self, page: Page, name: str) -> None:
         if not page.evaluate("typeof window.axe !== 'undefined'"):
-            page.add_script_tag(path=str(AXE))
+            # Evaluated through DevTools rather than added as an inline <script>, which the
+            # page's Content-Security-Policy refuses (and the suite counts as a violation).
+            page.evaluate(AXE.read_text())
         self.found[name] = page.evaluate(RUN_AXE)
 
     def blocking(self) -> dict[str, list[dict[str, Any]]]:

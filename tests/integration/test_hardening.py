@@ -224,3 +224,95 @@ def test_a_trusted_proxys_forwarded_proto_makes_cookies_secure(tmp_path: Path) -
             assert cookie.startswith("__Host-") is secure, (allow, cookie)
         finally:
             app.kill()
+
+
+# ------------------------------------------------------------------------ security headers
+
+CSP_DIRECTIVES = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
+
+
+def _csp(r: httpx.Response) -> dict[str, str]:
+    raw = r.headers.get("content-security-policy", "")
+    return {part.split()[0]: " ".join(part.split()[1:]) for part in raw.split(";") if part.strip()}
+
+
+def _assert_common(r: httpx.Response, what: str) -> None:
+    assert r.headers.get("x-content-type-options") == "nosniff", what
+    assert r.headers.get("referrer-policy") == "same-origin", what
+    assert "frame-ancestors 'none'" in r.headers.get("content-security-policy", ""), what
+    assert r.headers.get("x-frame-options") == "DENY", what
+
+
+async def test_every_answer_carries_the_security_headers(world: World) -> None:
+    staff = await world.user("admin@testix.fr")
+    centre = await world.centre("Centre de Testix", "admin@testix.fr")
+    session = await world.session(staff, centre)
+    sid = session["id"]
+    r = await staff.post("/api/supervision/access", json={"session_id": sid, "supervisor_password": session["supervisor_password"]})
+    assert r.status_code == 204
+    pages = ["/", "/connexion", "/inscription", "/certification", "/centre", f"/centre/sessions/{sid}", "/surveillance", f"/surveillance/sessions/{sid}", "/nulle-part"]
+    for path in pages:
+        r = await staff.get(path)
+        assert r.status_code in (200, 404), path
+        assert r.headers["content-type"].startswith("text/html"), path
+        _assert_common(r, path)
+        policy = _csp(r)
+        for directive, value in CSP_DIRECTIVES.items():
+            assert policy.get(directive) == value, (path, directive, policy)
+        # Nothing inline is allowed: no 'unsafe-inline', no nonce or hash to smuggle one in.
+        assert "unsafe" not in r.headers["content-security-policy"] and "nonce-" not in r.headers["content-security-policy"]
+        # And the pages need none: no style attribute, no inline script, no inline handler.
+        assert not re.search(r"<[^>]+\sstyle\s*=", r.text), path
+        assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", r.text), path
+        assert not re.search(r"<[^>]+\son[a-z]+\s*=", r.text), path
+        assert r.headers.get("cache-control") == "no-store", path
+    for path in ["/api/me", "/healthz", "/openapi.json", "/static/css/app.css", "/static/js/auth.js", "/api/nulle-part"]:
+        r = await staff.get(path)
+        _assert_common(r, path)
+    r = await staff.post("/api/auth/login", content=b"{", headers={"Content-Type": "application/json"})
+    _assert_common(r, "error")
+
+
+async def test_answers_with_codes_are_never_stored(world: World) -> None:
+    """Session password and access code: no cache may keep them (shared proxies, the
+    browser's back button after logout)."""
+    staff = await world.user("admin@testix.fr")
+    centre = await world.centre("Centre de Testix", "admin@testix.fr")
+    session = await world.session(staff, centre)
+    sid = session["id"]
+    r = await staff.post("/api/supervision/access", json={"session_id": sid, "supervisor_password": session["supervisor_password"]})
+    assert r.status_code == 204
+    carrying = {
+        "session created": await staff.post(
+            f"/api/centres/{centre}/sessions",
+            json={"address": "a", "room": "b", "examiner": "c", "date": "2021-12-28", "time": "11:00"},
+        ),
+        "session list": await staff.get(f"/api/centres/{centre}/sessions"),
+        "session details": await staff.get(f"/api/sessions/{sid}"),
+        "snapshot": await staff.get(f"/api/supervision/sessions/{sid}"),
+        "kit": await staff.get(f"/api/sessions/{sid}/supervisor-kit.pdf"),
+    }
+    for what, r in carrying.items():
+        assert r.status_code in (200, 201), (what, r.text[:200])
+        if what != "kit":
+            assert session["access_code"] in r.text or what == "session created", what
+        assert "no-store" in r.headers.get("cache-control", ""), (what, r.headers)
+        _assert_common(r, what)
+    assert carrying["kit"].headers["content-type"] == "application/pdf"
+
+
+async def test_hsts_when_cookies_are_secure(app: Starlette) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver") as c:
+        r = await c.get("/")
+        assert r.headers.get("strict-transport-security") == "max-age=31536000"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        r = await c.get("/")
+        assert "strict-transport-security" not in r.headers
