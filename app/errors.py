@@ -108,6 +108,7 @@ TEST_FINISHED = "Votre test de certification est terminé."
 TEST_ENDED_BY_SUPERVISOR = "Votre surveillant a mis fin à votre test de certification."
 TEST_ENDED_BY_FINALIZATION = "La session a été finalisée : votre test de certification est terminé."
 QUESTION_NOT_CURRENT = "Cette question n'est pas la question en cours."
+WRONG_PASSWORD = "Le mot de passe actuel est incorrect."
 
 
 # ---------------------------------------------------------------- refusals that take details
@@ -482,3 +483,8 @@ class ReasonNotNeeded(InvalidPayload):
 
 
 class SessionNotFinalized(DomainError, status=409, code="SESSION_NOT_FINALIZED", message=SESSION_NOT_FINALIZED): ...
+
+
+
+
+class WrongPassword(DomainError, status=403, code="WRONG_PASSWORD", message=WRONG_PASSWORD): ...

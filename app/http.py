@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
+from app.actions.logins import Login
 from app.errors import (
     DomainError,
     InvalidPayload,
@@ -25,6 +26,7 @@ from app.security import (
     LOGIN_COOKIE,
     LOGIN_MAX_AGE,
     CandidateClaim,
+    LoginClaim,
     cookie_name,
 )
 
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from app.services import Services
 
 MAX_JSON_BYTES = 64 * 1024
+# Where the Logins middleware leaves the request's login session (scope key).
+LOGIN_SCOPE_KEY = "surveillance.login"
 MAX_UPLOAD_BYTES = 1024 * 1024
 
 
@@ -168,16 +172,30 @@ def read_cookie(conn: HTTPConnection, base: str) -> str | None:
     return conn.cookies.get(cookie_name(base, secure_connection(conn)))
 
 
-def user_id(conn: HTTPConnection) -> int:
-    claim = services_of(conn).signer.read_login(read_cookie(conn, LOGIN_COOKIE))
-    if claim is None:
+def login_claim(conn: HTTPConnection) -> LoginClaim | None:
+    return services_of(conn).signer.read_login(read_cookie(conn, LOGIN_COOKIE))
+
+
+def current_login(conn: HTTPConnection) -> Login | None:
+    """The login session app.middleware.Logins found for this request's cookie."""
+    found = conn.scope.get(LOGIN_SCOPE_KEY)
+    return found if isinstance(found, Login) else None
+
+
+def require_login(conn: HTTPConnection) -> Login:
+    found = current_login(conn)
+    if found is None:
         raise NotAuthenticated()
-    return claim.user_id
+    return found
+
+
+def user_id(conn: HTTPConnection) -> int:
+    return require_login(conn).user_id
 
 
 def optional_user_id(conn: HTTPConnection) -> int | None:
-    claim = services_of(conn).signer.read_login(read_cookie(conn, LOGIN_COOKIE))
-    return claim.user_id if claim else None
+    found = current_login(conn)
+    return found.user_id if found else None
 
 
 def candidate_claim(conn: HTTPConnection) -> CandidateClaim | None:
@@ -207,8 +225,8 @@ def delete_login_cookie(response: Response, request: Request) -> None:
     response.delete_cookie(cookie_name(LOGIN_COOKIE, secure), path="/", httponly=True, samesite="lax", secure=secure)
 
 
-def set_login_cookie(response: Response, request: Request, user: int) -> None:
-    _set_cookie(response, request, LOGIN_COOKIE, services_of(request).signer.login(user), LOGIN_MAX_AGE)
+def set_login_cookie(response: Response, request: Request, user: int, key: str) -> None:
+    _set_cookie(response, request, LOGIN_COOKIE, services_of(request).signer.login(user, key), LOGIN_MAX_AGE)
 
 
 def set_candidate_cookie(response: Response, request: Request, claim: CandidateClaim) -> None:

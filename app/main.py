@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from app import logs
 from app.errors import DomainError, HttpRefusal, InternalError, MethodNotAllowed, NotFound
 from app.http import error_response
-from app.middleware import JsonOnly, RequestLog, SameOrigin, SecurityHeaders
+from app.middleware import JsonOnly, Logins, RequestLog, SameOrigin, SecurityHeaders
 from app.routes import auth, candidate, centre, incidents, live, ops, pages, records, room, supervision
 from app.services import ROOT, Services
 from app.settings import Settings, load_settings
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(SecurityHeaders, secure_always=settings.secure_cookies_always),
             Middleware(SameOrigin, allowed=settings.allowed_origins),
             Middleware(JsonOnly),
+            Middleware(Logins),
         ],
         exception_handlers={
             DomainError: _domain_error,

@@ -10,8 +10,12 @@ import secrets
 import time
 
 from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.actions import logins
+from app.errors import DomainError
+from app.http import LOGIN_SCOPE_KEY, login_claim, services_of
 from app.logs import request_id
 from app.security import CANDIDATE_COOKIE, LOGIN_COOKIE, origin_allowed
 
@@ -192,4 +196,33 @@ class SameOrigin:
             ):
                 await _refuse(send, 403, "CSRF_REJECTED", "Requête refusée : elle ne provient pas de l'application.")
                 return
+        await self.app(scope, receive, send)
+
+
+# Answers that never depend on who is logged in: no lookup for them.
+_NO_LOGIN = ("/static/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/favicon")
+
+
+class Logins:
+    """Finds the login session a verified login cookie names (one indexed lookup) and leaves
+    it in the scope for the routes and sockets; a deleted or expired one counts as none."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not scope["path"].startswith(_NO_LOGIN):
+            conn = HTTPConnection(scope)
+            claim = login_claim(conn)
+            if claim is not None:
+                try:
+                    scope[LOGIN_SCOPE_KEY] = await logins.authenticate(services_of(conn).db, claim)
+                except DomainError as exc:
+                    # The database is down: say so rather than "not logged in", which would
+                    # send the pages to the login form.
+                    if scope["type"] == "http":
+                        await _refuse(send, exc.status, exc.code, exc.message)
+                        return
+                    await send({"type": "websocket.close", "code": 1013, "reason": "Service indisponible."})
+                    return
         await self.app(scope, receive, send)

@@ -59,7 +59,10 @@ def password_problem(password: str) -> str | None:
 
 @dataclass(frozen=True)
 class LoginClaim:
+    """What a verified login cookie says: whose, and the key of its login session."""
+
     user_id: int
+    key: str
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,8 @@ class Signer:
         self._login = URLSafeTimedSerializer(secret_key, salt="surveillance.login")
         self._candidate = URLSafeTimedSerializer(secret_key, salt="surveillance.candidate")
 
-    def login(self, user_id: int) -> str:
-        return self._login.dumps({"u": user_id})
+    def login(self, user_id: int, key: str) -> str:
+        return self._login.dumps({"u": user_id, "s": key})
 
     def candidate(self, claim: CandidateClaim) -> str:
         return self._candidate.dumps({"c": claim.candidate_id, "s": claim.session_id, "t": claim.token})
@@ -86,7 +89,11 @@ class Signer:
         data = _loads(self._login, value, LOGIN_MAX_AGE)
         if data is None or not isinstance(data.get("u"), int):
             return None
-        return LoginClaim(user_id=data["u"])
+        key = data.get("s")
+        # A cookie of the old stateless form (no key) names no login: it opens nothing.
+        if not isinstance(key, str) or not 20 <= len(key) <= 100:
+            return None
+        return LoginClaim(user_id=data["u"], key=key)
 
     def read_candidate(self, value: str | None) -> CandidateClaim | None:
         data = _loads(self._candidate, value, CANDIDATE_MAX_AGE)

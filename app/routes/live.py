@@ -7,8 +7,8 @@ from starlette.websockets import WebSocket
 
 from app.actions import candidate_test, guards
 from app.errors import DomainError
-from app.http import candidate_claim, read_cookie, services_of
-from app.security import LOGIN_COOKIE, origin_allowed
+from app.http import candidate_claim, current_login, services_of
+from app.security import origin_allowed
 from app.services import Services
 from realtime.sockets import serve_candidate_feed, serve_session_feed
 from vocabulary import CloseCode
@@ -31,7 +31,7 @@ async def supervisor_live(websocket: WebSocket) -> None:
     services = services_of(websocket)
     if not await _admit(websocket, services):
         return
-    claim = services.signer.read_login(read_cookie(websocket, LOGIN_COOKIE))
+    claim = current_login(websocket)
     if claim is None:
         await websocket.close(CLOSE_NOT_LOGGED_IN, "Vous devez être connecté.")
         return

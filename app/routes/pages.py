@@ -89,6 +89,12 @@ async def centre(request: Request) -> Response:
     return _render(request, "centre.html")
 
 
+async def account(request: Request) -> Response:
+    if optional_user_id(request) is None:
+        return _to_login(request)
+    return _render(request, "account.html")
+
+
 async def centre_session(request: Request) -> Response:
     if optional_user_id(request) is None:
         return _to_login(request)
@@ -108,4 +114,5 @@ routes: list[BaseRoute] = [
     Route("/certification", certification, methods=["GET"]),
     Route("/centre", centre, methods=["GET"]),
     Route("/centre/sessions/{sid:int}", centre_session, methods=["GET"]),
+    Route("/compte", account, methods=["GET"]),
 ]

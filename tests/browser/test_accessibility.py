@@ -113,6 +113,12 @@ def test_no_serious_violation_anywhere(server: Server, new_context: NewContext) 
     page.goto(f"/centre/sessions/{server.session_id}")
     expect(page.get_by_text("DELARUE")).to_be_visible()
     audit.check(page, "centre: session")
+    page.goto("/compte")
+    expect(page.locator("[data-devices]")).to_have_attribute("aria-busy", "false")
+    audit.check(page, "mon compte")
+    page.get_by_role("button", name="Changer le mot de passe").click()
+    expect(page.get_by_role("alert").filter(has_text="Champs à renseigner")).to_be_visible()
+    audit.check(page, "mon compte: champs manquants")
 
     # Lesser findings are shown (pytest -s), not failed on: they are judgement calls.
     for name, violations in audit.found.items():
