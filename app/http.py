@@ -152,7 +152,8 @@ def path_id(request: Request, name: str) -> int:
     raw = request.path_params[name]
     if isinstance(raw, int):
         value = raw
-    elif isinstance(raw, str) and raw.isdecimal() and len(raw) < 12:
+    # ASCII digits only: "１" (full-width) is decimal to Python and would name id 1.
+    elif isinstance(raw, str) and raw.isascii() and raw.isdecimal() and len(raw) < 12:
         value = int(raw)
     else:
         raise NotFound()

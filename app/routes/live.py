@@ -36,7 +36,7 @@ async def supervisor_live(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_NOT_LOGGED_IN, "Vous devez être connecté.")
         return
     raw = websocket.path_params.get("sid", "")
-    session_id = int(raw) if isinstance(raw, str) and raw.isdecimal() and len(raw) < 10 else 0
+    session_id = int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdecimal() and len(raw) < 10 else 0
     try:
         await services.db.read(lambda db: guards.require_supervisor(db, session_id, claim.user_id))
     except DomainError:

@@ -316,3 +316,17 @@ async def test_hsts_when_cookies_are_secure(app: Starlette) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
         r = await c.get("/")
         assert "strict-transport-security" not in r.headers
+
+
+async def test_path_ids_are_ascii_digits_only(world: World) -> None:
+    """Python takes "１" (full-width) and "١" (Arabic-Indic) for decimal digits: they must
+    not name an id, or one session would answer under several spellings."""
+    staff = await world.user("admin@testix.fr")
+    centre = await world.centre("Centre de Testix", "admin@testix.fr")
+    session = await world.session(staff, centre)
+    sid = str(session["id"])
+    assert (await staff.get(f"/api/sessions/{sid}")).status_code == 200
+    for spelled in (sid.translate(str.maketrans("0123456789", "０１２３４５６７８９")), sid.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))):
+        for path in (f"/api/sessions/{spelled}", f"/api/supervision/sessions/{spelled}", f"/api/sessions/{spelled}/supervisor-kit.pdf"):
+            r = await staff.get(path)
+            assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND", (path, r.status_code)

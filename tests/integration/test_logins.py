@@ -193,3 +193,40 @@ async def test_one_indexed_lookup_per_request_and_last_seen_once_a_minute(world:
     with statements(world.app) as seen:
         assert (await marie.get("/static/js/api.js")).status_code == 200
     assert not [s for s in seen if "login_session" in s]
+
+
+PASSWORD_BODIES: list[tuple[str, bytes, str]] = [
+    ("empty", b"{}", "current_password"),
+    ("null", b'{"current_password": null, "new_password": "Nouveau-mot2"}', "current_password"),
+    ("number", b'{"current_password": 12345678, "new_password": "Nouveau-mot2"}', "current_password"),
+    ("list", b'{"current_password": ["motdepasse1"], "new_password": "Nouveau-mot2"}', "current_password"),
+    ("bool-new", b'{"current_password": "motdepasse1", "new_password": true}', "new_password"),
+    ("object-new", b'{"current_password": "motdepasse1", "new_password": {"a": 1}}', "new_password"),
+    ("long-current", b'{"current_password": "' + b"a1" * 101 + b'", "new_password": "Nouveau-mot2"}', "current_password"),
+    ("long-new", b'{"current_password": "motdepasse1", "new_password": "' + b"a1" * 101 + b'"}', "new_password"),
+    ("no-digit", b'{"current_password": "motdepasse1", "new_password": "seulementdeslettres"}', "new_password"),
+    ("short", b'{"current_password": "motdepasse1", "new_password": "a1"}', "new_password"),
+    ("not-json", b"current_password=motdepasse1", ""),
+    ("array", b'["motdepasse1", "Nouveau-mot2"]', ""),
+    ("broken-utf8", b'{"current_password": "\xff\xfe", "new_password": "Nouveau-mot2"}', ""),
+]
+
+
+async def test_bad_password_changes_are_refused_and_change_nothing(world: World) -> None:
+    marie = await world.user("marie@testix.fr")
+    other = await login(world, "marie@testix.fr", "Autre navigateur")
+    before = digest(world.app, exclude=("failed_attempt",))
+    for label, raw, field in PASSWORD_BODIES:
+        r = await marie.post("/api/auth/password", content=raw, headers={"Content-Type": "application/json"})
+        assert r.status_code == 422, (label, r.status_code, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "INVALID_PAYLOAD" and error["message"], label
+        if field:
+            assert r.json()["field"] == field, (label, r.json())
+    # Ids that are not ids, on both ending routes: answered like an unknown id.
+    for bad in ("-1", "1.5", "%00", "１", "²", "1e3", "0x10", " 1"):
+        r = await marie.delete(f"/api/auth/sessions/{bad}")
+        assert r.status_code in (404, 405), (bad, r.status_code)
+        assert r.headers["content-type"].startswith("application/json")
+    assert digest(world.app, exclude=("failed_attempt",)) == before
+    assert (await other.get("/api/me")).status_code == 200
