@@ -44,7 +44,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error", exc_info=exc)
-    return error_response(InternalError())
+    response = error_response(InternalError())
+    # Answered outside the middleware stack (Starlette's ServerErrorMiddleware): the
+    # headers SecurityHeaders would have added, here.
+    response.headers.update(
+        {
+            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "same-origin",
+            "Cache-Control": "no-store",
+        }
+    )
+    return response
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

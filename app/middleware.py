@@ -134,8 +134,10 @@ PAGE_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-# JSON, PDF, CSS, JS: nothing to run, but never framed.
+# JSON, CSS, JS: nothing to run, and never framed.
 OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# The kit: browsers show a PDF with a viewer of their own that a default-src would hamper.
+PDF_POLICY = "frame-ancestors 'none'"
 HSTS = b"max-age=31536000"
 
 
@@ -160,7 +162,12 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
                 ctype = next((v for n, v in headers if n.lower() == b"content-type"), b"")
-                policy = PAGE_POLICY if ctype.startswith(b"text/html") else OTHER_POLICY
+                if ctype.startswith(b"text/html"):
+                    policy = PAGE_POLICY
+                elif ctype.startswith(b"application/pdf"):
+                    policy = PDF_POLICY
+                else:
+                    policy = OTHER_POLICY
                 headers += [
                     (b"content-security-policy", policy.encode()),
                     (b"x-content-type-options", b"nosniff"),
