@@ -253,6 +253,14 @@ TABLE: tuple[Setting, ...] = (
         "connexion HTTP inactive gardée ouverte, en secondes (plus que le keep-alive amont de nginx)",
         minimum=1,
     ),
+    Setting(
+        "login_recheck_seconds",
+        "float",
+        15.0,
+        "une page de surveillance ouverte vérifie à ce rythme, en secondes, que sa connexion existe encore "
+        "(déconnexion, « Mon compte », changement de mot de passe) et se ferme sinon",
+        above=0,
+    ),
 )
 
 
@@ -289,6 +297,7 @@ class Settings:
     limit_concurrency: int
     header_timeout_seconds: float
     keep_alive_seconds: int
+    login_recheck_seconds: float
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from app.actions import candidate_test, guards
+from app.actions import candidate_test, guards, logins
 from app.errors import DomainError
 from app.http import candidate_claim, current_login, services_of
 from app.security import origin_allowed
@@ -43,16 +46,40 @@ async def supervisor_live(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_NO_ACCESS, "Accès refusé à cette session.")
         return
     await services.presence.supervisor_connected(session_id, claim.user_id)
-    try:
-        await serve_session_feed(
+    feed = asyncio.ensure_future(
+        serve_session_feed(
             websocket,
             services.hub,
             session_id,
             services.session_feed,
             heartbeat_seconds=services.settings.supervisor_heartbeat_seconds,
         )
+    )
+    watch = asyncio.ensure_future(_until_logged_out(services, claim))
+    try:
+        await asyncio.wait((feed, watch), return_when=asyncio.FIRST_COMPLETED)
+        if watch.done() and not watch.cancelled() and watch.exception() is None:
+            # The login was ended (logout, « Mon compte », a password change): a copied
+            # cookie must not keep a dashboard open either.
+            feed.cancel()
+            await asyncio.gather(feed, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await websocket.close(CLOSE_NOT_LOGGED_IN, "Vous avez été déconnecté.")
+        elif feed.done() and not feed.cancelled() and (failure := feed.exception()) is not None:
+            raise failure
     finally:
+        for task in (feed, watch):
+            task.cancel()
+        await asyncio.gather(feed, watch, return_exceptions=True)
         services.presence.supervisor_disconnected(session_id, claim.user_id)
+
+
+async def _until_logged_out(services: Services, login: logins.Login) -> None:
+    every = services.settings.login_recheck_seconds
+    while True:
+        await asyncio.sleep(every)
+        if not await logins.still_open(services.db, login, max_age=every / 2):
+            return
 
 
 async def candidate_live(websocket: WebSocket) -> None:

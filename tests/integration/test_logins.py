@@ -4,10 +4,16 @@ everywhere, so a copied cookie stops working. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
+import json
+import os
+import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,9 +21,14 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import event, text
 from starlette.applications import Starlette
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from app.security import LOGIN_COOKIE
 from tests.conftest import ORIGIN, World, digest, make_client
+from tests.integration.conftest import LIVE_ENV, Cluster, _close, plan_day
+from tests.live import cookie_header
+from tests.servers import AppProcess
 
 PASSWORD = "motdepasse1"
 
@@ -230,3 +241,54 @@ async def test_bad_password_changes_are_refused_and_change_nothing(world: World)
         assert r.headers["content-type"].startswith("application/json")
     assert digest(world.app, exclude=("failed_attempt",)) == before
     assert (await other.get("/api/me")).status_code == 200
+
+
+# ------------------------------------------------------------------- open supervisor sockets
+
+
+@pytest.fixture
+def single(tmp_path: Path, sqlite_template: Path) -> Iterator[Cluster]:
+    """One real process; open sockets recheck their login every second."""
+    db = tmp_path / "live.db"
+    shutil.copy(sqlite_template, db)
+    env = {**os.environ, **LIVE_ENV, "DATABASE_URL": f"sqlite:///{db}", "LOGIN_RECHECK_SECONDS": "1"}
+    app = AppProcess(env, log_dir=tmp_path).start()
+    yield Cluster([app], env)
+    app.kill()
+
+
+async def closed_within(ws: Any, seconds: float) -> bool:
+    """Reads (heartbeats, events) until the server closes the socket, or the delay passes."""
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                await ws.recv()
+    except ConnectionClosed:
+        return True
+    except TimeoutError:
+        return False
+
+
+async def test_an_open_dashboard_closes_when_its_login_ends(single: Cluster) -> None:
+    day = await plan_day(single, candidates=1)
+    app = single.a
+    live = f"{app.ws_url}/api/supervision/sessions/{day.session['id']}/live"
+    pierre = single.login_to(day.pierre, app)
+    thief = single.login_to(day.marie, app)  # a copy of Marie's cookie
+    async with (
+        connect(live, origin=app.url, additional_headers={"Cookie": cookie_header(thief)}) as stolen,
+        connect(live, origin=app.url, additional_headers={"Cookie": cookie_header(pierre)}) as other,
+    ):
+        assert json.loads(await asyncio.wait_for(stolen.recv(), 5))["type"] == "snapshot"
+        assert json.loads(await asyncio.wait_for(other.recv(), 5))["type"] == "snapshot"
+        assert (await day.marie.post("/api/auth/logout")).status_code == 204
+        started = time.monotonic()
+        assert await closed_within(stolen, 6), "the copied cookie's dashboard stayed open"
+        assert stolen.close_code == 4401 and "déconnecté" in (stolen.close_reason or "")
+        assert time.monotonic() - started < 4
+        # Another login's dashboard stays open and keeps hearing the session.
+        await asyncio.sleep(1.5)
+        assert other.close_code is None
+        message = json.loads(await asyncio.wait_for(other.recv(), 20))
+        assert message["type"] in ("heartbeat", "event")
+    await _close(single)
