@@ -14,7 +14,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.actions import logins
-from app.errors import DomainError
+from app.errors import CsrfRejected, DomainError, UnsupportedMediaType
 from app.http import LOGIN_SCOPE_KEY, login_claim, services_of
 from app.logs import request_id
 from app.security import CANDIDATE_COOKIE, LOGIN_COOKIE, origin_allowed
@@ -65,12 +65,13 @@ class RequestLog:
             request_id.reset(token)
 
 
-async def _refuse(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False).encode()
+async def _refuse(send: Send, refusal: DomainError) -> None:
+    """Answer a refusal before any route runs (the routes' exception handlers are inside)."""
+    body = json.dumps(refusal.body(), ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": refusal.status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
@@ -107,12 +108,7 @@ class JsonOnly:
                 await self.app(scope, receive, send)
                 return
             if (ctype or "").split(";", 1)[0].strip().lower() != "application/json":
-                await _refuse(
-                    send,
-                    415,
-                    "UNSUPPORTED_MEDIA_TYPE",
-                    "Type de contenu non pris en charge : envoyez du JSON (Content-Type: application/json).",
-                )
+                await _refuse(send, UnsupportedMediaType())
                 return
         await self.app(scope, receive, send)
 
@@ -201,7 +197,7 @@ class SameOrigin:
             if (LOGIN_COOKIE in cookie or CANDIDATE_COOKIE in cookie) and not origin_allowed(
                 headers, scope.get("scheme", "http"), self.allowed
             ):
-                await _refuse(send, 403, "CSRF_REJECTED", "Requête refusée : elle ne provient pas de l'application.")
+                await _refuse(send, CsrfRejected())
                 return
         await self.app(scope, receive, send)
 
@@ -228,7 +224,7 @@ class Logins:
                     # The database is down: say so rather than "not logged in", which would
                     # send the pages to the login form.
                     if scope["type"] == "http":
-                        await _refuse(send, exc.status, exc.code, exc.message)
+                        await _refuse(send, exc)
                         return
                     await send({"type": "websocket.close", "code": 1013, "reason": "Service indisponible."})
                     return
