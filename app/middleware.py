@@ -113,15 +113,15 @@ class JsonOnly:
         await self.app(scope, receive, send)
 
 
-# No inline script or style anywhere: everything comes from /static. connect-src 'self'
-# covers the page's own ws:// and wss:// (CSP level 3). The kit is a PDF: data: images are
-# only the favicon-less fallbacks browsers use for their own UI.
+# No inline script or style anywhere: everything comes from /static (the header's mark is
+# inline SVG markup, which needs no source). connect-src 'self' covers the page's own ws://
+# and wss:// (CSP level 3).
 PAGE_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        "img-src 'self'",
         "font-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",
