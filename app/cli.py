@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +26,6 @@ from app.settings import ConfigurationError, Settings, help_text, load_settings,
 from vocabulary import SessionStatus
 
 DEMO_EMAIL = "surveillant@testix.fr"
-DEMO_PASSWORD = "Testix2021"
 DEMO_CENTRE = "Centre de Testix"
 DEMO_SESSION_ID = 668
 DEMO_CANDIDATES = [
@@ -52,6 +53,10 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     # one format on stderr, JSON unless LOG_PLAIN, for whatever collects the logs.
     logs.configure(settings.log_json)
     migrate.upgrade(settings)
+    from app.serving import ENV, HeaderDeadlineProtocol
+
+    # Workers are spawned processes: they read the header deadline from the environment.
+    os.environ[ENV] = str(settings.header_timeout_seconds)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -65,7 +70,11 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
         # socket (86 KB against 42 KB, BENCHMARKS.md) and costs CPU on every send.
         ws_per_message_deflate=settings.ws_deflate,
         # Longer than nginx's upstream keep-alive, so a paced client reuses its connection.
-        timeout_keep_alive=65,
+        timeout_keep_alive=settings.keep_alive_seconds,
+        # Past this many connections (websockets included) or tasks, new requests get 503
+        # rather than the process running out of file descriptors or memory.
+        limit_concurrency=settings.limit_concurrency,
+        http=HeaderDeadlineProtocol,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=10,
@@ -76,15 +85,27 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     return 0
 
 
-def _seed_demo(tx: Tx, settings: Settings) -> tuple[ExamSession, bool]:
+def new_demo_password() -> str:
+    # Letters and digits, so it satisfies the sign-up rule; 14 characters from 56 symbols.
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(14))
+        if any(c.isdigit() for c in password) and any(c.isalpha() for c in password):
+            return password
+
+
+def _seed_demo(tx: Tx, settings: Settings, password: str | None) -> tuple[ExamSession, bool]:
+    """password: the new one to set (account created or --new-password), else None."""
     db = tx.db
     user = db.execute(select(User).where(col(User.email) == DEMO_EMAIL)).scalar()
     if user is None:
-        user = User(
-            email=DEMO_EMAIL, password_hash=hash_password(DEMO_PASSWORD), first_name="Surveillant", last_name="Test"
-        )
+        assert password is not None
+        user = User(email=DEMO_EMAIL, password_hash=hash_password(password), first_name="Surveillant", last_name="Test")
         db.add(user)
         db.flush()
+    elif password is not None:
+        user.password_hash = hash_password(password)
+        db.add(user)
     centre = db.execute(select(Centre).where(col(Centre.name) == DEMO_CENTRE)).scalar()
     if centre is None:
         centre = Centre(name=DEMO_CENTRE)
@@ -117,24 +138,36 @@ def _seed_demo(tx: Tx, settings: Settings) -> tuple[ExamSession, bool]:
     return session, True
 
 
-async def _demo(settings: Settings) -> tuple[ExamSession, bool, int]:
+async def _demo(settings: Settings, new_password: bool) -> tuple[ExamSession, bool, int, str | None]:
     db = Database(settings)
     try:
-        session, created = await db.write(lambda tx: _seed_demo(tx, settings))
+
+        def has_account(s: Session) -> bool:
+            return s.execute(select(col(User.id)).where(col(User.email) == DEMO_EMAIL)).first() is not None
+
+        password = new_demo_password() if new_password or not await db.read(has_account) else None
+        session, created = await db.write(lambda tx: _seed_demo(tx, settings, password))
 
         def count(s: Session) -> int:
             return len(list(s.execute(select(col(Candidate.id)).where(col(Candidate.session_id) == session.id))))
 
-        return session, created, await db.read(count)
+        return session, created, await db.read(count), password
     finally:
         db.dispose()
 
 
-def demo(settings: Settings) -> int:
+def demo(settings: Settings, force: bool = False, new_password: bool = False) -> int:
     import asyncio
 
+    if not settings.is_sqlite and not force:
+        # The demo adds a known account, a centre and four fictitious candidates: on a real
+        # database that is an account someone could log into. Only on purpose.
+        return _fail(
+            "surveillance demo ne s'exécute que sur une base SQLite de démonstration. Pour l'ajouter "
+            "quand même à cette base, relancez avec --force. / demo runs on SQLite only unless --force."
+        )
     migrate.upgrade(settings)
-    session, created, count = asyncio.run(_demo(settings))
+    session, created, count, password = asyncio.run(_demo(settings, new_password))
     print("Session de démonstration " + ("créée" if created else "déjà présente") + " :")
     print(f"  {DEMO_CENTRE} · Salle 3 · 28/12/2021 · 11:00 · {count} candidats")
     print(f"  Numéro de session          : {session.id}")
@@ -142,7 +175,13 @@ def demo(settings: Settings) -> int:
     print(f"  Code d'accès               : {session.access_code}   (candidats)")
     print("Compte surveillant de démonstration (aussi membre du centre) :")
     print(f"  Adresse e-mail : {DEMO_EMAIL}")
-    print(f"  Mot de passe   : {DEMO_PASSWORD}")
+    if password is not None:
+        print(f"  Mot de passe   : {password}   (affiché une seule fois)")
+    else:
+        print(
+            "  Mot de passe   : inchangé (affiché à la création du compte ; "
+            "surveillance demo --new-password en génère un autre)"
+        )
     print("Candidats : " + ", ".join(f"{last} {first} ({birth:%d/%m/%Y})" for last, first, birth in DEMO_CANDIDATES))
     return 0
 
@@ -189,7 +228,11 @@ def parser() -> argparse.ArgumentParser:
     )
     t = sub.add_parser("settings-table", help="imprime le tableau des réglages du README (Markdown)")
     t.add_argument("--write", metavar="README", help="remplace le tableau dans ce fichier au lieu de l'imprimer")
-    sub.add_parser("demo", help="crée la session de démonstration du guide")
+    dm = sub.add_parser("demo", help="crée la session de démonstration du guide (base SQLite)")
+    dm.add_argument("--force", action="store_true", help="accepte une base autre que SQLite")
+    dm.add_argument(
+        "--new-password", action="store_true", help="donne un nouveau mot de passe au compte de démonstration"
+    )
     c = sub.add_parser("centre", help="centres de certification")
     csub = c.add_subparsers(dest="centre_command", required=True)
     cc = csub.add_parser("create", help="crée un centre")
@@ -229,7 +272,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         return serve(settings, args.host, args.port, args.workers)
     if args.command == "demo":
-        return demo(settings)
+        return demo(settings, force=args.force, new_password=args.new_password)
     if args.command == "centre":
         return centre_create(settings, args.name, args.admin)
     if args.command == "db":

@@ -49,6 +49,7 @@ def make_engine(settings: Settings) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=settings.db_pool_size,
             max_overflow=0,
+            hide_parameters=True,
         )
         _sqlite_transactions(engine)
         return engine
@@ -75,6 +76,8 @@ def make_engine(settings: Settings) -> Engine:
             "keepalives_interval": 3,
             "keepalives_count": 3,
         },
+        # Bound values are names, birthdates, codes: never in an exception text or a log.
+        hide_parameters=True,
     )
 
 

@@ -108,6 +108,9 @@ TEST_FINISHED = "Votre test de certification est terminé."
 TEST_ENDED_BY_SUPERVISOR = "Votre surveillant a mis fin à votre test de certification."
 TEST_ENDED_BY_FINALIZATION = "La session a été finalisée : votre test de certification est terminé."
 QUESTION_NOT_CURRENT = "Cette question n'est pas la question en cours."
+WRONG_PASSWORD = "Le mot de passe actuel est incorrect."
+CSRF_REJECTED = "Requête refusée : elle ne provient pas de l'application."
+UNSUPPORTED_MEDIA_TYPE = "Type de contenu non pris en charge : envoyez du JSON (Content-Type: application/json)."
 
 
 # ---------------------------------------------------------------- refusals that take details
@@ -507,3 +510,14 @@ class ReasonNotNeeded(InvalidPayload):
 
 
 class SessionNotFinalized(DomainError, status=409, code="SESSION_NOT_FINALIZED", message=SESSION_NOT_FINALIZED): ...
+
+
+
+
+class WrongPassword(DomainError, status=403, code="WRONG_PASSWORD", message=WRONG_PASSWORD): ...
+
+
+class CsrfRejected(DomainError, status=403, code="CSRF_REJECTED", message=CSRF_REJECTED): ...
+
+
+class UnsupportedMediaType(DomainError, status=415, code="UNSUPPORTED_MEDIA_TYPE", message=UNSUPPORTED_MEDIA_TYPE): ...

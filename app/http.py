@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
+from app.actions.logins import Login
 from app.errors import (
     DomainError,
     InvalidPayload,
@@ -25,12 +26,16 @@ from app.security import (
     LOGIN_COOKIE,
     LOGIN_MAX_AGE,
     CandidateClaim,
+    LoginClaim,
+    cookie_name,
 )
 
 if TYPE_CHECKING:
     from app.services import Services
 
 MAX_JSON_BYTES = 64 * 1024
+# Where the Logins middleware leaves the request's login session (scope key).
+LOGIN_SCOPE_KEY = "surveillance.login"
 MAX_UPLOAD_BYTES = 1024 * 1024
 
 
@@ -153,7 +158,8 @@ def path_id(request: Request, name: str) -> int:
     raw = request.path_params[name]
     if isinstance(raw, int):
         value = raw
-    elif isinstance(raw, str) and raw.isdecimal() and len(raw) < 12:
+    # ASCII digits only: "１" (full-width) is decimal to Python and would name id 1.
+    elif isinstance(raw, str) and raw.isascii() and raw.isdecimal() and len(raw) < 12:
         value = int(raw)
     else:
         raise NotFound()
@@ -173,20 +179,45 @@ async def spend_budget(request: Request, door: str) -> None:
     await services_of(request).budget.spend(door, client_address(request))
 
 
-def user_id(conn: HTTPConnection) -> int:
-    claim = services_of(conn).signer.read_login(conn.cookies.get(LOGIN_COOKIE))
-    if claim is None:
+def secure_connection(conn: HTTPConnection) -> bool:
+    """HTTPS as the browser sees it: uvicorn takes the scheme from X-Forwarded-Proto only
+    when the proxy is in FORWARDED_ALLOW_IPS."""
+    return services_of(conn).settings.secure_cookies_always or conn.url.scheme in ("https", "wss")
+
+
+def read_cookie(conn: HTTPConnection, base: str) -> str | None:
+    # Only the name of this connection's kind: over HTTPS an unprefixed cookie is ignored.
+    return conn.cookies.get(cookie_name(base, secure_connection(conn)))
+
+
+def login_claim(conn: HTTPConnection) -> LoginClaim | None:
+    return services_of(conn).signer.read_login(read_cookie(conn, LOGIN_COOKIE))
+
+
+def current_login(conn: HTTPConnection) -> Login | None:
+    """The login session app.middleware.Logins found for this request's cookie."""
+    found = conn.scope.get(LOGIN_SCOPE_KEY)
+    return found if isinstance(found, Login) else None
+
+
+def require_login(conn: HTTPConnection) -> Login:
+    found = current_login(conn)
+    if found is None:
         raise NotAuthenticated()
-    return claim.user_id
+    return found
+
+
+def user_id(conn: HTTPConnection) -> int:
+    return require_login(conn).user_id
 
 
 def optional_user_id(conn: HTTPConnection) -> int | None:
-    claim = services_of(conn).signer.read_login(conn.cookies.get(LOGIN_COOKIE))
-    return claim.user_id if claim else None
+    found = current_login(conn)
+    return found.user_id if found else None
 
 
 def candidate_claim(conn: HTTPConnection) -> CandidateClaim | None:
-    return services_of(conn).signer.read_candidate(conn.cookies.get(CANDIDATE_COOKIE))
+    return services_of(conn).signer.read_candidate(read_cookie(conn, CANDIDATE_COOKIE))
 
 
 def session_number(body: dict[str, Any], name: str) -> int:
@@ -200,19 +231,20 @@ def session_number(body: dict[str, Any], name: str) -> int:
 
 
 def _set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
-    services = services_of(request)
+    secure = secure_connection(request)
+    # Path "/" and no Domain: both required by the __Host- prefix.
     response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        httponly=True,
-        samesite="lax",
-        secure=services.settings.cookie_secure or request.url.scheme == "https",
+        cookie_name(name, secure), value, max_age=max_age, path="/", httponly=True, samesite="lax", secure=secure
     )
 
 
-def set_login_cookie(response: Response, request: Request, user: int) -> None:
-    _set_cookie(response, request, LOGIN_COOKIE, services_of(request).signer.login(user), LOGIN_MAX_AGE)
+def delete_login_cookie(response: Response, request: Request) -> None:
+    secure = secure_connection(request)
+    response.delete_cookie(cookie_name(LOGIN_COOKIE, secure), path="/", httponly=True, samesite="lax", secure=secure)
+
+
+def set_login_cookie(response: Response, request: Request, user: int, key: str) -> None:
+    _set_cookie(response, request, LOGIN_COOKIE, services_of(request).signer.login(user, key), LOGIN_MAX_AGE)
 
 
 def set_candidate_cookie(response: Response, request: Request, claim: CandidateClaim) -> None:

@@ -17,7 +17,7 @@ from app import logs
 from app.compression import Compress
 from app.errors import DomainError, HttpRefusal, InternalError, MethodNotAllowed, NotFound
 from app.http import error_response
-from app.middleware import RequestLog, SameOrigin
+from app.middleware import JsonOnly, Logins, RequestLog, SameOrigin, SecurityHeaders
 from app.routes import auth, candidate, centre, incidents, live, ops, pages, records, room, supervision
 from app.services import Services
 from app.settings import Settings, load_settings
@@ -44,7 +44,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error", exc_info=exc)
-    return error_response(InternalError())
+    response = error_response(InternalError())
+    # Answered outside the middleware stack (Starlette's ServerErrorMiddleware): the
+    # headers SecurityHeaders would have added, here.
+    response.headers.update(
+        {
+            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "same-origin",
+            "Cache-Control": "no-store",
+        }
+    )
+    return response
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -79,7 +91,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # Outermost: it compresses what every other middleware has finished.
             Middleware(Compress),
             Middleware(RequestLog),
+            Middleware(SecurityHeaders, secure_always=settings.secure_cookies_always),
             Middleware(SameOrigin, allowed=settings.allowed_origins),
+            Middleware(JsonOnly),
+            Middleware(Logins),
         ],
         exception_handlers={
             DomainError: _domain_error,

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids and logs, and the same-origin rule on state changes."""
+"""Pure ASGI middleware: request ids and logs, the same-origin rule on state changes, and
+JSON-only bodies on the API."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import secrets
 import time
 
 from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.actions import logins
+from app.errors import CsrfRejected, DomainError, UnsupportedMediaType
+from app.http import LOGIN_SCOPE_KEY, login_claim, services_of
 from app.logs import request_id
 from app.security import CANDIDATE_COOKIE, LOGIN_COOKIE, origin_allowed
 
@@ -60,6 +65,123 @@ class RequestLog:
             request_id.reset(token)
 
 
+async def _refuse(send: Send, refusal: DomainError) -> None:
+    """Answer a refusal before any route runs (the routes' exception handlers are inside)."""
+    body = json.dumps(refusal.body(), ensure_ascii=False).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": refusal.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# Uploads that are files, not JSON: the roster import takes the CSV's bytes as they are.
+_FILE_ROUTES = re.compile(r"/api/sessions/[^/]+/candidates/import")
+
+
+class JsonOnly:
+    """Login CSRF: a plain HTML form (text/plain, urlencoded, multipart) can post to another
+    site without a preflight, and a text/plain field can spell a JSON object. Every API
+    state change with a body must therefore say application/json, which a form cannot."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in UNSAFE
+            and scope["path"].startswith("/api/")
+            and not _FILE_ROUTES.fullmatch(scope["path"])
+        ):
+            headers = Headers(scope=scope)
+            ctype = headers.get("content-type")
+            has_body = headers.get("content-length", "0").strip() not in ("", "0") or "transfer-encoding" in headers
+            if ctype is None and not has_body:
+                # A bodiless action (log out, finalise) is not a form post: forms always say their type.
+                await self.app(scope, receive, send)
+                return
+            if (ctype or "").split(";", 1)[0].strip().lower() != "application/json":
+                await _refuse(send, UnsupportedMediaType())
+                return
+        await self.app(scope, receive, send)
+
+
+# No inline script or style anywhere: everything comes from /static (the header's mark is
+# inline SVG markup, which needs no source). connect-src 'self' covers the page's own ws://
+# and wss:// (CSP level 3).
+PAGE_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# JSON, CSS, JS: nothing to run, and never framed.
+OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# The kit: browsers show a PDF with a viewer of their own that a default-src would hamper.
+PDF_POLICY = "frame-ancestors 'none'"
+HSTS = b"max-age=31536000"
+
+
+class SecurityHeaders:
+    """Headers every answer carries; Cache-Control no-store on the API, whose answers hold
+    session passwords and access codes (details, snapshots, the kit), and on pages, unless a
+    route set its own."""
+
+    def __init__(self, app: ASGIApp, secure_always: bool) -> None:
+        self.app = app
+        self.secure_always = secure_always
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        secure = self.secure_always or scope.get("scheme") == "https"
+        api = scope["path"].startswith("/api/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                ctype = next((v for n, v in headers if n.lower() == b"content-type"), b"")
+                if ctype.startswith(b"text/html"):
+                    policy = PAGE_POLICY
+                elif ctype.startswith(b"application/pdf"):
+                    policy = PDF_POLICY
+                else:
+                    policy = OTHER_POLICY
+                headers += [
+                    (b"content-security-policy", policy.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                ]
+                if secure:
+                    # Only when cookies are Secure: over plain HTTP the header is ignored anyway.
+                    headers.append((b"strict-transport-security", HSTS))
+                if (api or policy is PAGE_POLICY) and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class SameOrigin:
     """CSRF: a state change carrying our cookies must come from our own pages."""
 
@@ -71,28 +193,39 @@ class SameOrigin:
         if scope["type"] == "http" and scope["method"] in UNSAFE:
             headers = Headers(scope=scope)
             cookie = headers.get("cookie", "")
+            # Substrings: "surveillance_login" is also found in its "__Host-" name.
             if (LOGIN_COOKIE in cookie or CANDIDATE_COOKIE in cookie) and not origin_allowed(
                 headers, scope.get("scheme", "http"), self.allowed
             ):
-                body = json.dumps(
-                    {
-                        "error": {
-                            "code": "CSRF_REJECTED",
-                            "message": "Requête refusée : elle ne provient pas de l'application.",
-                        }
-                    },
-                    ensure_ascii=False,
-                ).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 403,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await _refuse(send, CsrfRejected())
                 return
+        await self.app(scope, receive, send)
+
+
+# Answers that never depend on who is logged in: no lookup for them.
+_NO_LOGIN = ("/static/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/favicon")
+
+
+class Logins:
+    """Finds the login session a verified login cookie names (one indexed lookup) and leaves
+    it in the scope for the routes and sockets; a deleted or expired one counts as none."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not scope["path"].startswith(_NO_LOGIN):
+            conn = HTTPConnection(scope)
+            claim = login_claim(conn)
+            if claim is not None:
+                try:
+                    scope[LOGIN_SCOPE_KEY] = await logins.authenticate(services_of(conn).db, claim)
+                except DomainError as exc:
+                    # The database is down: say so rather than "not logged in", which would
+                    # send the pages to the login form.
+                    if scope["type"] == "http":
+                        await _refuse(send, exc)
+                        return
+                    await send({"type": "websocket.close", "code": 1013, "reason": "Service indisponible."})
+                    return
         await self.app(scope, receive, send)

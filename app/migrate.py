@@ -42,7 +42,7 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
         return
-    engine = create_engine(url)
+    engine = create_engine(url, hide_parameters=True)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _LOCK_ID})

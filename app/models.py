@@ -184,3 +184,17 @@ class IncidentReport(SQLModel, table=True):
     author_name: str = Field(max_length=210)
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime | None = None
+
+
+class LoginSession(SQLModel, table=True):
+    """One logged-in browser. The cookie carries a random key; only its SHA-256 is stored, so
+    reading this table gives no way in. Deleting the row logs that browser out."""
+
+    __tablename__ = "login_session"
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    user_agent: str = Field(default="", max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    last_seen_at: dt.datetime = Field(default_factory=utcnow)
+    expires_at: dt.datetime = Field(index=True)

@@ -77,15 +77,34 @@ PATHS: dict[str, dict[str, Any]] = {
                 password={"type": "string"},
                 first_name={"type": "string"},
                 last_name={"type": "string"},
+                next={"type": "string"},
             ),
         )
     },
     "/api/auth/login": {
         "post": _op(
-            "Se connecter", 200, _obj(["email", "password"], email={"type": "string"}, password={"type": "string"})
+            "Se connecter",
+            200,
+            _obj(["email", "password"], email={"type": "string"}, password={"type": "string"}, next={"type": "string"}),
         )
     },
     "/api/auth/logout": {"post": _op("Se déconnecter", 204)},
+    "/api/auth/sessions": {
+        "get": _op("Mes sessions de connexion", 200),
+        "delete": _op("Déconnecter mes autres sessions", 200),
+    },
+    "/api/auth/sessions/{id}": {"delete": _op("Déconnecter une session", 204, params=("id",))},
+    "/api/auth/password": {
+        "post": _op(
+            "Changer de mot de passe",
+            200,
+            _obj(
+                ["current_password", "new_password"],
+                current_password={"type": "string"},
+                new_password={"type": "string"},
+            ),
+        )
+    },
     "/api/me": {"get": _op("Mon compte et mes centres", 200)},
     "/api/centres/{cid}/sessions": {
         "get": _op("Sessions du centre", 200, params=("cid",)),

@@ -28,8 +28,15 @@ _DUMMY_HASH = _hasher.hash("surveillance-dummy-password-1")
 
 LOGIN_COOKIE = "surveillance_login"
 CANDIDATE_COOKIE = "surveillance_candidat"
+# Over HTTPS the names carry this prefix: the browser then accepts them only with Secure,
+# Path=/ and no Domain, so a sibling subdomain or a plain-HTTP page cannot plant one.
+HOST_PREFIX = "__Host-"
 LOGIN_MAX_AGE = 14 * 24 * 3600
 CANDIDATE_MAX_AGE = 24 * 3600
+
+
+def cookie_name(base: str, secure: bool) -> str:
+    return HOST_PREFIX + base if secure else base
 
 
 def hash_password(password: str) -> str:
@@ -55,7 +62,10 @@ def password_problem(password: str) -> str | None:
 
 @dataclass(frozen=True)
 class LoginClaim:
+    """What a verified login cookie says: whose, and the key of its login session."""
+
     user_id: int
+    key: str
 
 
 @dataclass(frozen=True)
@@ -101,8 +111,8 @@ class Signer:
         self._login = URLSafeTimedSerializer(secret_key, salt="surveillance.login")
         self._candidate = URLSafeTimedSerializer(secret_key, salt="surveillance.candidate")
 
-    def login(self, user_id: int) -> str:
-        return self._login.dumps({"u": user_id})
+    def login(self, user_id: int, key: str) -> str:
+        return self._login.dumps({"u": user_id, "s": key})
 
     def candidate(self, claim: CandidateClaim) -> str:
         data: dict[str, Any] = {"c": claim.candidate_id, "s": claim.session_id, "t": claim.token}
@@ -114,7 +124,11 @@ class Signer:
         data = _loads(self._login, value, LOGIN_MAX_AGE)
         if data is None or not isinstance(data.get("u"), int):
             return None
-        return LoginClaim(user_id=data["u"])
+        key = data.get("s")
+        # A cookie of the old stateless form (no key) names no login: it opens nothing.
+        if not isinstance(key, str) or not 20 <= len(key) <= 100:
+            return None
+        return LoginClaim(user_id=data["u"], key=key)
 
     def read_candidate(self, value: str | None) -> CandidateClaim | None:
         data = _loads(self._candidate, value, CANDIDATE_MAX_AGE)

@@ -9,6 +9,7 @@ checks the environment by it, and `surveillance serve --help-settings` and the R
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import re
 import secrets
@@ -27,7 +28,7 @@ class ConfigurationError(Exception):
     """A setting is missing or wrong; the message says which, in French and English."""
 
 
-Kind = Literal["text", "secret", "url", "int", "float", "bool", "path", "origins", "timezone"]
+Kind = Literal["text", "secret", "url", "int", "float", "bool", "path", "origins", "timezone", "networks"]
 
 _KIND_WORDS: dict[Kind, str] = {
     "text": "texte",
@@ -39,6 +40,7 @@ _KIND_WORDS: dict[Kind, str] = {
     "path": "dossier",
     "origins": "liste d'origines",
     "timezone": "fuseau horaire",
+    "networks": "liste d'adresses ou de réseaux",
 }
 _TRUE = frozenset({"1", "true", "yes", "on", "oui"})
 
@@ -91,6 +93,8 @@ class Setting:
             return Path(raw)
         if self.kind == "origins":
             return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+        if self.kind == "networks":
+            return _networks(self.env, raw)
         return raw
 
     def check(self, value: Any) -> None:
@@ -139,7 +143,15 @@ TABLE: tuple[Setting, ...] = (
         shown="aucune",
     ),
     Setting("data_dir", "path", Path("."), "dossier du fichier SQLite par défaut et de la clé générée"),
-    Setting("cookie_secure", "bool", False, "cookies `Secure` (derrière HTTPS)"),
+    Setting(
+        "cookie_secure",
+        "bool",
+        None,
+        "cookies `Secure` nommés `__Host-…` : automatiquement pour une requête HTTPS (vue par uvicorn, donc "
+        "`X-Forwarded-Proto` d'un proxy de `FORWARDED_ALLOW_IPS`) et dès qu'une origine de `ALLOWED_ORIGINS` est "
+        "en `https://` ; `oui` : toujours ; `non` : seulement pour les requêtes HTTPS",
+        shown="automatique",
+    ),
     Setting("forwarded_allow_ips", "text", "127.0.0.1", "proxys dont uvicorn croit les en-têtes `X-Forwarded-*`"),
     Setting("test_minutes", "int", 105, "durée du test, en minutes, avant temps majoré", minimum=1),
     Setting("questions_per_test", "int", 16, "nombre de questions tirées pour chaque candidat", minimum=1),
@@ -258,6 +270,44 @@ TABLE: tuple[Setting, ...] = (
         "messages qu'un surveillant peut envoyer à une session par minute",
         minimum=1,
     ),
+    Setting(
+        "metrics_allowed",
+        "networks",
+        ("127.0.0.1/32", "::1/128"),
+        "adresses ou réseaux (séparés par des virgules) autorisés à lire `/metrics` ; les autres reçoivent `404` "
+        "(derrière un proxy de confiance, l'adresse est celle de `X-Forwarded-For`)",
+        shown="`127.0.0.1/32,::1/128` (la machine elle-même)",
+    ),
+    Setting(
+        "limit_concurrency",
+        "int",
+        12000,
+        "connexions (websockets comprises) par processus au-delà desquelles uvicorn répond `503`",
+        minimum=1,
+    ),
+    Setting(
+        "header_timeout_seconds",
+        "float",
+        20.0,
+        "délai, en secondes, pour recevoir les en-têtes d'une requête (connexion muette ou trop lente, "
+        "« slowloris ») avant de couper",
+        above=0,
+    ),
+    Setting(
+        "keep_alive_seconds",
+        "int",
+        65,
+        "connexion HTTP inactive gardée ouverte, en secondes (plus que le keep-alive amont de nginx)",
+        minimum=1,
+    ),
+    Setting(
+        "login_recheck_seconds",
+        "float",
+        15.0,
+        "une page de surveillance ouverte vérifie à ce rythme, en secondes, que sa connexion existe encore "
+        "(déconnexion, « Mon compte », changement de mot de passe) et se ferme sinon",
+        above=0,
+    ),
 )
 
 
@@ -271,7 +321,8 @@ class Settings:
     secret_key: str
     allowed_origins: tuple[str, ...]
     data_dir: Path
-    cookie_secure: bool
+    # None: automatic (see secure_cookies_always).
+    cookie_secure: bool | None
     forwarded_allow_ips: str
     test_minutes: int
     questions_per_test: int
@@ -298,10 +349,23 @@ class Settings:
     test_expiry_hours: int
     expiry_sweep_seconds: float
     messages_per_minute: int
+    metrics_allowed: tuple[str, ...]
+    limit_concurrency: int
+    header_timeout_seconds: float
+    keep_alive_seconds: int
+    login_recheck_seconds: float
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies_always(self) -> bool:
+        """Cookies Secure (and __Host-) even on a request that looks like plain HTTP: the
+        public site is HTTPS (a TLS proxy whose X-Forwarded-Proto we may not see)."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return any(origin.startswith("https://") for origin in self.allowed_origins)
 
     @property
     def log_json(self) -> bool:
@@ -445,6 +509,21 @@ def _validate_redis_url(url: str) -> None:
         raise ConfigurationError(
             "REDIS_URL doit commencer par redis:// ou redis+sentinel:// / must start with redis:// or redis+sentinel://"
         )
+
+
+def _networks(env: str, raw: str) -> tuple[str, ...]:
+    """Addresses or networks (CIDR), comma-separated."""
+    found: list[str] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigurationError(
+                f"{env} : adresse ou réseau invalide {item!r} (ex. 127.0.0.1, 10.0.0.0/8) / invalid network"
+            ) from None
+    return tuple(found)
 
 
 def _secret_beside_sqlite(data_dir: Path) -> str:

@@ -1,15 +1,19 @@
-"""Accounts: sign up, log in under the rate limit, who am I."""
+"""Accounts: sign up, log in under the rate limit, change one's password, who am I.
+
+Signing up and logging in open a login session (`logins`) and return its key for the
+cookie; a password change ends every other login of the account."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from app.actions import logins
 from app.actions.guards import user_of
 from app.actions.rules import Rules
 from app.db import Database, Tx
-from app.errors import EmailTaken, InvalidCredentials
+from app.errors import EmailTaken, InvalidCredentials, WrongPassword
 from app.hashing import Slot
 from app.models import Centre, Membership, User
 from app.security import hash_password, verify_password
@@ -28,15 +32,26 @@ def create_user(tx: Tx, email: str, password_hash: str, first_name: str, last_na
     return user
 
 
-async def signup(database: Database, hashes: Slot, email: str, password: str, first_name: str, last_name: str) -> User:
+async def signup(
+    database: Database, hashes: Slot, email: str, password: str, first_name: str, last_name: str, user_agent: str
+) -> tuple[User, str]:
+    """The new account, logged in: (user, login key for the cookie)."""
     # The hash runs outside any transaction, on the bounded pool: it is slow on purpose.
     hashed = await hashes.run(lambda: hash_password(password))
-    return await database.write(lambda tx: create_user(tx, email, hashed, first_name, last_name))
+
+    def create(tx: Tx) -> tuple[User, str]:
+        user = create_user(tx, email, hashed, first_name, last_name)
+        assert user.id is not None
+        return user, logins.open_session(tx, user.id, user_agent)
+
+    return await database.write(create)
 
 
-async def login(database: Database, rules: Rules, hashes: Slot, email: str, password: str) -> User:
-    """`hashes`: a place already taken in the hash pool, so a full pool refuses the login
-    before it records a try."""
+async def login(
+    database: Database, rules: Rules, hashes: Slot, email: str, password: str, user_agent: str
+) -> tuple[User, str]:
+    """(user, login key for the cookie), under the per-account rate limit. `hashes`: a place
+    already taken in the hash pool, so a full pool refuses the login before it records a try."""
     key = f"login:{email}"
 
     def reserve(tx: Tx) -> User | None:
@@ -53,8 +68,46 @@ async def login(database: Database, rules: Rules, hashes: Slot, email: str, pass
     ok = await hashes.run(lambda: verify_password(stored, password))
     if user is None or not ok:
         raise InvalidCredentials()
-    await database.write(lambda tx: rules.limiter.succeed(tx.db, key))
-    return user
+    uid = user.id
+    assert uid is not None
+
+    def welcome(tx: Tx) -> str:
+        rules.limiter.succeed(tx.db, key)
+        return logins.open_session(tx, uid, user_agent)
+
+    return user, await database.write(welcome)
+
+
+async def change_password(
+    database: Database, rules: Rules, hashes: Slot, login: logins.Login, current: str, new: str
+) -> int:
+    """Set a new password once the current one is proved; every other login of the account
+    ends (whoever else was logged in with the old password). Returns how many ended."""
+    # Someone at an unlocked computer must not guess the password either: the same budget
+    # as logins, per account.
+    key = f"password:{login.user_id}"
+
+    def reserve(tx: Tx) -> User | None:
+        found: User | None = tx.db.execute(
+            select(User).where(col(User.id) == login.user_id).with_for_update()
+        ).scalar()
+        rules.limiter.check(tx.db, key)
+        rules.limiter.fail(tx.db, key)
+        return found
+
+    user = await database.write(reserve)
+    stored = user.password_hash if user else None
+    ok = await hashes.run(lambda: verify_password(stored, current))
+    if user is None or not ok:
+        raise WrongPassword()
+    hashed = await hashes.run(lambda: hash_password(new))
+
+    def change(tx: Tx) -> int:
+        rules.limiter.succeed(tx.db, key)
+        tx.db.execute(update(User).where(col(User.id) == login.user_id).values(password_hash=hashed))
+        return logins.end_others(tx, login.user_id, keep=login.session_id)
+
+    return await database.write(change)
 
 
 def whoami(db: Session, user_id: int) -> tuple[User, list[Centre]]:

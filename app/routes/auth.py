@@ -1,4 +1,4 @@
-"""Accounts: sign up, log in, log out, who am I."""
+"""Accounts: sign up, log in, log out, who am I, my login sessions, my password."""
 
 from __future__ import annotations
 
@@ -6,11 +6,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.actions import accounts
+from app.actions import accounts, logins
 from app.errors import InvalidPayload
-from app.http import is_text, json_body, json_response, services_of, set_login_cookie, spend_budget, text, user_id
+from app.http import (
+    current_login,
+    delete_login_cookie,
+    is_text,
+    json_body,
+    json_response,
+    path_id,
+    require_login,
+    services_of,
+    set_login_cookie,
+    spend_budget,
+    text,
+    user_id,
+)
 from app.models import User
-from app.security import LOGIN_COOKIE, password_problem
+from app.redirects import safe_next
+from app.security import password_problem
 from app.views import me_view
 
 
@@ -26,12 +40,20 @@ def _lowered_email(body: dict[str, object]) -> str:
     return email
 
 
-def _password(body: dict[str, object]) -> str:
-    password = body.get("password")
+def _password(body: dict[str, object], name: str = "password") -> str:
+    password = body.get(name)
     if not isinstance(password, str) or len(password) > 200:
-        raise InvalidPayload("password", "champ obligatoire.")
+        raise InvalidPayload(name, "champ obligatoire.")
     if not is_text(password):
-        raise InvalidPayload("password", "caractères non autorisés.")
+        raise InvalidPayload(name, "caractères non autorisés.")
+    return password
+
+
+def _new_password(body: dict[str, object], name: str) -> str:
+    password = _password(body, name)
+    problem = password_problem(password)
+    if problem:
+        raise InvalidPayload(name, problem + ".")
     return password
 
 
@@ -46,18 +68,16 @@ async def signup(request: Request) -> Response:
     await spend_budget(request, "signup")
     body = await json_body(request)
     email = _email(body)
-    password = _password(body)
-    problem = password_problem(password)
-    if problem:
-        raise InvalidPayload("password", problem + ".")
+    password = _new_password(body, "password")
     first = text(body, "first_name")
     last = text(body, "last_name")
+    agent = request.headers.get("user-agent", "")
     services = services_of(request)
     async with services.hashes.reserve() as slot:
-        user = await accounts.signup(services.db, slot, email, password, first, last)
-    response = json_response({"user": user_json(user)}, 201)
+        user, key = await accounts.signup(services.db, slot, email, password, first, last, agent)
+    response = json_response({"user": user_json(user), "next": safe_next(body.get("next"))}, 201)
     assert user.id is not None
-    set_login_cookie(response, request, user.id)
+    set_login_cookie(response, request, user.id, key)
     return response
 
 
@@ -67,18 +87,56 @@ async def login(request: Request) -> Response:
     email = _lowered_email(body)
     password = _password(body)
     services = services_of(request)
+    agent = request.headers.get("user-agent", "")
     async with services.hashes.reserve() as slot:
-        user = await accounts.login(services.db, services.rules, slot, email, password)
-    response = json_response({"user": user_json(user)})
+        user, key = await accounts.login(services.db, services.rules, slot, email, password, agent)
+    response = json_response({"user": user_json(user), "next": safe_next(body.get("next"))})
     assert user.id is not None
-    set_login_cookie(response, request, user.id)
+    set_login_cookie(response, request, user.id, key)
     return response
 
 
 async def logout(request: Request) -> Response:
+    found = current_login(request)
+    if found is not None:
+        # The row goes: a copy of this cookie elsewhere stops working too.
+        await services_of(request).db.write(lambda tx: logins.end_current(tx, found))
     response = Response(status_code=204)
-    response.delete_cookie(LOGIN_COOKIE, httponly=True, samesite="lax")
+    delete_login_cookie(response, request)
     return response
+
+
+async def my_sessions(request: Request) -> Response:
+    found = require_login(request)
+    sessions = await services_of(request).db.read(lambda db: logins.list_sessions(db, found))
+    return json_response({"sessions": sessions})
+
+
+async def end_session(request: Request) -> Response:
+    found = require_login(request)
+    sid = path_id(request, "id")
+    await services_of(request).db.write(lambda tx: logins.end_session(tx, found, sid))
+    response = Response(status_code=204)
+    if sid == found.session_id:
+        delete_login_cookie(response, request)
+    return response
+
+
+async def end_other_sessions(request: Request) -> Response:
+    found = require_login(request)
+    ended = await services_of(request).db.write(lambda tx: logins.end_others(tx, found.user_id, keep=found.session_id))
+    return json_response({"ended": ended})
+
+
+async def change_password(request: Request) -> Response:
+    found = require_login(request)
+    body = await json_body(request)
+    current = _password(body, "current_password")
+    new = _new_password(body, "new_password")
+    services = services_of(request)
+    async with services.hashes.reserve() as slot:
+        ended = await accounts.change_password(services.db, services.rules, slot, found, current, new)
+    return json_response({"ended": ended})
 
 
 async def me(request: Request) -> Response:
@@ -91,5 +149,9 @@ routes = [
     Route("/api/auth/signup", signup, methods=["POST"]),
     Route("/api/auth/login", login, methods=["POST"]),
     Route("/api/auth/logout", logout, methods=["POST"]),
+    Route("/api/auth/sessions", my_sessions, methods=["GET"]),
+    Route("/api/auth/sessions", end_other_sessions, methods=["DELETE"]),
+    Route("/api/auth/sessions/{id}", end_session, methods=["DELETE"]),
+    Route("/api/auth/password", change_password, methods=["POST"]),
     Route("/api/me", me, methods=["GET"]),
 ]

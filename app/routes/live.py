@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import weakref
 from typing import Any
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from app.actions import candidate_test, guards
+from app.actions import candidate_test, guards, logins
 from app.db import Database
 from app.errors import DomainError, OpenedElsewhere
-from app.http import candidate_claim, services_of
-from app.security import LOGIN_COOKIE, origin_allowed
+from app.http import candidate_claim, current_login, services_of
+from app.security import origin_allowed
 from app.services import Services
 from realtime.sockets import Handle, Verdict, serve_candidate_feed, serve_session_feed
 from vocabulary import ENDED, Action, CloseCode, EventName, MessageType, SessionStatus
@@ -107,12 +109,12 @@ async def supervisor_live(websocket: WebSocket) -> None:
     services = services_of(websocket)
     if not await _admit(websocket, services):
         return
-    claim = services.signer.read_login(websocket.cookies.get(LOGIN_COOKIE))
+    claim = current_login(websocket)
     if claim is None:
         await websocket.close(CLOSE_NOT_LOGGED_IN, "Vous devez être connecté.")
         return
     raw = websocket.path_params.get("sid", "")
-    session_id = int(raw) if isinstance(raw, str) and raw.isdecimal() and len(raw) < 10 else 0
+    session_id = int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdecimal() and len(raw) < 10 else 0
     try:
         await services.db.read(lambda db: guards.require_supervisor(db, session_id, claim.user_id))
     except DomainError:
@@ -120,6 +122,9 @@ async def supervisor_live(websocket: WebSocket) -> None:
         return
     key, handle = ("supervisor", session_id, claim.user_id), Handle()
     caps(services).enter(key, handle, services.settings.supervisor_sockets)
+    # The login may be ended meanwhile (logout, « Mon compte », a password change): a copied
+    # cookie must not keep a dashboard open either.
+    watch = asyncio.ensure_future(_until_logged_out(services, claim, handle))
     try:
         await services.presence.supervisor_connected(session_id, claim.user_id)
         try:
@@ -135,7 +140,20 @@ async def supervisor_live(websocket: WebSocket) -> None:
         finally:
             services.presence.supervisor_disconnected(session_id, claim.user_id)
     finally:
+        watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch
         caps(services).leave(key, handle)
+
+
+async def _until_logged_out(services: Services, login: logins.Login, handle: Handle) -> None:
+    every = services.settings.login_recheck_seconds
+    while True:
+        await asyncio.sleep(every)
+        with contextlib.suppress(DomainError):
+            if not await logins.still_open(services.db, login, max_age=every / 2):
+                handle.close(CLOSE_NOT_LOGGED_IN, "Vous avez été déconnecté.")
+                return
 
 
 async def candidate_live(websocket: WebSocket) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+from functools import lru_cache
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from app import openapi
-from app.errors import DomainError
+from app.errors import DomainError, NotFound
 from app.http import services_of
 
 
@@ -33,7 +36,28 @@ async def readyz(request: Request) -> Response:
     )
 
 
+@lru_cache(maxsize=8)
+def _networks(allowed: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(n) for n in allowed)
+
+
+def _may_read_metrics(request: Request) -> bool:
+    # The client address is the proxy's X-Forwarded-For only when uvicorn trusts that proxy
+    # (FORWARDED_ALLOW_IPS), so a header sent from outside cannot claim to be local.
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in _networks(services_of(request).settings.metrics_allowed))
+
+
 async def metrics(request: Request) -> Response:
+    if not _may_read_metrics(request):
+        # As if there were no such page: nothing tells an outsider the series exist.
+        raise NotFound()
     return PlainTextResponse(services_of(request).metrics.render(), media_type="text/plain; version=0.0.4")
 
 

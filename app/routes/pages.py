@@ -15,6 +15,7 @@ from app import labels
 from app.actions import accounts, centres, supervision
 from app.errors import DomainError, NotAuthenticated, SessionFinalized
 from app.http import optional_user_id, services_of
+from app.redirects import safe_next
 from app.views import me_view
 
 # Only messages the pages themselves name travel in a URL, never free text:
@@ -25,13 +26,6 @@ ACCESS_NOTICES = {
     "finalisee": "Cette session est finalisée : la surveillance est terminée.",
     "retire": "Votre accès à la surveillance de cette session a été retiré par le centre de certification.",
 }
-
-
-def _safe_next(raw: str | None) -> str:
-    # A path on this site only: "//host" and "/\\host" would leave it.
-    if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw or "\n" in raw or "\r" in raw:
-        return ""
-    return raw[:500]
 
 
 async def _me(request: Request) -> dict[str, Any] | None:
@@ -73,11 +67,11 @@ async def home(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    return await _render(request, "login.html", next=_safe_next(request.query_params.get("next")))
+    return await _render(request, "login.html", next=safe_next(request.query_params.get("next")))
 
 
 async def signup(request: Request) -> Response:
-    return await _render(request, "signup.html", next=_safe_next(request.query_params.get("next")))
+    return await _render(request, "signup.html", next=safe_next(request.query_params.get("next")))
 
 
 async def supervision_access(request: Request) -> Response:
@@ -140,6 +134,10 @@ async def centre(request: Request) -> Response:
     return await _render(request, "centre.html", private=True, listing=listing)
 
 
+async def account(request: Request) -> Response:
+    return await _render(request, "account.html", private=True)
+
+
 async def centre_session(request: Request) -> Response:
     if optional_user_id(request) is None:
         return _to_login(request)
@@ -171,4 +169,5 @@ routes: list[BaseRoute] = [
     Route("/certification", certification, methods=["GET"]),
     Route("/centre", centre, methods=["GET"]),
     Route("/centre/sessions/{sid:int}", centre_session, methods=["GET"]),
+    Route("/compte", account, methods=["GET"]),
 ]

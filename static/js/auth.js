@@ -1,13 +1,15 @@
 import { api, fieldMessage } from "./api.js";
 import { $ } from "./dom.js";
+import { safeNext } from "./next.js";
 import { formValues, setBusy, showFormError } from "./ui.js";
 
 const LABELS = { email: "Adresse e-mail", password: "Mot de passe", first_name: "Prénom", last_name: "Nom" };
 
-async function destination(form) {
-  const next = form.dataset.next || "";
-  // The server already keeps only local paths; checked again since the page may be saved and edited.
-  if (next.startsWith("/") && !next.startsWith("//")) return next;
+// Where to go once logged in. The server decided `next` (a path on this site, else "/");
+// the same rule again here, in case the answer or the page was tampered with on the way.
+async function destination(answered) {
+  const next = safeNext(answered);
+  if (next !== "/") return next;
   // No page asked for: centre staff land on their centre's space, anyone else on
   // "Surveiller une session" (the guide's step 1).
   const me = await api("GET", "/api/me");
@@ -26,10 +28,10 @@ function wire(form, endpoint, missingMessage) {
     }
     const button = form.querySelector('[type="submit"]');
     setBusy(button, true);
-    const res = await api("POST", endpoint, values);
+    const res = await api("POST", endpoint, { ...values, next: safeNext(form.dataset.next) });
     setBusy(button, false);
     if (res.ok) {
-      location.assign(await destination(form));
+      location.assign(await destination(res.data && res.data.next));
       return;
     }
     showFormError(form, fieldMessage(res.error, LABELS));

@@ -281,7 +281,7 @@ function renderTest(data, moveFocus) {
         "aria-valuemax": String(total),
         "aria-valuenow": String(c.progress.answered),
       },
-      h("span", { class: "progress__fill", style: `width: ${Math.round((c.progress.answered / total) * 100)}%` }),
+      h("span", { class: "progress__fill", style: { width: `${Math.round((c.progress.answered / total) * 100)}%` } }),
     ),
   );
   $("[data-question-text]").textContent = q.text;

@@ -126,7 +126,7 @@ function progress(c) {
         "aria-valuenow": String(answered),
         "aria-valuetext": `${answered} sur ${total}`,
       },
-      h("span", { class: "progress__fill", style: `width: ${percent}%` }),
+      h("span", { class: "progress__fill", style: { width: `${percent}%` } }),
     ),
   );
 }

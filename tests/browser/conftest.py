@@ -35,7 +35,13 @@ CHROMIUM_ARGS = [
 BIN = Path(sys.executable).parent / "surveillance"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 DEMO_EMAIL = "surveillant@testix.fr"
-DEMO_PASSWORD = "Testix2021"
+# `surveillance demo` generates the demo account's password and prints it once; the
+# server fixture reads it there. One server per test, so one password at a time.
+_DEMO: dict[str, str] = {}
+
+
+def demo_password() -> str:
+    return _DEMO["password"]
 
 
 def _free_port() -> int:
@@ -51,6 +57,7 @@ class Server:
     session_id: int = 0
     supervisor_password: str = ""
     access_code: str = ""
+    demo_password: str = ""
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
 
@@ -82,6 +89,8 @@ class Server:
         self.session_id = int(find(r"Numéro de session\s*:\s*(\d+)"))
         self.supervisor_password = find(r"Mot de passe de la session\s*:\s*(\S+)")
         self.access_code = find(r"Code d'accès\s*:\s*(\S+)")
+        self.demo_password = find(r"Mot de passe\s*:\s*(\S+)\s+\(affiché une seule fois\)")
+        _DEMO["password"] = self.demo_password
 
     def start(self) -> None:
         self._log = (self.folder / "server.log").open("ab")
@@ -132,10 +141,12 @@ class Server:
         return httpx.Client(base_url=self.base, headers={"Origin": self.base}, timeout=10)
 
     @contextmanager
-    def supervisor(self, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) -> Iterator[httpx.Client]:
+    def supervisor(self, email: str = DEMO_EMAIL, password: str | None = None) -> Iterator[httpx.Client]:
         """An API client logged in as a supervisor of the demo session."""
         with self.client() as api:
-            api.post("/api/auth/login", json={"email": email, "password": password}).raise_for_status()
+            api.post(
+                "/api/auth/login", json={"email": email, "password": password or self.demo_password}
+            ).raise_for_status()
             api.post(
                 "/api/supervision/access",
                 json={"session_id": self.session_id, "supervisor_password": self.supervisor_password},
@@ -175,9 +186,24 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 NewContext = Callable[..., BrowserContext]
 
+# Every page of every browser test reports what the Content-Security-Policy blocked: through
+# the securitypolicyviolation event (relayed by a binding that survives navigations) and
+# through Chromium's console line ("Refused to …"), in case a violation fires no event.
+CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolation({
+    page: location.href, directive: e.violatedDirective, blocked: e.blockedURI,
+    sample: e.sample, source: e.sourceFile, line: e.lineNumber,
+  });
+});"""
+
 
 @pytest.fixture
-def new_context(browser: Browser, server: Server) -> Iterator[NewContext]:
+def csp_violations() -> list[dict[str, Any]]:
+    return []
+
+
+@pytest.fixture
+def new_context(browser: Browser, server: Server, csp_violations: list[dict[str, Any]]) -> Iterator[NewContext]:
     contexts: list[BrowserContext] = []
 
     def make(**options: Any) -> BrowserContext:
@@ -192,12 +218,24 @@ def new_context(browser: Browser, server: Server) -> Iterator[NewContext]:
         context.set_default_timeout(10_000)
         # What the pages' live feeds receive and send is held to the schema too.
         context.on("page", lambda page: page.on("websocket", _check_frames))
+        context.expose_binding("__cspViolation", lambda _source, v: csp_violations.append(v))
+        context.add_init_script(CSP_LISTENER)
+        context.on(
+            "console",
+            lambda msg: csp_violations.append({"console": msg.text})
+            if "Content Security Policy" in msg.text
+            else None,
+        )
         contexts.append(context)
         return context
 
     yield make
     for context in contexts:
+        for page in context.pages:
+            with suppress(Exception):
+                page.wait_for_timeout(50)  # let pending reports reach us
         context.close()
+    assert not csp_violations, f"Content-Security-Policy violations: {csp_violations[:10]}"
 
 
 @pytest.fixture(scope="session")

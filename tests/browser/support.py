@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from tests.browser.conftest import DEMO_EMAIL, DEMO_PASSWORD, Server
+from tests.browser.conftest import DEMO_EMAIL, Server, demo_password
 
 CANDIDATES = {
     "Sophie": ("DELARUE", "2001-07-04"),
@@ -20,11 +20,11 @@ CANDIDATES = {
 }
 
 
-def api_login(context: BrowserContext, server: Server, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) -> None:
+def api_login(context: BrowserContext, server: Server, email: str = DEMO_EMAIL, password: str | None = None) -> None:
     """Log a browser context in through the JSON API: its cookie jar then holds the login cookie."""
     response = context.request.post(
         server.base + "/api/auth/login",
-        data={"email": email, "password": password},
+        data={"email": email, "password": password or server.demo_password},
         headers={"Origin": server.base},
     )
     assert response.status == 200, response.text()
@@ -48,11 +48,11 @@ def signup(context: BrowserContext, server: Server, email: str, first: str, last
     assert response.status == 201, response.text()
 
 
-def ui_login(page: Page, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) -> None:
+def ui_login(page: Page, email: str = DEMO_EMAIL, password: str | None = None) -> None:
     """From a page showing the login form (after a redirect), as a person would."""
     expect(page.get_by_role("heading", name="Connectez-vous")).to_be_visible()
     page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_label("Mot de passe").fill(password or demo_password())
     page.get_by_role("button", name="Je me connecte").click()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DEMO_EMAIL, DEMO_PASSWORD, NewContext, Server
+from tests.browser.conftest import DEMO_EMAIL, NewContext, Server
 from tests.browser.support import candidate_id, candidate_join
 
 pytestmark = pytest.mark.browser
@@ -50,7 +50,7 @@ def test_waits_for_presence_then_continues(server: Server, new_context: NewConte
 
     # The centre finalises the session: the candidate is told at once.
     with server.client() as api:
-        api.post("/api/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}).raise_for_status()
+        api.post("/api/auth/login", json={"email": DEMO_EMAIL, "password": server.demo_password}).raise_for_status()
         api.post(f"/api/sessions/{server.session_id}/finalize").raise_for_status()
     expect(page.get_by_text("La session a été finalisée : votre test de certification est terminé.")).to_be_visible(
         timeout=3000

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DEMO_EMAIL, DEMO_PASSWORD, NewContext, Server
+from tests.browser.conftest import DEMO_EMAIL, NewContext, Server
 from tests.browser.support import (
     CANDIDATES,
     answer_current,
@@ -36,7 +36,7 @@ def shot(page: Page, folder: Path, name: str) -> None:
 def test_dashboard_and_candidate_screens(server: Server, new_context: NewContext, screenshots: Path) -> None:
     # A fifth candidate, enrolled by the centre, walks through every candidate step.
     with server.client() as api:
-        api.post("/api/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}).raise_for_status()
+        api.post("/api/auth/login", json={"email": DEMO_EMAIL, "password": server.demo_password}).raise_for_status()
         last, birth = CANDIDATES["Léa"]
         api.post(
             f"/api/sessions/{server.session_id}/candidates",

@@ -286,16 +286,18 @@ async def test_forged_login_cookies_open_nothing(site: Site, settings_env: dict[
     key = settings_env["SECRET_KEY"]
     me = await user_id(site.sup)
     genuine = site.sup.cookies[LOGIN_COOKIE]
+    # The genuine login session's key in every forgery: each one is wrong in one way only.
+    s = URLSafeTimedSerializer(key, salt="surveillance.login").loads(genuine)["s"]
     value = {
         "garbage": "bm90IGEgY29va2ll",
         "empty-signature": genuine.rsplit(".", 1)[0] + ".",
         # Another user's id spliced onto this cookie's timestamp and signature.
-        "tampered-user": signed(key, "surveillance.login", {"u": me + 1}, 0).split(".")[0]
+        "tampered-user": signed(key, "surveillance.login", {"u": me + 1, "s": s}, 0).split(".")[0]
         + "."
         + genuine.split(".", 1)[1],
-        "other-key": signed("another-secret-" + "z" * 32, "surveillance.login", {"u": me}, 0),
-        "expired": signed(key, "surveillance.login", {"u": me}, 15 * DAY),
-        "candidate-cookie": signed(key, "surveillance.candidate", {"u": me}, 0),
+        "other-key": signed("another-secret-" + "z" * 32, "surveillance.login", {"u": me, "s": s}, 0),
+        "expired": signed(key, "surveillance.login", {"u": me, "s": s}, 15 * DAY),
+        "candidate-cookie": signed(key, "surveillance.candidate", {"u": me, "s": s}, 0),
         "oversized": genuine + "A" * 600,
     }[forgery]
     before = digest(site.app)
@@ -319,7 +321,11 @@ async def test_forged_login_cookies_open_nothing(site: Site, settings_env: dict[
 async def test_a_cookie_signed_now_with_our_key_is_accepted(site: Site, settings_env: dict[str, str]) -> None:
     """The control for the forgeries: the same signing, fresh and with the right key, works."""
     me = await user_id(site.sup)
-    value = signed(settings_env["SECRET_KEY"], "surveillance.login", {"u": me}, 13 * DAY)
+    # The same login session's key (a login is a server-side row the cookie names).
+    key = URLSafeTimedSerializer(settings_env["SECRET_KEY"], salt="surveillance.login").loads(
+        site.sup.cookies[LOGIN_COOKIE]
+    )["s"]
+    value = signed(settings_env["SECRET_KEY"], "surveillance.login", {"u": me, "s": key}, 13 * DAY)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=site.app), base_url=ORIGIN, cookies={LOGIN_COOKIE: value}
     ) as c:
@@ -405,7 +411,11 @@ async def test_a_supervisor_of_one_session_cannot_touch_another(site: Site) -> N
 
 
 async def test_allowed_origins_extend_the_same_origin_rule(settings_env: dict[str, str]) -> None:
-    app = create_app(load_settings({**settings_env, "ALLOWED_ORIGINS": "https://ecole.example/"}))
+    # COOKIE_SECURE=false: an https origin would otherwise make the cookies Secure, which
+    # these plain-HTTP test clients would not send back.
+    app = create_app(
+        load_settings({**settings_env, "ALLOWED_ORIGINS": "https://ecole.example/", "COOKIE_SECURE": "false"})
+    )
     async with app.router.lifespan_context(app):
         world = World(app)
         try:

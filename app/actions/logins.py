@@ -1,0 +1,169 @@
+"""Login sessions: a login is a row, the cookie only names it.
+
+The signed login cookie carries the user id and a random key (secrets.token_urlsafe);
+the table keeps the key's SHA-256. Every request with a login cookie costs one lookup by
+that hash (a unique index); last_seen_at is written at most once a minute. Deleting the
+row (logout, "end my other sessions", a password change) logs that browser out, wherever
+the cookie was copied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+import secrets
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col
+
+from app.db import Database, Tx
+from app.errors import DomainError, NotFound
+from app.models import LoginSession, utcnow
+from app.security import LOGIN_MAX_AGE, LoginClaim
+
+log = logging.getLogger("surveillance.logins")
+
+LIFETIME = dt.timedelta(seconds=LOGIN_MAX_AGE)
+SEEN_EVERY = dt.timedelta(seconds=60)
+KEY_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Login:
+    user_id: int
+    session_id: int
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _agent(user_agent: str) -> str:
+    # Shown back to its owner in "Mon compte" only; printable and bounded.
+    return "".join(ch for ch in user_agent if ch.isprintable())[:200]
+
+
+def open_session(tx: Tx, user_id: int, user_agent: str) -> str:
+    """A new login for this user; returns the key for the cookie (never stored)."""
+    key = secrets.token_urlsafe(KEY_BYTES)
+    now = utcnow()
+    # Forget logins that can no longer be used, this user's and anyone's: the index on
+    # expires_at keeps it cheap, and logins are rare next to the other requests.
+    tx.db.execute(delete(LoginSession).where(col(LoginSession.expires_at) <= now))
+    tx.db.add(
+        LoginSession(
+            key_hash=key_hash(key),
+            user_id=user_id,
+            user_agent=_agent(user_agent),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + LIFETIME,
+        )
+    )
+    return key
+
+
+async def authenticate(db: Database, claim: LoginClaim) -> Login | None:
+    """The login a verified cookie names, if it still exists, is this user's and has not expired."""
+    hashed = key_hash(claim.key)
+
+    def find(s: Session) -> Any:
+        columns = (LoginSession.id, LoginSession.user_id, LoginSession.expires_at, LoginSession.last_seen_at)
+        return s.execute(select(*(col(c) for c in columns)).where(col(LoginSession.key_hash) == hashed)).first()
+
+    row = await db.read(find)
+    now = utcnow()
+    if row is None or row.user_id != claim.user_id or row.expires_at <= now:
+        return None
+    if now - row.last_seen_at >= SEEN_EVERY:
+
+        def touch(tx: Tx) -> None:
+            tx.db.execute(update(LoginSession).where(col(LoginSession.id) == row.id).values(last_seen_at=now))
+
+        try:
+            await db.write(touch)
+        except (SQLAlchemyError, DomainError) as exc:
+            # Only a display value: a busy database must not log anyone out.
+            log.warning("last_seen not updated: %s", type(exc).__name__)
+    return Login(user_id=row.user_id, session_id=row.id)
+
+
+def list_sessions(db: Session, login: Login) -> list[dict[str, Any]]:
+    found = db.execute(
+        select(LoginSession)
+        .where(col(LoginSession.user_id) == login.user_id, col(LoginSession.expires_at) > utcnow())
+        .order_by(col(LoginSession.last_seen_at).desc(), col(LoginSession.id).desc())
+    ).scalars()
+    return [
+        {
+            "id": s.id,
+            "current": s.id == login.session_id,
+            "user_agent": s.user_agent,
+            "created_at": s.created_at.isoformat(),
+            "last_seen_at": s.last_seen_at.isoformat(),
+            "expires_at": s.expires_at.isoformat(),
+        }
+        for s in found
+    ]
+
+
+def end_session(tx: Tx, login: Login, session_id: int) -> None:
+    """End one of this user's logins; another user's is answered like an unknown id."""
+    ended = tx.db.execute(
+        delete(LoginSession).where(col(LoginSession.id) == session_id, col(LoginSession.user_id) == login.user_id)
+    )
+    if not getattr(ended, "rowcount", 0):
+        raise NotFound()
+
+
+def end_others(tx: Tx, user_id: int, keep: int | None) -> int:
+    """End every login of this user but `keep`; returns how many were ended."""
+    query = delete(LoginSession).where(col(LoginSession.user_id) == user_id)
+    if keep is not None:
+        query = query.where(col(LoginSession.id) != keep)
+    return int(getattr(tx.db.execute(query), "rowcount", 0) or 0)
+
+
+def end_current(tx: Tx, login: Login) -> None:
+    tx.db.execute(delete(LoginSession).where(col(LoginSession.id) == login.session_id))
+
+
+# Per database: the last check of each login an open socket holds, shared by that login's
+# sockets (one lookup per login and period, however many dashboards it has open).
+_checks: weakref.WeakKeyDictionary[Database, dict[int, tuple[float, asyncio.Future[bool]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def still_open(db: Database, login: Login, max_age: float) -> bool:
+    """Whether this login still exists and has not expired (checked at most every max_age)."""
+    checks = _checks.setdefault(db, {})
+    now = asyncio.get_running_loop().time()
+    recent = checks.get(login.session_id)
+    if recent is None or now - recent[0] >= max_age:
+        if len(checks) > 10_000:
+            for sid in [k for k, (at, _) in checks.items() if now - at >= max_age]:
+                del checks[sid]
+
+        def exists(s: Session) -> bool:
+            found = s.execute(
+                select(col(LoginSession.id)).where(
+                    col(LoginSession.id) == login.session_id, col(LoginSession.expires_at) > utcnow()
+                )
+            ).first()
+            return found is not None
+
+        recent = checks[login.session_id] = (now, asyncio.ensure_future(db.read(exists)))
+    try:
+        return await asyncio.shield(recent[1])
+    except Exception:
+        # A failed check (database away) is no verdict: forget it, try again next time.
+        if checks.get(login.session_id) is recent:
+            del checks[login.session_id]
+        return True
