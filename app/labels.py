@@ -32,4 +32,5 @@ REPORT_ORIGINS: dict[str, str] = {
     ReportOrigin.ALERT: "Décision sur un signalement",
     ReportOrigin.END_TEST: "Motif de fin de test",
     ReportOrigin.FINALIZATION: "Motif à la finalisation",
+    ReportOrigin.TIME_ADJUSTMENT: "Temps ajusté",
 }

@@ -139,6 +139,8 @@ class ReportOrigin(StrEnum):
     ALERT = "alert"
     END_TEST = "end_test"
     FINALIZATION = "finalization"
+    # A supervisor added or removed minutes: the reason belongs in the session's record.
+    TIME_ADJUSTMENT = "time_adjustment"
 
 
 # Fields of the candidate view for the staff only: the candidate's own pages and socket

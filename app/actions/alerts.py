@@ -165,21 +165,3 @@ def decide(tx: Tx, session_id: int, alert_id: int, user_id: int, validate: bool,
         tx, rules, exam_session, candidate, action, actor, {"alert": decided, "report": views.report_view(report)}
     )
     return {"alert": decided, "candidate": rules.view(candidate)}
-
-
-def close_pending(tx: Tx, candidate: Candidate, actor: Actor) -> None:
-    """The test ends with an alert still open: nothing is left to decide, the record says so.
-    The caller's own event carries the candidate's view, now without the alert."""
-    if not candidate.pending_alert:
-        return
-    alert = tx.db.execute(
-        select(Alert).where(col(Alert.candidate_id) == candidate.id, col(Alert.status) == AlertStatus.PENDING)
-    ).scalar()
-    if alert is not None:
-        alert.status = AlertStatus.CLOSED
-        alert.decided_at = utcnow()
-        alert.decided_by_user_id = actor.user_id
-        alert.decided_by_name = actor.name
-        tx.db.add(alert)
-    candidate.pending_alert = None
-    tx.db.add(candidate)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from app.actions import centres, supervision
-from app.actions.alerts import close_pending
+from app.actions.endings import close_pending
 from app.actions.eventlog import Actor
 from app.actions.guards import lock_session, require_member, require_open, supervised, user_of
 from app.actions.reports import Reason, record

@@ -22,11 +22,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from app import clock
+from app import clock, views
 from app.actions import transitions
 from app.actions.centres import kit_of
+from app.actions.endings import close_pending
 from app.actions.eventlog import Actor, emit_candidate, emit_room_message
 from app.actions.guards import candidate_of, lock_session, require_supervisor, user_of
+from app.actions.reports import add_report_row
 from app.actions.rules import Rules
 from app.actions.transitions import Command
 from app.db import Tx
@@ -56,7 +58,7 @@ from app.errors import (
 )
 from app.kit import KitInfo
 from app.models import Candidate, ExamSession, SessionEvent, utcnow
-from vocabulary import ENDED, Action, CandidateStatus, EventName
+from vocabulary import ENDED, Action, CandidateStatus, EventName, ReportCategory, ReportOrigin
 
 ADJUST_MIN, ADJUST_MAX = -30, 120
 REASON_MAX = 300
@@ -140,6 +142,8 @@ def _end(tx: Tx, rules: Rules, exam_session: ExamSession, c: Candidate, actor: A
     c.resume_requested = False
     c.resume_authorized = False
     clock.close_pause(c, now)
+    # An alert nobody decided is closed with the test, as a single « Terminer le test » does.
+    close_pending(tx, c, actor)
     tx.db.add(c)
     emit_candidate(tx, rules, exam_session, c, Action.ENDED_BY_SUPERVISOR, actor)
 
@@ -225,7 +229,16 @@ def adjust_time(
         raise TimeAdjustmentLimit(c.time_adjustment_minutes, ADJUST_MIN, ADJUST_MAX)
     c.time_adjustment_minutes = total
     tx.db.add(c)
-    details = {"adjustment": {"minutes": minutes, "reason": why, "total": total}}
+    # Recorded as an incident report too, on the same event: the procès-verbal and the
+    # reports CSV must show why a candidate had more (or less) time.
+    signed = f"+{minutes}" if minutes > 0 else str(minutes)
+    report = add_report_row(
+        tx, c, ReportCategory.OTHER, f"Temps ajusté de {signed} min : {why}", actor, origin=ReportOrigin.TIME_ADJUSTMENT
+    )
+    details = {
+        "adjustment": {"minutes": minutes, "reason": why, "total": total},
+        "report": views.report_view(report),
+    }
     emit_candidate(tx, rules, exam_session, c, Action.TIME_ADJUSTED, actor, details)
     return rules.view(c)
 
@@ -356,6 +369,7 @@ def expire_tests(tx: Tx, session_id: int, rules: Rules) -> int:
         c.resume_requested = False
         c.resume_authorized = False
         clock.close_pause(c, now)
+        close_pending(tx, c, EXPIRY_ACTOR)
         tx.db.add(c)
         emit_candidate(tx, rules, exam_session, c, Action.ENDED_BY_EXPIRY, EXPIRY_ACTOR)
         ended += 1

@@ -105,6 +105,7 @@ export const ReportOrigin = Object.freeze({
   ALERT: "alert",
   END_TEST: "end_test",
   FINALIZATION: "finalization",
+  TIME_ADJUSTMENT: "time_adjustment",
 });
 
 export const MessageType = Object.freeze({

@@ -156,6 +156,12 @@ async def test_pause_ten_minutes_and_fifteen_more_with_extra_time(world: World) 
     adjusted = next(e for e in snap["recent_events"] if e["action"] == "time_adjusted")
     assert adjusted["adjustment"] == {"minutes": 15, "reason": "Panne de courant", "total": 15}
     assert adjusted["actor"] == {"name": "Marie Curie"}
+    # The adjustment is in the session's record as an incident report, with its reason and author.
+    recorded = [r for r in snap["reports"] if r["origin"] == "time_adjustment"]
+    assert [(r["candidate_id"], r["comment"], r["author"]["name"]) for r in recorded] == [
+        (room.ids["Bob"], "Temps ajusté de +15 min : Panne de courant", "Marie Curie")
+    ]
+    assert adjusted["report"] == recorded[0]
 
 
 async def test_room_pause_pauses_only_tests_in_progress(world: World) -> None:
