@@ -78,7 +78,15 @@ class Server:
 
     def demo(self) -> None:
         out = subprocess.run(
-            [str(BIN), "demo"], env=self.env, cwd=self.folder, capture_output=True, text=True, check=True, timeout=120
+            # `demo` refuses a database other than SQLite unless forced: a test server on
+            # PostgreSQL (the HA tests) means it.
+            [str(BIN), "demo", *([] if self.env["DATABASE_URL"].startswith("sqlite") else ["--force"])],
+            env=self.env,
+            cwd=self.folder,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
         ).stdout
 
         def find(pattern: str) -> str:

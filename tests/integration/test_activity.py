@@ -15,8 +15,12 @@ async def test_connection_losses_reach_the_feed_coalesced(world: World) -> None:
     s = world.services
     pid = room.ids["Paul"]
 
+    # Presence counts the current join's browser only.
+    with s.db.engine.connect() as conn:
+        join = int(conn.execute(text("SELECT join_token FROM candidate WHERE id = :c"), {"c": pid}).scalar_one())
+
     async def connect() -> None:
-        await s.db.write(lambda tx: presence.candidate_connected(tx, room.sid, pid, s.rules))
+        await s.db.write(lambda tx: presence.candidate_connected(tx, room.sid, pid, join, s.rules))
 
     async def lose() -> None:
         with s.db.engine.begin() as conn:
