@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlmodel import Session, col
 
-from app import clock, codes, views
+from app import codes, views
 from app.actions import transitions
+from app.actions.endings import end_running
 from app.actions.eventlog import Actor, emit_candidate, emit_removed, emit_session
 from app.actions.guards import (
     candidate_of,
@@ -227,12 +228,7 @@ def finalize(tx: Tx, session_id: int, user_id: int, rules: Rules) -> dict[str, A
     for candidate in running:
         ended = transitions.decide(candidate.status, Command.FINALIZE)
         assert isinstance(ended, str)
-        candidate.status = ended
-        candidate.ended_at = now
-        clock.close_pause(candidate, now)
-        candidate.resume_requested = False
-        candidate.resume_authorized = False
-        tx.db.add(candidate)
+        end_running(tx, candidate, ended, actor, now)
         emit_candidate(tx, rules, exam_session, candidate, Action.ENDED_BY_FINALIZATION, actor)
     exam_session.status = SessionStatus.FINALIZED
     exam_session.finalized_at = now

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from app.actions import centres, supervision
-from app.actions.endings import close_pending
 from app.actions.eventlog import Actor
 from app.actions.guards import lock_session, require_member, require_open, supervised, user_of
 from app.actions.reports import Reason, record
@@ -32,8 +31,6 @@ def end_test(
     """The reason is recorded only when the test did end now (ending it again changes nothing)."""
     exam_session, candidate, actor = supervised(tx, session_id, candidate_id, user_id)
     running = candidate.status == CandidateStatus.IN_PROGRESS
-    if running:
-        close_pending(tx, candidate, actor)
     view = supervision.end_test(tx, session_id, candidate_id, user_id, rules)
     if running and reason is not None:
         record(tx, rules, exam_session, candidate, reason, actor, ReportOrigin.END_TEST)
@@ -59,9 +56,6 @@ def finalize(
             raise ReasonNotNeeded(candidate.first_name, candidate.last_name)
     for cid, reason in reasons.items():
         record(tx, rules, exam_session, candidates[cid], reason, actor, ReportOrigin.FINALIZATION)
-    for candidate in candidates.values():
-        if candidate.status == CandidateStatus.IN_PROGRESS:
-            close_pending(tx, candidate, actor)
     exam_session.finalization_comment = comment or None
     tx.db.add(exam_session)
     return centres.finalize(tx, session_id, user_id, rules)

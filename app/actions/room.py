@@ -25,7 +25,7 @@ from sqlmodel import Session, col
 from app import clock, views
 from app.actions import transitions
 from app.actions.centres import kit_of
-from app.actions.endings import close_pending
+from app.actions.endings import end_running
 from app.actions.eventlog import Actor, emit_candidate, emit_room_message
 from app.actions.guards import candidate_of, lock_session, require_supervisor, user_of
 from app.actions.reports import add_report_row
@@ -136,15 +136,7 @@ def _end(tx: Tx, rules: Rules, exam_session: ExamSession, c: Candidate, actor: A
     if ended == c.status:
         raise TestAlreadyFinished()
     assert isinstance(ended, CandidateStatus)
-    now = utcnow()
-    c.status = ended
-    c.ended_at = now
-    c.resume_requested = False
-    c.resume_authorized = False
-    clock.close_pause(c, now)
-    # An alert nobody decided is closed with the test, as a single « Terminer le test » does.
-    close_pending(tx, c, actor)
-    tx.db.add(c)
+    end_running(tx, c, ended, actor, utcnow())
     emit_candidate(tx, rules, exam_session, c, Action.ENDED_BY_SUPERVISOR, actor)
 
 
@@ -364,13 +356,7 @@ def expire_tests(tx: Tx, session_id: int, rules: Rules) -> int:
             continue
         expired = transitions.decide(c.status, Command.EXPIRE)
         assert isinstance(expired, CandidateStatus)
-        c.status = expired
-        c.ended_at = now
-        c.resume_requested = False
-        c.resume_authorized = False
-        clock.close_pause(c, now)
-        close_pending(tx, c, EXPIRY_ACTOR)
-        tx.db.add(c)
+        end_running(tx, c, expired, EXPIRY_ACTOR, now)
         emit_candidate(tx, rules, exam_session, c, Action.ENDED_BY_EXPIRY, EXPIRY_ACTOR)
         ended += 1
     return ended

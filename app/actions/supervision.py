@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app import clock, codes, views
+from app import codes, views
 from app.actions import transitions
+from app.actions.endings import end_running
 from app.actions.eventlog import Actor, emit_candidate, emit_supervisors
 from app.actions.guards import enter_code, require_open, require_supervisor, supervised, user_of
 from app.actions.rules import Rules
@@ -93,11 +94,6 @@ def end_test(tx: Tx, session_id: int, candidate_id: int, user_id: int, rules: Ru
     ended = transitions.decide(candidate.status, Command.END_TEST)
     if ended != candidate.status:
         assert isinstance(ended, CandidateStatus)
-        candidate.status = ended
-        candidate.ended_at = utcnow()
-        clock.close_pause(candidate, candidate.ended_at)
-        candidate.resume_requested = False
-        candidate.resume_authorized = False
-        tx.db.add(candidate)
+        end_running(tx, candidate, ended, actor, utcnow())
         emit_candidate(tx, rules, exam_session, candidate, Action.ENDED_BY_SUPERVISOR, actor)
     return rules.view(candidate)
