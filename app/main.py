@@ -17,6 +17,7 @@ from app import logs
 from app.compression import Compress
 from app.errors import DomainError, HttpRefusal, InternalError, MethodNotAllowed, NotFound
 from app.http import error_response
+from app.i18n import Locale
 from app.middleware import JsonOnly, Logins, RequestLog, SameOrigin, SecurityHeaders
 from app.routes import auth, candidate, centre, incidents, live, ops, pages, records, room, supervision
 from app.services import Services
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             # Outermost: it compresses what every other middleware has finished.
             Middleware(Compress),
+            # Before anything that writes words (pages, error bodies, documents).
+            Middleware(Locale),
             Middleware(RequestLog),
             Middleware(SecurityHeaders, secure_always=settings.secure_cookies_always),
             Middleware(SameOrigin, allowed=settings.allowed_origins),

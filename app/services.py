@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.templating import Jinja2Templates
 
-from app import display
+from app import display, i18n
 from app.actions.rules import Rules
 from app.assets import Assets
 from app.budget import Budget, budget_for
@@ -53,6 +53,7 @@ class Services:
         assets = Assets(ROOT / "static")
         templates.env.globals.update(static_url=assets.url, modulepreload=assets.module_graph)
         display.install(templates.env)
+        i18n.install(templates.env)
         presence = Presence(db, rules)
         return cls(
             settings=settings,

@@ -1,0 +1,135 @@
+"""Languages: which one a request gets, and the translations of the server's own words.
+
+French is the source language: msgids are the French texts, so a missing English entry shows
+French rather than a code. The request's language lives in a context variable, set once per
+request by the `Locale` middleware, so templates, error bodies and documents built during the
+request all read the same choice without passing it through every call.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel import Locale as BabelLocale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment
+from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+LOCALES = ("fr", "en")
+DEFAULT = "fr"
+COOKIE = "lang"
+DOMAIN = "messages"
+CATALOGS = Path(__file__).parent / "locale"
+
+current: ContextVar[str] = ContextVar("locale", default=DEFAULT)
+
+
+def supported(value: str | None) -> str | None:
+    """`value` if it names one of our languages ("en", "en-GB", "EN_us"), else None."""
+    if not value:
+        return None
+    base = value.strip().replace("_", "-").split("-")[0].lower()
+    return base if base in LOCALES else None
+
+
+def from_accept_language(header: str | None) -> str | None:
+    """The best of our languages in an Accept-Language header, by its q-values."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        locale = supported(tag)
+        if locale and quality > 0:
+            ranked.append((-quality, index, locale))
+    return min(ranked)[2] if ranked else None
+
+
+def negotiate(*choices: str | None, accept_language: str | None = None) -> str:
+    """The first supported explicit choice (cookie, profile…), else the browser's, else French."""
+    for choice in choices:
+        locale = supported(choice)
+        if locale:
+            return locale
+    return from_accept_language(accept_language) or DEFAULT
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    """The compiled catalog of `locale`, built from its .po at first use (no .mo to ship or forget)."""
+    po = CATALOGS / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if locale == DEFAULT or not po.exists():
+        return NullTranslations()
+    with po.open("rb") as source:
+        catalog = read_po(source, locale=locale)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def gettext(message: str) -> str:
+    return translations(current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current.get()).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    return str(translations(current.get()).pgettext(context, message))
+
+
+_ = gettext
+
+
+def babel_locale(locale: str | None = None) -> BabelLocale:
+    return BabelLocale.parse(locale or current.get())
+
+
+def choices() -> Iterable[tuple[str, str]]:
+    """Each language with its own name, for the language switch ("Français", "English")."""
+    for locale in LOCALES:
+        yield locale, (BabelLocale.parse(locale).get_display_name(locale) or locale).capitalize()
+
+
+class Locale:
+    """Sets the request's language before anything else reads it: the `lang` cookie (the visible
+    switch), else the browser's Accept-Language, else French. A logged-in account's saved
+    choice is applied later, where the login is known, by calling `current.set` again."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        cookie = cookie_parser(headers.get("cookie", "")).get(COOKIE)
+        token = current.set(negotiate(cookie, accept_language=headers.get("accept-language")))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current.reset(token)
+
+
+def install(env: Environment) -> None:
+    """Templates write `{{ _("Texte") }}` / `{% trans %}` and read the request's language."""
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext)  # type: ignore[attr-defined]
+    env.globals.update(locale=current.get, locales=choices)
