@@ -27,6 +27,8 @@ LOCALES = ("fr", "en")
 DEFAULT = "fr"
 COOKIE = "lang"
 DOMAIN = "messages"
+SERVER_DOMAINS = ("messages", "documents")
+JS_DOMAIN = "js"
 CATALOGS = Path(__file__).parent / "locale"
 
 current: ContextVar[str] = ContextVar("locale", default=DEFAULT)
@@ -70,16 +72,24 @@ def negotiate(*choices: str | None, accept_language: str | None = None) -> str:
 
 @cache
 def translations(locale: str) -> NullTranslations:
-    """The compiled catalog of `locale`, built from its .po at first use (no .mo to ship or forget)."""
-    po = CATALOGS / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if locale == DEFAULT or not po.exists():
-        return NullTranslations()
-    with po.open("rb") as source:
-        catalog = read_po(source, locale=locale)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog, use_fuzzy=False)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
+    """The server's catalogs of `locale` merged into one, compiled from their .po at first use
+    (no .mo to ship or forget). Pages and errors are in `messages`, the PDFs and the command
+    line in `documents`; the browser's words are in `js`, served apart (see JS_DOMAIN)."""
+    merged: NullTranslations = NullTranslations()
+    if locale == DEFAULT:
+        return merged
+    for domain in SERVER_DOMAINS:
+        po = CATALOGS / locale / "LC_MESSAGES" / f"{domain}.po"
+        if not po.exists():
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=locale, domain=domain)
+        compiled = io.BytesIO()
+        write_mo(compiled, catalog, use_fuzzy=False)
+        compiled.seek(0)
+        loaded = Translations(compiled, domain=DOMAIN)
+        merged = loaded if not isinstance(merged, Translations) else merged.merge(loaded)
+    return merged
 
 
 def gettext(message: str) -> str:
