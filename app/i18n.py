@@ -70,14 +70,25 @@ def negotiate(*choices: str | None, accept_language: str | None = None) -> str:
     return from_accept_language(accept_language) or DEFAULT
 
 
+class _French(NullTranslations):
+    """The source language needs no catalog, only its plural rule: 0 and 1 take the singular
+    ("0 candidat inscrit"), where gettext's default would say "0 candidats"."""
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return singular if n <= 1 else plural
+
+    def npgettext(self, context: str, singular: str, plural: str, num: int) -> str:
+        return singular if num <= 1 else plural
+
+
 @cache
 def translations(locale: str) -> NullTranslations:
     """The server's catalogs of `locale` merged into one, compiled from their .po at first use
     (no .mo to ship or forget). Pages and errors are in `messages`, the PDFs and the command
     line in `documents`; the browser's words are in `js`, served apart (see JS_DOMAIN)."""
-    merged: NullTranslations = NullTranslations()
     if locale == DEFAULT:
-        return merged
+        return _French()
+    merged: NullTranslations = NullTranslations()
     for domain in SERVER_DOMAINS:
         po = CATALOGS / locale / "LC_MESSAGES" / f"{domain}.po"
         if not po.exists():
