@@ -2,7 +2,8 @@
 
 Following the seed guide, it gathers the session's identity, the two secrets
 (the supervisors' session password and the candidates' access code, never to
-be confused) and the day's steps.
+be confused) and the day's steps. It is written in the language of the centre member who
+downloads it (the request's), dates and times in that language's conventions.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import MethodReturnValue, XPos, YPos
 from fpdf.fonts import TTFFont
+
+from app import documents
+from app.i18n import _, ngettext
 
 __all__ = ["KitInfo", "render_kit"]
 
@@ -120,7 +124,8 @@ class _Kit(FPDF):
         self.cell(
             0,
             5,
-            f"Kit surveillant · Session {self.info.session_id} · page {self.page_no()}/{{nb}}",
+            _("Kit surveillant · Session %(session)s · page %(page)s/%(pages)s")
+            % {"session": self.info.session_id, "page": self.page_no(), "pages": "{nb}"},
             align="C",
         )
 
@@ -148,10 +153,10 @@ class _Kit(FPDF):
     def details_table(self) -> None:
         info = self.info
         rows = [
-            ("Site", self.user(info.centre)),
-            ("Adresse", self.user(info.address)),
-            ("Salle", self.user(info.room)),
-            ("Surveillant", self.user(info.examiner)),
+            (_("Site"), self.user(info.centre)),
+            (_("Adresse"), self.user(info.address)),
+            (_("Salle"), self.user(info.room)),
+            (_("Surveillant"), self.user(info.examiner)),
         ]
         label_width = 30
         for label, value in rows:
@@ -203,101 +208,119 @@ class _Kit(FPDF):
         self.set_xy(x, y + height + 3)
 
 
-def render_kit(info: KitInfo, *, compress: bool = True) -> bytes:
-    """The supervisor kit as PDF bytes.
+def render_kit(info: KitInfo, *, compress: bool = True, locale: str | None = None) -> bytes:
+    """The supervisor kit as PDF bytes, in `locale` (by default the request's language).
 
     ``compress=False`` leaves content streams readable, for tests only.
     """
+    with documents.language(locale) as chosen:
+        return _draw(info, compress=compress, locale=chosen)
+
+
+def _draw(info: KitInfo, *, compress: bool, locale: str) -> bytes:
+    session = {"session": info.session_id}
     pdf = _Kit(info)
     pdf.set_compression(compress)
     with _font_paths() as paths:
         pdf.load_fonts(paths)
-    pdf.set_title(f"Kit surveillant — Session {info.session_id}")
+    pdf.set_title(_("Kit surveillant — Session %(session)s") % session)
     pdf.set_author("Surveillance")
-    pdf.set_lang("fr-FR")
+    pdf.set_lang("fr-FR" if locale == "fr" else locale)
     pdf.alias_nb_pages()
     pdf.add_page()
 
     pdf.set_font(_FAMILY, "B", 22)
     pdf.set_text_color(*_ACCENT)
-    pdf.cell(0, 11, "Kit surveillant", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 11, _("Kit surveillant"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_FAMILY, "B", 16)
     pdf.set_text_color(*_INK)
-    pdf.cell(0, 8, f"Session {info.session_id}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 8, _("Session %(session)s") % session, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_FAMILY, "", 12)
     pdf.set_text_color(*_MUTED)
-    when = f"{info.date:%d/%m/%Y} · {pdf.user(info.time)}"
+    when = f"{documents.day(info.date)} · {documents.hour(info.time) or pdf.user(info.time)}"
     pdf.cell(0, 7, when, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
     pdf.details_table()
     pdf.ln(3)
 
     pdf.secret_box(
-        "Mot de passe de la session — pour le surveillant uniquement",
+        _("Mot de passe de la session — pour le surveillant uniquement"),
         pdf.user(info.supervisor_password, limit=40),
         [
-            "À saisir avec le **numéro de session** pour entrer dans l'espace surveillant.",
-            "Il est **différent du code d'accès** des candidats : ne le communiquez jamais aux candidats.",
+            _("À saisir avec le **numéro de session** pour entrer dans l'espace surveillant."),
+            _("Il est **différent du code d'accès** des candidats : ne le communiquez jamais aux candidats."),
         ],
         _NOTE_FILL,
     )
     pdf.secret_box(
-        "Code d'accès — à communiquer aux candidats",
+        _("Code d'accès — à communiquer aux candidats"),
         pdf.user(info.access_code, limit=40),
         [
-            "Les candidats le saisissent avec le **numéro de session "
-            f"{info.session_id}**, leur nom, leur prénom et leur date de naissance.",
+            _(
+                "Les candidats le saisissent avec le **numéro de session "
+                "%(session)s**, leur nom, leur prénom et leur date de naissance."
+            )
+            % session,
         ],
         _BOX_FILL,
     )
 
     count = max(info.candidate_count, 0)
-    noun = "candidat inscrit" if count <= 1 else "candidats inscrits"
+    enrolled = ngettext(
+        "%(count)s candidat inscrit à cette session", "%(count)s candidats inscrits à cette session", count
+    ) % {"count": documents.number(count)}
     pdf.set_font(_FAMILY, "B", 11)
     pdf.set_text_color(*_INK)
-    pdf.cell(0, 7, f"{count} {noun} à cette session", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 7, enrolled, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    pdf.heading("Le jour de la session")
-    pdf.numbered(
-        "Étape 1",
-        "Connectez-vous à l'espace surveillant avec votre compte, puis saisissez le "
-        f"**numéro de session ({info.session_id})** et le **mot de passe de la session**.",
-    )
-    pdf.numbered(
-        "Étape 2",
-        "Vérifiez la présence de chaque candidat dans la salle et cochez-le dans "
-        "l'espace surveillant : seuls les candidats cochés peuvent commencer leur test.",
-    )
-    pdf.numbered("Étape 3", "Donnez aux candidats les consignes de l'examen.")
-    pdf.numbered(
-        "Étape 4",
-        f"Communiquez aux candidats le **numéro de session ({info.session_id})** et le **code d'accès** de la session.",
-    )
+    pdf.heading(_("Le jour de la session"))
+    steps = [
+        _(
+            "Connectez-vous à l'espace surveillant avec votre compte, puis saisissez le "
+            "**numéro de session (%(session)s)** et le **mot de passe de la session**."
+        )
+        % session,
+        _(
+            "Vérifiez la présence de chaque candidat dans la salle et cochez-le dans "
+            "l'espace surveillant : seuls les candidats cochés peuvent commencer leur test."
+        ),
+        _("Donnez aux candidats les consignes de l'examen."),
+        _("Communiquez aux candidats le **numéro de session (%(session)s)** et le **code d'accès** de la session.")
+        % session,
+    ]
+    for number, step in enumerate(steps, start=1):
+        pdf.numbered(_("Étape %(number)s") % {"number": number}, step)
 
-    pdf.heading("Pendant le test")
+    pdf.heading(_("Pendant le test"))
     pdf.paragraph(
-        "L'espace surveillant affiche en direct le statut de chaque candidat "
-        "(« En cours », « Terminé ») et signale une connexion perdue. Plusieurs "
-        "surveillants peuvent suivre la même session en même temps ; vous déconnecter "
-        "de l'espace surveillant n'interrompt pas les tests des candidats."
+        _(
+            "L'espace surveillant affiche en direct le statut de chaque candidat "
+            "(« En cours », « Terminé ») et signale une connexion perdue. Plusieurs "
+            "surveillants peuvent suivre la même session en même temps ; vous déconnecter "
+            "de l'espace surveillant n'interrompt pas les tests des candidats."
+        )
     )
 
-    pdf.heading("Autoriser la reprise d'un test")
+    pdf.heading(_("Autoriser la reprise d'un test"))
     pdf.paragraph(
-        "Si un candidat a quitté son test par erreur (navigateur fermé, changement "
-        "d'ordinateur…), il ne peut le reprendre qu'avec votre accord : ouvrez le menu "
-        "« … » à droite de son nom, choisissez **Autoriser la reprise du test** et "
-        "confirmez. Le candidat saisit de nouveau ses informations de connexion et "
-        "continue là où il s'était arrêté. L'autorisation ne vaut que pour une reprise.",
+        _(
+            "Si un candidat a quitté son test par erreur (navigateur fermé, changement "
+            "d'ordinateur…), il ne peut le reprendre qu'avec votre accord : ouvrez le menu "
+            "« … » à droite de son nom, choisissez **Autoriser la reprise du test** et "
+            "confirmez. Le candidat saisit de nouveau ses informations de connexion et "
+            "continue là où il s'était arrêté. L'autorisation ne vaut que pour une reprise."
+        ),
         markdown=True,
     )
 
-    pdf.heading("Terminer un test")
+    pdf.heading(_("Terminer un test"))
     pdf.paragraph(
-        "Un candidat qui finit dans le temps imparti passe au statut « Terminé » : "
-        "vous n'avez rien à faire. S'il n'a pas fini à la fin du temps imparti "
-        "(temps majoré compris), ouvrez le menu « … » à droite de son nom, choisissez "
-        "**Terminer le test** et confirmez.",
+        _(
+            "Un candidat qui finit dans le temps imparti passe au statut « Terminé » : "
+            "vous n'avez rien à faire. S'il n'a pas fini à la fin du temps imparti "
+            "(temps majoré compris), ouvrez le menu « … » à droite de son nom, choisissez "
+            "**Terminer le test** et confirmez."
+        ),
         markdown=True,
     )
     return bytes(pdf.output())
