@@ -21,6 +21,12 @@ from app import i18n
 _HOUR = re.compile(r"^\s*(\d{1,2})[:h](\d{2})\s*$")
 
 
+def N_(message: str) -> str:
+    """Marks a French text for extraction where no language is known yet (a module's table);
+    it is translated with `_()` where it is drawn."""
+    return message
+
+
 @contextmanager
 def language(locale: str | None) -> Iterator[str]:
     """Draws what follows in `locale` (or, if None or unknown, the language already current)."""

@@ -5,6 +5,9 @@ Everything is read in one database read into a `Record`, then drawn without the
 database: the PDF may take a few hundred milliseconds and runs in a worker thread.
 The timeline of each candidate is rebuilt from the event log, whose events carry the
 candidate's whole view: the state between two events is the view of the first.
+
+The record keeps codes (statuses, categories, origins), not words: the procès-verbal is drawn
+in the language of whoever downloads it, its times in the session's time zone.
 """
 
 from __future__ import annotations
@@ -15,46 +18,42 @@ import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app import views
+from app import documents, views
 from app.actions.reports import require_reader
 from app.actions.rules import Rules
+from app.documents import N_
 from app.errors import SessionNotFinalized
+from app.i18n import _
 from app.kit import _ACCENT, _FAMILY, _INK, _MUTED, _clean, _font_paths
 from app.labels import ALERT_STATUSES, REPORT_CATEGORIES, REPORT_ORIGINS
 from app.models import Alert, Candidate, ExamSession, IncidentReport, SessionEvent, SupervisorAccess, User
 from vocabulary import Action, CandidateStatus, ReportOrigin, SessionStatus
 
-try:
-    _ZONE: dt.tzinfo = ZoneInfo("Europe/Paris")
-except ZoneInfoNotFoundError:  # a system without tzdata: print UTC rather than fail
-    _ZONE = dt.UTC
-
 STATUS_LABELS: dict[str, str] = {
-    CandidateStatus.NOT_STARTED: "Non commencé",
-    CandidateStatus.IN_PROGRESS: "En cours",
-    CandidateStatus.FINISHED: "Terminé",
-    CandidateStatus.ENDED_BY_SUPERVISOR: "Terminé par un surveillant",
-    CandidateStatus.ENDED_BY_FINALIZATION: "Terminé à la finalisation",
-    CandidateStatus.ENDED_BY_EXPIRY: "Fermé automatiquement",
+    CandidateStatus.NOT_STARTED: N_("Non commencé"),
+    CandidateStatus.IN_PROGRESS: N_("En cours"),
+    CandidateStatus.FINISHED: N_("Terminé"),
+    CandidateStatus.ENDED_BY_SUPERVISOR: N_("Terminé par un surveillant"),
+    CandidateStatus.ENDED_BY_FINALIZATION: N_("Terminé à la finalisation"),
+    CandidateStatus.ENDED_BY_EXPIRY: N_("Fermé automatiquement"),
 }
 # Timeline colours: connected, connection lost, waiting for a supervisor (resume asked).
 _KINDS = {
-    "connected": ((46, 160, 96), "Connecté"),
-    "lost": ((196, 50, 40), "Connexion perdue"),
-    "waiting": ((240, 165, 58), "Attente du surveillant (reprise demandée)"),
+    "connected": ((46, 160, 96), N_("Connecté")),
+    "lost": ((196, 50, 40), N_("Connexion perdue")),
+    "waiting": ((240, 165, 58), N_("Attente du surveillant (reprise demandée)")),
 }
 _MARKS = {
-    "start": ((33, 37, 41), "Début"),
-    "alert": ((196, 50, 40), "Signalement"),
-    "resume": ((61, 104, 255), "Reprise"),
-    "end": ((33, 37, 41), "Fin"),
+    "start": ((33, 37, 41), N_("Début")),
+    "alert": ((196, 50, 40), N_("Signalement")),
+    "resume": ((61, 104, 255), N_("Reprise")),
+    "end": ((33, 37, 41), N_("Fin")),
 }
 
 
@@ -81,7 +80,8 @@ class CandidateLine:
     answered: int
     total: int
     extra_time: int
-    alerts: list[str]
+    # (question number, alert status code), in the order they were raised.
+    alerts: list[tuple[int, str]]
     reports: int
     # Started, not finished, and no reason given (the API lets older clients finalise without).
     missing_reason: bool = False
@@ -100,7 +100,7 @@ class SupervisorLine:
 class ReportLine:
     candidate: str
     birthdate: dt.date
-    category: str
+    category: str  # codes, named in the reader's language when drawn
     origin: str
     author: str
     created_at: dt.datetime
@@ -118,6 +118,7 @@ class Record:
     room: str
     examiner: str
     status: str
+    timezone: str
     finalized_at: dt.datetime | None
     finalized_by: str | None
     comment: str
@@ -234,11 +235,9 @@ def load(db: Session, session_id: int, user_id: int, rules: Rules, *, verbal: bo
             by_candidate.setdefault(cid, []).append(event)
         elif event.get("action") == Action.FINALIZED and event.get("actor"):
             finalized_by = event["actor"]["name"]
-    alerts: dict[int, list[str]] = {}
+    alerts: dict[int, list[tuple[int, str]]] = {}
     for a in db.execute(select(Alert).where(col(Alert.session_id) == session_id).order_by(col(Alert.id))).scalars():
-        alerts.setdefault(a.candidate_id, []).append(
-            f"Q{a.question_index + 1} {ALERT_STATUSES.get(a.status, a.status)}"
-        )
+        alerts.setdefault(a.candidate_id, []).append((a.question_index + 1, a.status))
     finalized_at = _aware(s.finalized_at)
     explained = set(
         db.execute(
@@ -282,8 +281,8 @@ def load(db: Session, session_id: int, user_id: int, rules: Rules, *, verbal: bo
         ReportLine(
             candidate=names.get(r.candidate_id, ("?", dt.date.min))[0],
             birthdate=names.get(r.candidate_id, ("?", dt.date.min))[1],
-            category=REPORT_CATEGORIES.get(r.category, r.category),
-            origin=REPORT_ORIGINS.get(r.origin, r.origin),
+            category=r.category,
+            origin=r.origin,
             author=r.author_name,
             created_at=_aware(r.created_at) or dt.datetime.now(dt.UTC),
             updated_at=_aware(r.updated_at),
@@ -305,6 +304,7 @@ def load(db: Session, session_id: int, user_id: int, rules: Rules, *, verbal: bo
         room=s.room,
         examiner=s.examiner,
         status=s.status,
+        timezone=rules.session_timezone,
         finalized_at=finalized_at,
         finalized_by=finalized_by,
         comment=s.finalization_comment or "",
@@ -325,11 +325,15 @@ def _safe(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA) else value
 
 
-def _local(moment: dt.datetime | None, pattern: str = "%d/%m/%Y %H:%M:%S") -> str:
-    return moment.astimezone(_ZONE).strftime(pattern) if moment else ""
+def _local(moment: dt.datetime | None, tz: dt.tzinfo) -> str:
+    """A moment as the spreadsheet column has always had it, in the session's time zone."""
+    return moment.astimezone(tz).strftime("%d/%m/%Y %H:%M:%S") if moment else ""
 
 
 def reports_csv(record: Record) -> bytes:
+    """The column names are fixed keys for spreadsheets and scripts; the categories and origins
+    are words in the language of whoever downloads the file."""
+    tz = documents.zone(record.timezone)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(
@@ -351,12 +355,12 @@ def reports_csv(record: Record) -> bytes:
                 str(record.session_id),
                 _safe(r.candidate),
                 r.birthdate.strftime("%d/%m/%Y"),
-                _safe(r.category),
-                _safe(r.origin),
+                _safe(documents.label(REPORT_CATEGORIES, r.category)),
+                _safe(documents.label(REPORT_ORIGINS, r.origin)),
                 _safe(r.comment),
                 _safe(r.author),
-                _local(r.created_at),
-                _local(r.updated_at),
+                _local(r.created_at, tz),
+                _local(r.updated_at, tz),
             ]
         )
     # The BOM tells spreadsheets the file is UTF-8: accents survive a double click.
@@ -370,6 +374,7 @@ class _Verbal(FPDF):
     def __init__(self, record: Record) -> None:
         super().__init__(orientation="landscape", unit="mm", format="A4")
         self.record = record
+        self.tz = documents.zone(record.timezone)
         self.set_margins(left=14, top=14, right=14)
         self.set_auto_page_break(auto=True, margin=14)
         self.renderable: frozenset[int] = frozenset()
@@ -388,7 +393,12 @@ class _Verbal(FPDF):
         self.set_y(-10)
         self.set_font(_FAMILY, "", 8)
         self.set_text_color(*_MUTED)
-        self.cell(0, 5, f"Procès-verbal · Session {self.record.session_id} · page {self.page_no()}/{{nb}}", align="C")
+        footer = _("Procès-verbal · Session %(session)s · page %(page)s/%(pages)s") % {
+            "session": self.record.session_id,
+            "page": self.page_no(),
+            "pages": "{nb}",
+        }
+        self.cell(0, 5, footer, align="C")
 
     def heading(self, text: str) -> None:
         if self.will_page_break(20):
@@ -423,7 +433,7 @@ class _Verbal(FPDF):
         started = [c for c in self.record.candidates if c.started_at is not None]
         if not started:
             self.set_font(_FAMILY, "", 10)
-            self.cell(0, 6, "Aucun candidat n'a commencé son test.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.cell(0, 6, _("Aucun candidat n'a commencé son test."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             return
         begin = min(c.started_at for c in started if c.started_at is not None)
         end = max(max([s.end for s in c.slices] + [m.at for m in c.marks] + [begin]) for c in started)
@@ -447,7 +457,7 @@ class _Verbal(FPDF):
                 moment = begin + dt.timedelta(seconds=span * i / ticks)
                 x = x0 + width * i / ticks
                 self.line(x, y + 4, x, y + 6)
-                label = _local(moment, "%H:%M:%S" if span < 3600 else "%H:%M")
+                label = documents.clock(moment, self.tz, seconds=span < 3600)
                 self.set_xy(x - 8, y)
                 self.cell(16, 4, label, align="C")
             self.set_xy(self.l_margin, y + 7)
@@ -467,11 +477,11 @@ class _Verbal(FPDF):
             self.set_fill_color(236, 238, 242)
             self.rect(x0, y + 3, width, 3, style="F")
             for s in c.slices:
-                color, _ = _KINDS[s.kind]
+                color = _KINDS[s.kind][0]
                 self.set_fill_color(*color)
                 self.rect(x_of(s.start), y + 3, max(0.4, x_of(s.end) - x_of(s.start)), 3, style="F")
             for m in c.marks:
-                color, _ = _MARKS[m.kind]
+                color = _MARKS[m.kind][0]
                 x = x_of(m.at)
                 self.set_fill_color(*color)
                 self.set_draw_color(*color)
@@ -490,61 +500,79 @@ class _Verbal(FPDF):
         self.set_font(_FAMILY, "", 7.5)
         y = self.get_y()
         x = self.l_margin
-        for color, label in list(_KINDS.values()):
+        for color, msgid in list(_KINDS.values()):
+            label = _(msgid)
             self.set_fill_color(*color)
             self.rect(x, y + 1.2, 6, 2.6, style="F")
             self.set_xy(x + 7, y)
             self.cell(self.get_string_width(label) + 6, 5, label)
             x = self.get_x()
+        # Each cell as wide as its words in this language, plus the gap before the next sign.
         self.set_fill_color(*_MARKS["alert"][0])
         self.polygon([(x + 1.6, y + 3.8), (x, y + 1.2), (x + 3.2, y + 1.2)], style="F")
         self.set_xy(x + 4.5, y)
-        self.cell(24, 5, "Signalement")
+        label = _(_MARKS["alert"][1])
+        self.cell(self.get_string_width(label) + 6, 5, label)
         x = self.get_x()
         self.set_fill_color(*_MARKS["resume"][0])
         self.circle(x + 1.3, y + 2.5, 1.3, style="F")
         self.set_xy(x + 4, y)
-        self.cell(18, 5, "Reprise")
+        label = _(_MARKS["resume"][1])
+        self.cell(self.get_string_width(label) + 6, 5, label)
         x = self.get_x()
         self.set_draw_color(*_INK)
         self.set_line_width(0.6)
         self.line(x + 1, y + 0.6, x + 1, y + 4.4)
         self.set_xy(x + 3, y)
-        self.cell(30, 5, "Début / fin du test")
+        self.cell(30, 5, _("Début / fin du test"))
         self.ln(6)
 
 
-def _clock(moment: dt.datetime | None) -> str:
-    return _local(moment, "%H:%M:%S") if moment else "—"
+def _alerts(alerts: list[tuple[int, str]]) -> str:
+    return ", ".join(
+        _("Q%(number)s %(status)s") % {"number": number, "status": documents.label(ALERT_STATUSES, status)}
+        for number, status in alerts
+    )
 
 
-def render_pdf(record: Record, *, compress: bool = True) -> bytes:
+def render_pdf(record: Record, *, compress: bool = True, locale: str | None = None) -> bytes:
+    """The procès-verbal as PDF bytes, in `locale` (by default the request's language)."""
+    with documents.language(locale) as chosen:
+        return _draw(record, compress=compress, locale=chosen)
+
+
+def _draw(record: Record, *, compress: bool, locale: str) -> bytes:
+    session = {"session": record.session_id}
     pdf = _Verbal(record)
+    tz = pdf.tz
     pdf.set_compression(compress)
     pdf.load_fonts()
-    pdf.set_title(f"Procès-verbal — Session {record.session_id}")
+    pdf.set_title(_("Procès-verbal — Session %(session)s") % session)
     pdf.set_author("Surveillance")
-    pdf.set_lang("fr-FR")
+    pdf.set_lang("fr-FR" if locale == "fr" else locale)
     pdf.alias_nb_pages()
     pdf.add_page()
 
     pdf.set_font(_FAMILY, "B", 20)
     pdf.set_text_color(*_ACCENT)
-    pdf.cell(0, 10, f"Procès-verbal — Session {record.session_id}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 10, _("Procès-verbal — Session %(session)s") % session, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_FAMILY, "", 11)
     pdf.set_text_color(*_INK)
-    when = f"{record.date:%d/%m/%Y} · {pdf.user(record.time)} · {pdf.user(record.centre)}"
+    scheduled = documents.hour(record.time) or pdf.user(record.time)
+    when = f"{documents.day(record.date)} · {scheduled} · {pdf.user(record.centre)}"
     pdf.cell(0, 6, when, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    finalized = _("non")
+    if record.finalized_at:
+        finalized = _("le %(day)s à %(time)s par %(name)s") % {
+            "day": documents.long_day(record.finalized_at.astimezone(tz).date()),
+            "time": documents.clock(record.finalized_at, tz, seconds=False),
+            "name": record.finalized_by or "—",
+        }
     facts = [
-        ("Adresse", record.address),
-        ("Salle", record.room),
-        ("Surveillant désigné", record.examiner),
-        (
-            "Finalisée",
-            f"le {_local(record.finalized_at, '%d/%m/%Y à %H:%M')} par {record.finalized_by or '—'}"
-            if record.finalized_at
-            else "non",
-        ),
+        (_("Adresse"), record.address),
+        (_("Salle"), record.room),
+        (_("Surveillant désigné"), record.examiner),
+        (_("Finalisée"), finalized),
     ]
     for label, value in facts:
         pdf.set_font(_FAMILY, "B", 9.5)
@@ -555,64 +583,78 @@ def render_pdf(record: Record, *, compress: bool = True) -> bytes:
         pdf.cell(0, 5.5, pdf.user(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_FAMILY, "", 8)
     pdf.set_text_color(*_MUTED)
-    pdf.cell(0, 5, "Heures en heure de Paris.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(
+        0, 5, _("Heures en heure de %(city)s.") % {"city": documents.city(tz)}, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+    )
     pdf.set_text_color(*_INK)
 
-    pdf.heading("Surveillants")
+    pdf.heading(_("Surveillants"))
     pdf.grid(
         [90, 60, 60],
-        ["Surveillant", "Première connexion", "Dernière activité"],
-        [
-            [pdf.user(s.name, 60), _local(s.first, "%H:%M:%S") or "—", _local(s.last, "%H:%M:%S") or "—"]
-            for s in record.supervisors
-        ]
-        or [["Aucun surveillant", "", ""]],
+        [_("Surveillant"), _("Première connexion"), _("Dernière activité")],
+        [[pdf.user(s.name, 60), documents.clock(s.first, tz), documents.clock(s.last, tz)] for s in record.supervisors]
+        or [[_("Aucun surveillant"), "", ""]],
     )
 
-    pdf.heading("Candidats")
+    pdf.heading(_("Candidats"))
     pdf.grid(
         [52, 22, 45, 20, 20, 20, 20, 50, 20],
-        ["Candidat", "Né(e) le", "Statut", "Début", "Fin", "Réponses", "Majoration", "Signalements", "Rapports"],
+        [
+            _("Candidat"),
+            _("Né(e) le"),
+            _("Statut"),
+            _("Début"),
+            _("Fin"),
+            _("Réponses"),
+            _("Majoration"),
+            _("Signalements"),
+            _("Rapports"),
+        ],
         [
             [
                 pdf.user(c.name, 34),
-                c.birthdate.strftime("%d/%m/%Y"),
-                STATUS_LABELS.get(c.status, c.status) + (" *" if c.missing_reason else ""),
-                _clock(c.started_at),
-                _clock(c.ended_at),
-                f"{c.answered}/{c.total}",
-                f"+{c.extra_time} %" if c.extra_time else "—",
-                pdf.user(", ".join(c.alerts), 34) if c.alerts else "—",
-                str(c.reports),
+                documents.day(c.birthdate),
+                documents.label(STATUS_LABELS, c.status) + (" *" if c.missing_reason else ""),
+                documents.clock(c.started_at, tz),
+                documents.clock(c.ended_at, tz),
+                f"{documents.number(c.answered)}/{documents.number(c.total)}",
+                _("+%(percent)s %%") % {"percent": documents.number(c.extra_time)} if c.extra_time else "—",
+                pdf.user(_alerts(c.alerts), 34) if c.alerts else "—",
+                documents.number(c.reports),
             ]
             for c in record.candidates
         ]
-        or [["Aucun candidat", "", "", "", "", "", "", "", ""]],
+        or [[_("Aucun candidat"), "", "", "", "", "", "", "", ""]],
     )
     if any(c.missing_reason for c in record.candidates):
         pdf.set_font(_FAMILY, "", 8)
         pdf.set_text_color(*_MUTED)
-        pdf.cell(0, 5, "* Test commencé et non terminé, sans motif renseigné.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(0, 5, _("* Test commencé et non terminé, sans motif renseigné."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_text_color(*_INK)
 
-    pdf.heading("Chronologie des tests")
+    pdf.heading(_("Chronologie des tests"))
     pdf.timelines()
 
-    pdf.heading("Rapports d'incident")
+    pdf.heading(_("Rapports d'incident"))
     if not record.reports:
         pdf.set_font(_FAMILY, "", 10)
-        pdf.cell(0, 6, "Aucun rapport d'incident.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(0, 6, _("Aucun rapport d'incident."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     for r in record.reports:
         if pdf.will_page_break(14):
             pdf.add_page()
         pdf.set_font(_FAMILY, "B", 9.5)
-        edited = f", modifié à {_clock(r.updated_at)}" if r.updated_at else ""
-        title = f"{pdf.user(r.candidate, 60)} — {r.category} ({r.origin})"
+        edited = _(", modifié à %(time)s") % {"time": documents.clock(r.updated_at, tz)} if r.updated_at else ""
+        category = documents.label(REPORT_CATEGORIES, r.category)
+        title = f"{pdf.user(r.candidate, 60)} — {category} ({documents.label(REPORT_ORIGINS, r.origin)})"
         pdf.cell(0, 5.5, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font(_FAMILY, "", 8.5)
         pdf.set_text_color(*_MUTED)
         pdf.cell(
-            0, 4.5, f"{pdf.user(r.author, 80)}, {_clock(r.created_at)}{edited}", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            0,
+            4.5,
+            f"{pdf.user(r.author, 80)}, {documents.clock(r.created_at, tz)}{edited}",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
         )
         pdf.set_text_color(*_INK)
         if r.comment:
@@ -620,12 +662,12 @@ def render_pdf(record: Record, *, compress: bool = True) -> bytes:
             pdf.multi_cell(0, 4.8, pdf.user(r.comment, 1000), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(1.5)
 
-    pdf.heading("Commentaire sur la session")
+    pdf.heading(_("Commentaire sur la session"))
     pdf.set_font(_FAMILY, "", 10)
     pdf.multi_cell(
         0,
         5,
-        pdf.user(record.comment, 2000) if record.comment else "Aucun commentaire.",
+        pdf.user(record.comment, 2000) if record.comment else _("Aucun commentaire."),
         align="L",
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
