@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_date, format_skeleton, format_time, get_timezone_location
+from babel.dates import format_date, format_time, get_timezone_location
 from babel.numbers import format_decimal
 
 from app import i18n
@@ -52,9 +52,14 @@ def city(tz: dt.tzinfo) -> str:
     return str(get_timezone_location(tz, locale=i18n.babel_locale(), return_city=True))
 
 
+# A short date as each language writes it, the same as on the pages: the French one is the
+# guide's (28/12/2021); the English one names the month, which no reader can take for the day.
+_DAY = {"fr": "dd/MM/yyyy", "en": "d MMM yyyy"}
+
+
 def day(value: dt.date) -> str:
-    """All in digits, in the language's order, with the full year: 28/12/2021, 12/28/2021."""
-    return str(format_skeleton("yMd", value, locale=i18n.babel_locale()))
+    locale = i18n.current.get()
+    return str(format_date(value, _DAY.get(locale, "medium"), locale=locale))
 
 
 def long_day(value: dt.date) -> str:
