@@ -574,10 +574,13 @@ def _draw(record: Record, *, compress: bool, locale: str) -> bytes:
         (_("Surveillant désigné"), record.examiner),
         (_("Finalisée"), finalized),
     ]
+    pdf.set_font(_FAMILY, "B", 9.5)
+    # As wide as the longest label in this language, so no label runs into its value.
+    label_width = max([42.0] + [pdf.get_string_width(label) + 4 for label, _value in facts])
     for label, value in facts:
         pdf.set_font(_FAMILY, "B", 9.5)
         pdf.set_text_color(*_MUTED)
-        pdf.cell(42, 5.5, label)
+        pdf.cell(label_width, 5.5, label)
         pdf.set_font(_FAMILY, "", 9.5)
         pdf.set_text_color(*_INK)
         pdf.cell(0, 5.5, pdf.user(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -598,7 +601,7 @@ def _draw(record: Record, *, compress: bool, locale: str) -> bytes:
 
     pdf.heading(_("Candidats"))
     pdf.grid(
-        [52, 22, 45, 20, 20, 20, 20, 50, 20],
+        [52, 24, 45, 22, 22, 20, 20, 44, 20],
         [
             _("Candidat"),
             _("Né(e) le"),
