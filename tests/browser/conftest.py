@@ -72,6 +72,8 @@ class Server:
             DATABASE_URL=f"sqlite:///{self.folder / 'db.sqlite'}",
             SECRET_KEY="browser-tests-secret-key-0123456789",
             LOG_PLAIN="1",
+            # The demo's lines are read in French, whatever the developer's terminal speaks.
+            LC_ALL="C.UTF-8",
             DATA_DIR=str(self.folder),
         )
         return env

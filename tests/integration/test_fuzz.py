@@ -26,6 +26,7 @@ ENDS_LOGINS = {"/api/auth/logout", "/api/auth/sessions", "/api/auth/sessions/{id
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("fuzz")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'fuzz.db'}", "SECRET_KEY": "fuzz-" + "f" * 32}
+    env["LC_ALL"] = "C.UTF-8"  # the demo's lines are read in French, whatever the developer's terminal speaks
     # The fuzz must reach the routes' code, not the abuse budget of its one address.
     env |= {"ADDRESS_BUDGET": "1000000", "GLOBAL_BUDGET": "1000000"}
     out = subprocess.run([str(VENV_BIN / "surveillance"), "demo"], env=env, capture_output=True, text=True, check=True).stdout

@@ -32,7 +32,12 @@ SECRET_NAME = "Zébulon-Secret"
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(VENV_BIN / "surveillance"), *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120
+        [str(VENV_BIN / "surveillance"), *args],
+        # Read in French, whatever the developer's terminal speaks.
+        env={**os.environ, "LC_ALL": "C.UTF-8", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

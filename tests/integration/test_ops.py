@@ -488,6 +488,7 @@ def test_configuration_is_checked_at_start(
     env: dict[str, str], args: list[str], expected: list[str], tmp_path: Path
 ) -> None:
     base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
+    base["LC_ALL"] = "C.UTF-8"  # the messages are read in French, whatever the developer's terminal speaks
     # An empty working folder: no stray .env, and proof that nothing was created on refusal.
     done = subprocess.run(
         [str(VENV_BIN / "surveillance"), *args],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pypdf
@@ -98,6 +99,29 @@ async def test_finalisation_asks_reasons_and_the_records_tell_the_session(world:
         "Session calme ; une coupure réseau à 11 h 40.",
     ):
         assert expected in flat, expected
+    assert re.search(r"Finalisée le \d{1,2} [a-zéû]+ \d{4} à \d{2}:\d{2} par Alice Martin", flat), flat
+    # The same record for a reader whose browser asks for English.
+    r = await room.staff.get(f"/api/sessions/{room.sid}/proces-verbal.pdf", headers={"Accept-Language": "en"})
+    assert r.status_code == 200
+    english = " ".join(" ".join((p.extract_text() or "") for p in pypdf.PdfReader(io.BytesIO(r.content)).pages).split())
+    for expected in (
+        f"Session record — Session {room.sid}",
+        "Marie Curie",
+        "DUPONT Paul",
+        "Ended at finalisation",
+        "Ended by a supervisor",
+        "Not started",
+        "+30%",
+        "Test timelines",
+        "Alert",
+        "Incident reports",
+        "Temps écoulé, poste lent",
+        "Session calme ; une coupure réseau à 11 h 40.",
+    ):
+        assert expected in english, expected
+    finalised = r"Finalised on [A-Z][a-z]+ \d{1,2}, \d{4} at \d{1,2}:\d{2}\s[AP]M by Alice Martin"
+    assert re.search(finalised, english), english
+    assert "Procès-verbal" not in english and "Chronologie" not in english
     # The first page, drawn, kept for a person to look at.
     ARTIFACTS.mkdir(exist_ok=True)
     page = pypdfium2.PdfDocument(pdf)[0]
