@@ -231,7 +231,10 @@ def centre_create(settings: Settings, name: str, admin: str) -> int:
     try:
         centre = asyncio.run(run())
     except DomainError as exc:
-        return _fail(_(exc.message) + " " + _("Créez d'abord le compte (inscription)."))
+        # An error's words in the current language are its `text` once errors are translated
+        # (i18n of app/errors.py); before that, its French `message`.
+        words = str(getattr(exc, "text", exc.message))
+        return _fail(words + " " + _("Créez d'abord le compte (inscription)."))
     print(
         _("Centre « %(name)s » créé (id %(id)s), membre : %(admin)s")
         % {"name": centre.name, "id": centre.id, "admin": admin}
