@@ -124,8 +124,8 @@ class _Kit(FPDF):
         self.cell(
             0,
             5,
-            _("Kit surveillant · Session %(session)s · page %(page)s/%(pages)s")
-            % {"session": self.info.session_id, "page": self.page_no(), "pages": "{nb}"},
+            _("%(paper)s · Session %(session)s · page %(page)s/%(pages)s")
+            % {"paper": _("Kit surveillant"), "session": self.info.session_id, "page": self.page_no(), "pages": "{nb}"},
             align="C",
         )
 
@@ -223,7 +223,7 @@ def _draw(info: KitInfo, *, compress: bool, locale: str) -> bytes:
     pdf.set_compression(compress)
     with _font_paths() as paths:
         pdf.load_fonts(paths)
-    pdf.set_title(_("Kit surveillant — Session %(session)s") % session)
+    pdf.set_title(_("%(paper)s — Session %(session)s") % {"paper": _("Kit surveillant"), **session})
     pdf.set_author("Surveillance")
     pdf.set_lang("fr-FR" if locale == "fr" else locale)
     pdf.alias_nb_pages()

@@ -393,7 +393,8 @@ class _Verbal(FPDF):
         self.set_y(-10)
         self.set_font(_FAMILY, "", 8)
         self.set_text_color(*_MUTED)
-        footer = _("Procès-verbal · Session %(session)s · page %(page)s/%(pages)s") % {
+        footer = _("%(paper)s · Session %(session)s · page %(page)s/%(pages)s") % {
+            "paper": _("Procès-verbal"),
             "session": self.record.session_id,
             "page": self.page_no(),
             "pages": "{nb}",
@@ -547,7 +548,8 @@ def _draw(record: Record, *, compress: bool, locale: str) -> bytes:
     tz = pdf.tz
     pdf.set_compression(compress)
     pdf.load_fonts()
-    pdf.set_title(_("Procès-verbal — Session %(session)s") % session)
+    title = _("%(paper)s — Session %(session)s") % {"paper": _("Procès-verbal"), **session}
+    pdf.set_title(title)
     pdf.set_author("Surveillance")
     pdf.set_lang("fr-FR" if locale == "fr" else locale)
     pdf.alias_nb_pages()
@@ -555,7 +557,7 @@ def _draw(record: Record, *, compress: bool, locale: str) -> bytes:
 
     pdf.set_font(_FAMILY, "B", 20)
     pdf.set_text_color(*_ACCENT)
-    pdf.cell(0, 10, _("Procès-verbal — Session %(session)s") % session, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 10, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_FAMILY, "", 11)
     pdf.set_text_color(*_INK)
     scheduled = documents.hour(record.time) or pdf.user(record.time)

@@ -56,6 +56,7 @@ KIT_FRENCH = [
 KIT_ENGLISH = [
     "Supervisor kit",
     "28 Dec 2021 · 11:00 AM",
+    "Centre Centre de Testix",
     "Address 12 rue de l'École",
     "Session password — for the supervisor only",
     "Access code — to give to the candidates",
@@ -86,6 +87,8 @@ def test_the_kit_follows_the_language_of_the_moment_and_says_which_it_is() -> No
     finally:
         i18n.current.reset(token)
     assert title == "Supervisor kit — Session 668"
+    assert "Supervisor kit · Session 668 · page 1/1" in _text(render_kit(GUIDE_SESSION, locale="en"))
+    assert len(pypdf.PdfReader(io.BytesIO(render_kit(GUIDE_SESSION, locale="en"))).pages) == 1
     assert b"/Lang (en)" in render_kit(GUIDE_SESSION, locale="en", compress=False)
     assert b"/Lang (fr-FR)" in render_kit(GUIDE_SESSION, compress=False)
     # The language chosen for one document does not stay behind.
