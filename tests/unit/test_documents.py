@@ -296,9 +296,9 @@ def test_every_string_of_the_documents_is_extracted_and_translated(tmp_path: Pat
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
         assert all(strings), f"empty English for {message.id!r}"
-        wanted = sorted(PLACEHOLDER.findall(ids[-1]))
+        wanted = sorted(PLACEHOLDER.findall(str(ids[-1])))
         for english in strings:
-            assert sorted(PLACEHOLDER.findall(english)) == wanted, (message.id, english)
+            assert sorted(PLACEHOLDER.findall(str(english))) == wanted, (message.id, english)
     # And nothing in documents.po that the code no longer says.
     stale = {m.id for m in catalog if m.id} - {m.id for m in ours}
     assert not stale, stale
@@ -320,3 +320,24 @@ def test_no_string_in_the_documents_escapes_gettext() -> None:
         ):
             cleaned = cleaned.replace(kept, "")
         assert french not in f" {cleaned} ", french
+
+
+def test_a_msgid_shared_by_pages_and_documents_reads_the_same_in_both() -> None:
+    """The server's catalogs are merged into one (app/i18n.py): a msgid in two of them, such as
+    « En cours » on the dashboard and in the procès-verbal, gets one English only, the last
+    merged. Both catalogs must agree, or a page would silently take the documents' words."""
+    folder = DOCUMENTS_PO.parent
+    catalogs = {}
+    for domain in i18n.SERVER_DOMAINS:
+        po = folder / f"{domain}.po"
+        if po.exists():
+            with po.open("rb") as source:
+                catalogs[domain] = {m.id: m.string for m in read_po(source, locale="en") if m.id}
+    assert "documents" in catalogs
+    for domain, entries in catalogs.items():
+        for other, others in catalogs.items():
+            if domain < other:
+                disagree = {
+                    k: (entries[k], others[k]) for k in entries.keys() & others.keys() if entries[k] != others[k]
+                }
+                assert not disagree, (domain, other, disagree)
