@@ -1,7 +1,8 @@
 """The `surveillance` command: serve, demo, centre create, db upgrade, settings-table.
 
 It speaks the terminal's language (LC_ALL, LC_MESSAGES, LANG), French unless that is English.
-The settings' descriptions and the README table stay French: the README is French.
+The settings' descriptions (--help-settings, settings-table) are French only for now: they are
+also the French README's table, and not yet marked for translation.
 """
 
 from __future__ import annotations
