@@ -111,6 +111,17 @@ class Setting:
             raise ConfigurationError(f"{self.env} doit être positif / must be positive")
 
 
+def _count(name: str, default: int, help: str, minimum: int = 1) -> Setting:
+    """A whole number of attempts, seconds, sockets…: most make no sense below one, which
+    `check` refuses at start with the setting's name."""
+    return Setting(name, "int", default, help, minimum=minimum)
+
+
+def _seconds(name: str, default: float, help: str) -> Setting:
+    """A period or a deadline, in seconds: zero would mean "never" or "at once", so it must be positive."""
+    return Setting(name, "float", default, help, above=0)
+
+
 TABLE: tuple[Setting, ...] = (
     Setting(
         "database_url",
@@ -153,87 +164,59 @@ TABLE: tuple[Setting, ...] = (
         shown="automatique",
     ),
     Setting("forwarded_allow_ips", "text", "127.0.0.1", "proxys dont uvicorn croit les en-têtes `X-Forwarded-*`"),
-    Setting("test_minutes", "int", 105, "durée du test, en minutes, avant temps majoré", minimum=1),
-    Setting("questions_per_test", "int", 16, "nombre de questions tirées pour chaque candidat", minimum=1),
-    Setting(
+    _count("test_minutes", 105, "durée du test, en minutes, avant temps majoré"),
+    _count("questions_per_test", 16, "nombre de questions tirées pour chaque candidat"),
+    _count(
         "rate_limit_attempts",
-        "int",
         5,
         "essais ratés admis par cible (mot de passe de session, code d'accès, connexion) et par fenêtre",
-        minimum=1,
     ),
-    Setting("rate_limit_window_seconds", "int", 300, "fenêtre, en secondes, de la limite d'essais", minimum=1),
-    Setting(
+    _count("rate_limit_window_seconds", 300, "fenêtre, en secondes, de la limite d'essais"),
+    _count(
         "join_guess_attempts",
-        "int",
         30,
         "noms ou dates de naissance ratés admis par session et fenêtre, une fois le code d'accès juste "
         "(et `RATE_LIMIT_ATTEMPTS` par personne)",
-        minimum=1,
     ),
-    Setting(
+    _count(
         "supervisor_account_attempts",
-        "int",
         10,
         "mots de passe de session ratés admis par compte et fenêtre, toutes sessions confondues",
-        minimum=1,
     ),
-    Setting(
+    _count(
         "address_budget",
-        "int",
         200,
         "essais admis par adresse cliente, porte (inscription, connexion, entrée candidat, accès surveillant) "
         "et fenêtre ; comptés dans Redis si `REDIS_URL`, sinon en mémoire",
-        minimum=1,
     ),
-    Setting("global_budget", "int", 3000, "essais admis par porte et fenêtre, toutes adresses ensemble", minimum=1),
-    Setting("budget_window_seconds", "int", 300, "fenêtre, en secondes, des budgets par adresse et global", minimum=1),
-    Setting("hash_workers", "int", 2, "fils qui hachent les mots de passe (argon2)", minimum=1),
-    Setting(
-        "hash_queue",
-        "int",
-        8,
-        "hachages de mot de passe admis en attente d'un fil ; au-delà, `503 SERVICE_BUSY`",
-        minimum=0,
+    _count("global_budget", 3000, "essais admis par porte et fenêtre, toutes adresses ensemble"),
+    _count("budget_window_seconds", 300, "fenêtre, en secondes, des budgets par adresse et global"),
+    _count("hash_workers", 2, "fils qui hachent les mots de passe (argon2)"),
+    _count(
+        "hash_queue", 8, "hachages de mot de passe admis en attente d'un fil ; au-delà, `503 SERVICE_BUSY`", minimum=0
     ),
     Setting(
         "candidate_lease_seconds", "int", 10, "un candidat silencieux depuis ce délai apparaît « Connexion perdue »"
     ),
-    Setting(
-        "supervisor_heartbeat_seconds",
-        "float",
-        15.0,
-        "battement du serveur vers les surveillants, en secondes",
-        above=0,
-    ),
+    _seconds("supervisor_heartbeat_seconds", 15.0, "battement du serveur vers les surveillants, en secondes"),
     Setting(
         "replay_limit",
         "int",
         1000,
         "au-delà de ce nombre d'événements manqués, un client reçoit un nouvel instantané plutôt qu'un rejeu",
     ),
-    Setting(
-        "socket_queue_size",
-        "int",
-        256,
-        "événements en attente par websocket avant de fermer un client trop lent",
-        minimum=1,
-    ),
-    Setting(
+    _count("socket_queue_size", 256, "événements en attente par websocket avant de fermer un client trop lent"),
+    _count(
         "candidate_sockets",
-        "int",
         2,
         "websockets par candidat dans un processus ; une nouvelle ferme la plus ancienne (code 4408)",
-        minimum=1,
     ),
-    Setting(
+    _count(
         "supervisor_sockets",
-        "int",
         4,
         "websockets par surveillant et session dans un processus ; une nouvelle ferme la plus ancienne (code 4408)",
-        minimum=1,
     ),
-    Setting("db_pool_size", "int", 20, "connexions (et fils d'exécution) base de données par processus", minimum=1),
+    _count("db_pool_size", 20, "connexions (et fils d'exécution) base de données par processus"),
     Setting(
         "ws_deflate",
         "bool",
@@ -241,35 +224,24 @@ TABLE: tuple[Setting, ...] = (
         "compression `permessage-deflate` des websockets (double la mémoire d'une socket inactive)",
     ),
     Setting("log_plain", "bool", False, "journaux en texte plutôt qu'en JSON"),
-    Setting(
+    _count(
         "join_opens_minutes_before",
-        "int",
         30,
         "un candidat ne peut rejoindre une session qu'à partir de ce délai (minutes) avant l'heure prévue",
         minimum=0,
     ),
     Setting("session_timezone", "timezone", "Europe/Paris", "fuseau de la date et de l'heure prévues des sessions"),
-    Setting(
+    _count(
         "test_expiry_hours",
-        "int",
         24,
         "un test encore ouvert ce délai (heures) après son début se ferme de lui-même (`ended_by_expiry`)",
-        minimum=1,
     ),
-    Setting(
+    _seconds(
         "expiry_sweep_seconds",
-        "float",
         60.0,
         "chaque processus cherche les tests à fermer par expiration à ce rythme (secondes)",
-        above=0,
     ),
-    Setting(
-        "messages_per_minute",
-        "int",
-        6,
-        "messages qu'un surveillant peut envoyer à une session par minute",
-        minimum=1,
-    ),
+    _count("messages_per_minute", 6, "messages qu'un surveillant peut envoyer à une session par minute"),
     Setting(
         "metrics_allowed",
         "networks",
@@ -278,35 +250,27 @@ TABLE: tuple[Setting, ...] = (
         "(derrière un proxy de confiance, l'adresse est celle de `X-Forwarded-For`)",
         shown="`127.0.0.1/32,::1/128` (la machine elle-même)",
     ),
-    Setting(
+    _count(
         "limit_concurrency",
-        "int",
         12000,
         "connexions (websockets comprises) par processus au-delà desquelles uvicorn répond `503`",
-        minimum=1,
     ),
-    Setting(
+    _seconds(
         "header_timeout_seconds",
-        "float",
         20.0,
         "délai, en secondes, pour recevoir les en-têtes d'une requête (connexion muette ou trop lente, "
         "« slowloris ») avant de couper",
-        above=0,
     ),
-    Setting(
+    _count(
         "keep_alive_seconds",
-        "int",
         65,
         "connexion HTTP inactive gardée ouverte, en secondes (plus que le keep-alive amont de nginx)",
-        minimum=1,
     ),
-    Setting(
+    _seconds(
         "login_recheck_seconds",
-        "float",
         15.0,
         "une page de surveillance ouverte vérifie à ce rythme, en secondes, que sa connexion existe encore "
         "(déconnexion, « Mon compte », changement de mot de passe) et se ferme sinon",
-        above=0,
     ),
 )
 
