@@ -19,20 +19,20 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app import documents, views
+from app.actions.centres import heading_of
 from app.actions.reports import require_reader
 from app.actions.rules import Rules
 from app.documents import N_
 from app.errors import SessionNotFinalized
 from app.i18n import _
-from app.kit import _ACCENT, _FAMILY, _INK, _MUTED, _clean, _font_paths
 from app.labels import ALERT_STATUSES, REPORT_CATEGORIES, REPORT_ORIGINS
-from app.models import Alert, Candidate, ExamSession, IncidentReport, SessionEvent, SupervisorAccess, User
+from app.models import Alert, ExamSession, IncidentReport, SessionEvent, SupervisorAccess, User
+from app.pdf import ACCENT, BOX_FILL, FAMILY, INK, MUTED, Heading, Paper
 from vocabulary import Action, CandidateStatus, ReportOrigin, SessionStatus
 
 STATUS_LABELS: dict[str, str] = {
@@ -109,14 +109,7 @@ class ReportLine:
 
 
 @dataclass(frozen=True)
-class Record:
-    session_id: int
-    date: dt.date
-    time: str
-    centre: str
-    address: str
-    room: str
-    examiner: str
+class Record(Heading):
     status: str
     timezone: str
     finalized_at: dt.datetime | None
@@ -221,9 +214,7 @@ def load(db: Session, session_id: int, user_id: int, rules: Rules, *, verbal: bo
     s = require_reader(db, session_id, user_id)
     if verbal and s.status != SessionStatus.FINALIZED:
         raise SessionNotFinalized()
-    candidates = sorted(
-        db.execute(select(Candidate).where(col(Candidate.session_id) == session_id)).scalars(), key=views.sort_key
-    )
+    candidates = views.candidates_in(db, session_id)
     by_candidate: dict[int, list[dict[str, Any]]] = {}
     finalized_by = None
     log = select(col(SessionEvent.candidate_id), col(SessionEvent.payload)).where(
@@ -294,15 +285,8 @@ def load(db: Session, session_id: int, user_id: int, rules: Rules, *, verbal: bo
             .order_by(col(IncidentReport.created_at), col(IncidentReport.id))
         ).scalars()
     ]
-    assert s.id is not None
     return Record(
-        session_id=s.id,
-        date=s.date,
-        time=s.time,
-        centre=views.centre_name(db, s.centre_id),
-        address=s.address,
-        room=s.room,
-        examiner=s.examiner,
+        **vars(heading_of(db, s)),
         status=s.status,
         timezone=rules.session_timezone,
         finalized_at=finalized_at,
@@ -370,62 +354,37 @@ def reports_csv(record: Record) -> bytes:
 # ---------------------------------------------------------------- PDF
 
 
-class _Verbal(FPDF):
+class _Verbal(Paper):
     def __init__(self, record: Record) -> None:
-        super().__init__(orientation="landscape", unit="mm", format="A4")
+        super().__init__(_("Procès-verbal"), record, "landscape", margin=14, sides=14)
         self.record = record
         self.tz = documents.zone(record.timezone)
-        self.set_margins(left=14, top=14, right=14)
-        self.set_auto_page_break(auto=True, margin=14)
-        self.renderable: frozenset[int] = frozenset()
-
-    def load_fonts(self) -> None:
-        with _font_paths() as paths:
-            for style, path in paths.items():
-                self.add_font(_FAMILY, style, str(path))
-        cmaps = [set(font.cmap) for font in self.fonts.values() if hasattr(font, "cmap")]
-        self.renderable = frozenset(set.intersection(*cmaps)) if cmaps else frozenset()
-
-    def user(self, text: str, limit: int = 160) -> str:
-        return _clean(text, self.renderable, limit)
-
-    def footer(self) -> None:
-        self.set_y(-10)
-        self.set_font(_FAMILY, "", 8)
-        self.set_text_color(*_MUTED)
-        footer = _("%(paper)s · Session %(session)s · page %(page)s/%(pages)s") % {
-            "paper": _("Procès-verbal"),
-            "session": self.record.session_id,
-            "page": self.page_no(),
-            "pages": "{nb}",
-        }
-        self.cell(0, 5, footer, align="C")
 
     def heading(self, text: str) -> None:
         if self.will_page_break(20):
             self.add_page()
         self.ln(3)
-        self.set_font(_FAMILY, "B", 13)
-        self.set_text_color(*_ACCENT)
+        self.set_font(FAMILY, "B", 13)
+        self.set_text_color(*ACCENT)
         self.cell(0, 7, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.set_text_color(*_INK)
+        self.set_text_color(*INK)
 
     def grid(self, widths: list[float], header: list[str], rows: list[list[str]]) -> None:
         def head() -> None:
-            self.set_font(_FAMILY, "B", 8.5)
-            self.set_fill_color(238, 240, 252)
-            self.set_text_color(*_INK)
+            self.set_font(FAMILY, "B", 8.5)
+            self.set_fill_color(*BOX_FILL)
+            self.set_text_color(*INK)
             for w, h in zip(widths, header, strict=True):
                 self.cell(w, 6, h, border="B", fill=True)
             self.ln(6)
 
         head()
-        self.set_font(_FAMILY, "", 8.5)
+        self.set_font(FAMILY, "", 8.5)
         for row in rows:
             if self.will_page_break(5.5):
                 self.add_page()
                 head()
-                self.set_font(_FAMILY, "", 8.5)
+                self.set_font(FAMILY, "", 8.5)
             for w, value in zip(widths, row, strict=True):
                 self.cell(w, 5.5, value, border="B")
             self.ln(5.5)
@@ -433,7 +392,7 @@ class _Verbal(FPDF):
     def timelines(self) -> None:
         started = [c for c in self.record.candidates if c.started_at is not None]
         if not started:
-            self.set_font(_FAMILY, "", 10)
+            self.set_font(FAMILY, "", 10)
             self.cell(0, 6, _("Aucun candidat n'a commencé son test."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             return
         begin = min(c.started_at for c in started if c.started_at is not None)
@@ -448,11 +407,11 @@ class _Verbal(FPDF):
 
         def axis() -> None:
             y = self.get_y()
-            self.set_draw_color(*_MUTED)
+            self.set_draw_color(*MUTED)
             self.set_line_width(0.2)
             self.line(x0, y + 5, x0 + width, y + 5)
-            self.set_font(_FAMILY, "", 7)
-            self.set_text_color(*_MUTED)
+            self.set_font(FAMILY, "", 7)
+            self.set_text_color(*MUTED)
             ticks = 8
             for i in range(ticks + 1):
                 moment = begin + dt.timedelta(seconds=span * i / ticks)
@@ -462,7 +421,7 @@ class _Verbal(FPDF):
                 self.set_xy(x - 8, y)
                 self.cell(16, 4, label, align="C")
             self.set_xy(self.l_margin, y + 7)
-            self.set_text_color(*_INK)
+            self.set_text_color(*INK)
 
         axis()
         row_h = 8.0
@@ -471,7 +430,7 @@ class _Verbal(FPDF):
                 self.add_page()
                 axis()
             y = self.get_y()
-            self.set_font(_FAMILY, "", 8.5)
+            self.set_font(FAMILY, "", 8.5)
             self.set_xy(self.l_margin, y)
             self.cell(name_w, row_h, self.user(c.name, 40))
             # A light track for the whole test, then its periods, then its marks.
@@ -498,7 +457,7 @@ class _Verbal(FPDF):
 
     def legend(self) -> None:
         self.ln(2)
-        self.set_font(_FAMILY, "", 7.5)
+        self.set_font(FAMILY, "", 7.5)
         y = self.get_y()
         x = self.l_margin
         for color, msgid in list(_KINDS.values()):
@@ -521,7 +480,7 @@ class _Verbal(FPDF):
         label = _(_MARKS["resume"][1])
         self.cell(self.get_string_width(label) + 6, 5, label)
         x = self.get_x()
-        self.set_draw_color(*_INK)
+        self.set_draw_color(*INK)
         self.set_line_width(0.6)
         self.line(x + 1, y + 0.6, x + 1, y + 4.4)
         self.set_xy(x + 3, y)
@@ -543,26 +502,13 @@ def render_pdf(record: Record, *, compress: bool = True, locale: str | None = No
 
 
 def _draw(record: Record, *, compress: bool, locale: str) -> bytes:
-    session = {"session": record.session_id}
     pdf = _Verbal(record)
     tz = pdf.tz
-    pdf.set_compression(compress)
-    pdf.load_fonts()
-    title = _("%(paper)s — Session %(session)s") % {"paper": _("Procès-verbal"), **session}
-    pdf.set_title(title)
-    pdf.set_author("Surveillance")
-    pdf.set_lang("fr-FR" if locale == "fr" else locale)
-    pdf.alias_nb_pages()
-    pdf.add_page()
+    pdf.open_first_page(compress=compress, locale=locale)
 
-    pdf.set_font(_FAMILY, "B", 20)
-    pdf.set_text_color(*_ACCENT)
-    pdf.cell(0, 10, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(_FAMILY, "", 11)
-    pdf.set_text_color(*_INK)
+    pdf.text_line(pdf.title_line, size=20, height=10, bold=True, color=ACCENT)
     scheduled = documents.hour(record.time) or pdf.user(record.time)
-    when = f"{documents.day(record.date)} · {scheduled} · {pdf.user(record.centre)}"
-    pdf.cell(0, 6, when, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.text_line(f"{documents.day(record.date)} · {scheduled} · {pdf.user(record.centre)}", size=11, height=6)
     finalized = _("non")
     if record.finalized_at:
         finalized = _("le %(day)s à %(time)s par %(name)s") % {
@@ -576,22 +522,18 @@ def _draw(record: Record, *, compress: bool, locale: str) -> bytes:
         (_("Surveillant désigné"), record.examiner),
         (_("Finalisée"), finalized),
     ]
-    pdf.set_font(_FAMILY, "B", 9.5)
+    pdf.set_font(FAMILY, "B", 9.5)
     # As wide as the longest label in this language, so no label runs into its value.
     label_width = max([42.0] + [pdf.get_string_width(label) + 4 for label, _value in facts])
     for label, value in facts:
-        pdf.set_font(_FAMILY, "B", 9.5)
-        pdf.set_text_color(*_MUTED)
+        pdf.set_font(FAMILY, "B", 9.5)
+        pdf.set_text_color(*MUTED)
         pdf.cell(label_width, 5.5, label)
-        pdf.set_font(_FAMILY, "", 9.5)
-        pdf.set_text_color(*_INK)
+        pdf.set_font(FAMILY, "", 9.5)
+        pdf.set_text_color(*INK)
         pdf.cell(0, 5.5, pdf.user(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(_FAMILY, "", 8)
-    pdf.set_text_color(*_MUTED)
-    pdf.cell(
-        0, 5, _("Heures en heure de %(city)s.") % {"city": documents.city(tz)}, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-    )
-    pdf.set_text_color(*_INK)
+    pdf.text_line(_("Heures en heure de %(city)s.") % {"city": documents.city(tz)}, size=8, height=5, color=MUTED)
+    pdf.set_text_color(*INK)
 
     pdf.heading(_("Surveillants"))
     pdf.grid(
@@ -632,28 +574,26 @@ def _draw(record: Record, *, compress: bool, locale: str) -> bytes:
         or [[_("Aucun candidat"), "", "", "", "", "", "", "", ""]],
     )
     if any(c.missing_reason for c in record.candidates):
-        pdf.set_font(_FAMILY, "", 8)
-        pdf.set_text_color(*_MUTED)
-        pdf.cell(0, 5, _("* Test commencé et non terminé, sans motif renseigné."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_text_color(*_INK)
+        pdf.text_line(_("* Test commencé et non terminé, sans motif renseigné."), size=8, height=5, color=MUTED)
+        pdf.set_text_color(*INK)
 
     pdf.heading(_("Chronologie des tests"))
     pdf.timelines()
 
     pdf.heading(_("Rapports d'incident"))
     if not record.reports:
-        pdf.set_font(_FAMILY, "", 10)
+        pdf.set_font(FAMILY, "", 10)
         pdf.cell(0, 6, _("Aucun rapport d'incident."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     for r in record.reports:
         if pdf.will_page_break(14):
             pdf.add_page()
-        pdf.set_font(_FAMILY, "B", 9.5)
+        pdf.set_font(FAMILY, "B", 9.5)
         edited = _(", modifié à %(time)s") % {"time": documents.clock(r.updated_at, tz)} if r.updated_at else ""
         category = documents.label(REPORT_CATEGORIES, r.category)
         title = f"{pdf.user(r.candidate, 60)} — {category} ({documents.label(REPORT_ORIGINS, r.origin)})"
         pdf.cell(0, 5.5, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font(_FAMILY, "", 8.5)
-        pdf.set_text_color(*_MUTED)
+        pdf.set_font(FAMILY, "", 8.5)
+        pdf.set_text_color(*MUTED)
         pdf.cell(
             0,
             4.5,
@@ -661,14 +601,14 @@ def _draw(record: Record, *, compress: bool, locale: str) -> bytes:
             new_x=XPos.LMARGIN,
             new_y=YPos.NEXT,
         )
-        pdf.set_text_color(*_INK)
+        pdf.set_text_color(*INK)
         if r.comment:
-            pdf.set_font(_FAMILY, "", 9.5)
+            pdf.set_font(FAMILY, "", 9.5)
             pdf.multi_cell(0, 4.8, pdf.user(r.comment, 1000), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(1.5)
 
     pdf.heading(_("Commentaire sur la session"))
-    pdf.set_font(_FAMILY, "", 10)
+    pdf.set_font(FAMILY, "", 10)
     pdf.multi_cell(
         0,
         5,

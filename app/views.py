@@ -121,6 +121,11 @@ def sort_key(c: Candidate) -> tuple[str, str, int]:
     return (fold(c.last_name), fold(c.first_name), c.id or 0)
 
 
+def candidates_in(db: Session, session_id: int) -> list[Candidate]:
+    """The session's candidates in the order every list shows them (name, then id)."""
+    return sorted(db.execute(select(Candidate).where(col(Candidate.session_id) == session_id)).scalars(), key=sort_key)
+
+
 def supervisors(db: Session, session_id: int) -> list[dict[str, Any]]:
     rows = db.execute(
         select(col(User.first_name), col(User.last_name), col(SupervisorAccess.online), col(SupervisorAccess.user_id))
@@ -230,8 +235,7 @@ def snapshot(db: Session, session_id: int, view: CandidateView) -> dict[str, Any
     if exam_session is None:
         return None
     version = exam_session.version
-    candidates = list(db.execute(select(Candidate).where(col(Candidate.session_id) == session_id)).scalars())
-    candidates.sort(key=sort_key)
+    candidates = candidates_in(db, session_id)
     now = utcnow()
     return {
         "session": session_view(exam_session, centre_name(db, exam_session.centre_id), with_codes=False)

@@ -29,6 +29,7 @@ from app.db import Tx
 from app.errors import CandidateAlreadyEnrolled, DomainError, InvalidCsv, NoAccessCodeLeft, UserNotFound
 from app.kit import KitInfo
 from app.models import Candidate, Centre, ExamSession, Membership, User, utcnow
+from app.pdf import Heading
 from vocabulary import Action, SessionStatus
 
 
@@ -78,8 +79,7 @@ def list_sessions(db: Session, centre_id: int, user_id: int) -> list[dict[str, A
 
 def session_detail(db: Session, session_id: int, user_id: int, rules: Rules) -> dict[str, Any]:
     exam_session = member_session(db, session_id, user_id)
-    candidates = list(db.execute(select(Candidate).where(col(Candidate.session_id) == session_id)).scalars())
-    candidates.sort(key=views.sort_key)
+    candidates = views.candidates_in(db, session_id)
     return {
         "session": session_json(db, exam_session),
         "candidates": [rules.view(c) for c in candidates],
@@ -93,11 +93,10 @@ def kit_info(db: Session, session_id: int, user_id: int) -> KitInfo:
     return kit_of(db, member_session(db, session_id, user_id))
 
 
-def kit_of(db: Session, exam_session: ExamSession) -> KitInfo:
-    """The session, its codes and how many are enrolled (the caller checked who asks)."""
+def heading_of(db: Session, exam_session: ExamSession) -> Heading:
+    """The session as its printed papers (kit, procès-verbal) name it."""
     assert exam_session.id is not None
-    count = len(list(db.execute(select(col(Candidate.id)).where(col(Candidate.session_id) == exam_session.id))))
-    return KitInfo(
+    return Heading(
         session_id=exam_session.id,
         date=exam_session.date,
         time=exam_session.time,
@@ -105,6 +104,14 @@ def kit_of(db: Session, exam_session: ExamSession) -> KitInfo:
         address=exam_session.address,
         room=exam_session.room,
         examiner=exam_session.examiner,
+    )
+
+
+def kit_of(db: Session, exam_session: ExamSession) -> KitInfo:
+    """The session, its codes and how many are enrolled (the caller checked who asks)."""
+    count = len(list(db.execute(select(col(Candidate.id)).where(col(Candidate.session_id) == exam_session.id))))
+    return KitInfo(
+        **vars(heading_of(db, exam_session)),
         supervisor_password=exam_session.supervisor_password,
         access_code=exam_session.access_code,
         candidate_count=count,

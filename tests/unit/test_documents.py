@@ -23,7 +23,7 @@ from tests.unit.test_kit import GUIDE_SESSION
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS_PO = ROOT / "app" / "locale" / "en" / "LC_MESSAGES" / "documents.po"
-OUR_FILES = ("app/kit.py", "app/records.py", "app/cli.py", "app/documents.py")
+OUR_FILES = ("app/kit.py", "app/records.py", "app/pdf.py", "app/cli.py", "app/documents.py")
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)s|%%")
 
 

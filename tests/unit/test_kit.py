@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from app.kit import KitInfo, _clean, render_kit
+from app.kit import KitInfo, render_kit
+from app.pdf import clean as _clean
 
 GUIDE_SESSION = KitInfo(
     session_id=668,
