@@ -47,6 +47,12 @@ def json_response(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status)
 
 
+def attachment(content: bytes, media_type: str, filename: str) -> Response:
+    """A file the browser saves under `filename` rather than shows (the kit, the records)."""
+    disposition = f'attachment; filename="{filename}"'
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
 def error_response(exc: DomainError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 

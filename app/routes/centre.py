@@ -12,6 +12,7 @@ from app.actions import centres, reports, session_access
 from app.errors import InvalidCsv, UnknownEncoding
 from app.http import (
     MAX_UPLOAD_BYTES,
+    attachment,
     clock,
     date,
     integer,
@@ -92,11 +93,7 @@ async def supervisor_kit(request: Request) -> Response:
     uid, session_id = user_id(request), path_id(request, "sid")
     info = await services_of(request).db.read(lambda db: centres.kit_info(db, session_id, uid))
     pdf = await anyio.to_thread.run_sync(render_kit, info)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="kit-surveillant-session-{session_id}.pdf"'},
-    )
+    return attachment(pdf, "application/pdf", f"kit-surveillant-session-{session_id}.pdf")
 
 
 async def rotate_password(request: Request) -> Response:

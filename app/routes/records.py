@@ -13,7 +13,7 @@ from starlette.routing import Route
 from app import records
 from app.actions import closing, reports
 from app.errors import InvalidPayload
-from app.http import json_body, json_response, path_id, services_of, text, user_id
+from app.http import attachment, json_body, json_response, path_id, services_of, text, user_id
 from app.routes.incidents import reason_of
 
 
@@ -49,22 +49,14 @@ async def proces_verbal(request: Request) -> Response:
     services = services_of(request)
     record = await services.db.read(lambda db: records.load(db, sid, uid, services.rules, verbal=True))
     pdf = await anyio.to_thread.run_sync(records.render_pdf, record)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="proces-verbal-session-{sid}.pdf"'},
-    )
+    return attachment(pdf, "application/pdf", f"proces-verbal-session-{sid}.pdf")
 
 
 async def reports_csv(request: Request) -> Response:
     uid, sid = user_id(request), path_id(request, "sid")
     services = services_of(request)
     record = await services.db.read(lambda db: records.load(db, sid, uid, services.rules, verbal=False))
-    return Response(
-        records.reports_csv(record),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="rapports-session-{sid}.csv"'},
-    )
+    return attachment(records.reports_csv(record), "text/csv; charset=utf-8", f"rapports-session-{sid}.csv")
 
 
 routes = [

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from app.actions import room
 from app.errors import InvalidPayload
-from app.http import integer, json_body, json_response, path_id, services_of, user_id
+from app.http import attachment, integer, json_body, json_response, path_id, services_of, user_id
 from app.kit import render_kit
 
 log = logging.getLogger("surveillance.supervision")
@@ -131,11 +131,7 @@ async def supervisor_kit(request: Request) -> Response:
 
     info = await services_of(request).db.read(lambda db: room.supervisor_kit_info(db, sid, uid))
     pdf = await anyio.to_thread.run_sync(render_kit, info)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="kit-surveillant-session-{sid}.pdf"'},
-    )
+    return attachment(pdf, "application/pdf", f"kit-surveillant-session-{sid}.pdf")
 
 
 _base = "/api/supervision/sessions/{sid}"
