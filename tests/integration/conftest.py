@@ -3,6 +3,7 @@ and SQLite, or two processes sharing PostgreSQL through a test-owned Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 
 from tests import contract
 from tests.conftest import _truncate
-from tests.live import comparable
+from tests.live import Candidate, SupervisorFeed, comparable
 from tests.servers import VENV_BIN, AppProcess, RedisProcess
 
 PASSWORD = "motdepasse1"
@@ -144,3 +145,51 @@ async def plan_day(cluster: Cluster, candidates: int = 4) -> Day:
 async def http_state(day: Day) -> tuple[int, dict[int, dict[str, Any]]]:
     snap = (await day.marie.get(f"/api/supervision/sessions/{day.session['id']}")).json()
     return snap["version"], comparable(snap["candidates"])
+
+
+async def seat(cluster: Cluster, day: Day) -> list[Candidate]:
+    """Every candidate of the day confirmed present, joined, started and listening, on the
+    cluster's processes in turn."""
+    sid = day.session["id"]
+    people = []
+    for i, (name, cid) in enumerate(day.ids.items()):
+        r = await day.marie.post(f"/api/supervision/sessions/{sid}/candidates/{cid}/presence", json={"authorized": True})
+        assert r.status_code == 200, r.text
+        app = cluster.apps[i % len(cluster.apps)]
+        p = Candidate(app.url, day.session, name, f"Prenom{int(name[-3:])}", "2000-01-01")
+        assert (await p.join()).status_code == 200
+        assert (await p.start()).status_code == 201
+        await p.connect(app.ws_url)
+        people.append(p)
+    return people
+
+
+async def keep_answering(people: list[Candidate], stop: asyncio.Event, answered: dict[str, int]) -> None:
+    """Each candidate answers every 1.5 s until `stop`; `answered` keeps the count each was told."""
+
+    async def one(p: Candidate) -> None:
+        while not stop.is_set():
+            state = await p.answer()
+            answered[p.identity["last_name"]] = state["candidate"]["progress"]["answered"]
+            if state["question"] is None:
+                return
+            await asyncio.sleep(1.5)
+
+    await asyncio.gather(*(one(p) for p in people))
+
+
+async def assert_room_intact(
+    day: Day, feeds: list[SupervisorFeed], people: list[Candidate], answered: dict[str, int]
+) -> None:
+    """After a fault: every supervisor's socket stayed open and shows the database, with no
+    version missed, and each candidate has the count of answers they were acknowledged.
+    Closes the candidates."""
+    version, state = await http_state(day)
+    for feed in feeds:
+        await feed.wait(lambda f: f.version >= version, 15)
+        assert feed.versions == list(range(feed.first_version + 1, version + 1))
+        assert comparable(feed.candidates) == state
+        assert feed.closed is None
+    for p in people:
+        assert state[day.ids[p.identity["last_name"]]]["progress"]["answered"] == answered[p.identity["last_name"]]
+        await p.close()

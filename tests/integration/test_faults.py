@@ -9,23 +9,11 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.integration.conftest import Cluster, _close, http_state, plan_day
-from tests.live import Candidate, SupervisorFeed, comparable
+from tests.integration.conftest import Cluster, _close, assert_room_intact, http_state, keep_answering, plan_day, seat
+from tests.live import Candidate, SupervisorFeed
 from tests.servers import RedisProcess
 
 pytestmark = pytest.mark.slow
-
-
-async def keep_answering(people: list[Candidate], stop: asyncio.Event, answered: dict[str, int]) -> None:
-    async def one(p: Candidate) -> None:
-        while not stop.is_set():
-            state = await p.answer()
-            answered[p.identity["last_name"]] = state["candidate"]["progress"]["answered"]
-            if state["question"] is None:
-                return
-            await asyncio.sleep(1.5)
-
-    await asyncio.gather(*(one(p) for p in people))
 
 
 @pytest.mark.parametrize("cluster", ["redis"], indirect=True)
@@ -35,15 +23,7 @@ async def test_redis_down_for_30_seconds(cluster: Cluster) -> None:
     sid = day.session["id"]
     feed_a = await SupervisorFeed.open(cluster.a.ws_url, sid, day.marie, cluster.a.url)
     feed_b = await SupervisorFeed.open(cluster.b.ws_url, sid, day.pierre, cluster.b.url)
-    people = []
-    for i, (name, cid) in enumerate(day.ids.items()):
-        await day.marie.post(f"/api/supervision/sessions/{sid}/candidates/{cid}/presence", json={"authorized": True})
-        app = cluster.apps[i % 2]
-        p = Candidate(app.url, day.session, name, f"Prenom{int(name[-3:])}", "2000-01-01")
-        assert (await p.join()).status_code == 200
-        assert (await p.start()).status_code == 201
-        await p.connect(app.ws_url)
-        people.append(p)
+    people = await seat(cluster, day)
 
     stop = asyncio.Event()
     answered: dict[str, int] = {}
@@ -60,15 +40,7 @@ async def test_redis_down_for_30_seconds(cluster: Cluster) -> None:
     await asyncio.sleep(3)
     stop.set()
     await answering
-    version, state = await http_state(day)
-    for feed in (feed_a, feed_b):
-        await feed.wait(lambda f: f.version >= version, 15)
-        assert feed.versions == list(range(feed.first_version + 1, version + 1))
-        assert comparable(feed.candidates) == state
-        assert feed.closed is None
-    for p in people:
-        assert state[day.ids[p.identity["last_name"]]]["progress"]["answered"] == answered[p.identity["last_name"]]
-        await p.close()
+    await assert_room_intact(day, [feed_a, feed_b], people, answered)
     await feed_a.close()
     await feed_b.close()
     await _close(cluster)

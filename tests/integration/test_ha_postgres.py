@@ -22,7 +22,7 @@ import pytest
 from app import migrate
 from app.questions import by_id
 from app.settings import load_settings
-from tests.integration.conftest import LIVE_ENV, Cluster, _close, http_state, plan_day
+from tests.integration.conftest import LIVE_ENV, Cluster, _close, http_state, plan_day, seat
 from tests.live import Candidate, SupervisorFeed, comparable
 from tests.servers import AppProcess, PostgresPair, PostgresServer
 
@@ -69,17 +69,7 @@ async def test_primary_killed_standby_promoted(
     day = await plan_day(cluster, candidates=4)
     sid = day.session["id"]
     feed = await SupervisorFeed.open(cluster.a.ws_url, sid, day.marie, cluster.a.url)
-    people: list[tuple[Candidate, int]] = []
-    for name, cid in day.ids.items():
-        r = await day.marie.post(
-            f"/api/supervision/sessions/{sid}/candidates/{cid}/presence", json={"authorized": True}
-        )
-        assert r.status_code == 200, r.text
-        p = Candidate(cluster.a.url, day.session, name, f"Prenom{int(name[-3:])}", "2000-01-01")
-        assert (await p.join()).status_code == 200
-        assert (await p.start()).status_code == 201
-        await p.connect(cluster.a.ws_url)
-        people.append((p, cid))
+    people = list(zip(await seat(cluster, day), day.ids.values(), strict=True))
 
     attempts: list[Attempt] = []
     refused_reads = 0

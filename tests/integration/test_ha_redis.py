@@ -15,9 +15,8 @@ import httpx
 import pytest
 
 from tests.conftest import _truncate
-from tests.integration.conftest import LIVE_ENV, Cluster, _close, http_state, plan_day
-from tests.integration.test_faults import keep_answering
-from tests.live import Candidate, SupervisorFeed, comparable
+from tests.integration.conftest import LIVE_ENV, Cluster, _close, assert_room_intact, keep_answering, plan_day, seat
+from tests.live import SupervisorFeed
 from tests.servers import AppProcess, SentinelGroup
 
 pytestmark = pytest.mark.slow
@@ -61,18 +60,7 @@ async def test_redis_master_killed_sentinel_promotes_replica(
     sid = day.session["id"]
     feed_a = await SupervisorFeed.open(cluster.a.ws_url, sid, day.marie, cluster.a.url)
     feed_b = await SupervisorFeed.open(cluster.b.ws_url, sid, day.pierre, cluster.b.url)
-    people = []
-    for i, (name, cid) in enumerate(day.ids.items()):
-        r = await day.marie.post(
-            f"/api/supervision/sessions/{sid}/candidates/{cid}/presence", json={"authorized": True}
-        )
-        assert r.status_code == 200, r.text
-        app = cluster.apps[i % 2]
-        p = Candidate(app.url, day.session, name, f"Prenom{int(name[-3:])}", "2000-01-01")
-        assert (await p.join()).status_code == 200
-        assert (await p.start()).status_code == 201
-        await p.connect(app.ws_url)
-        people.append(p)
+    people = await seat(cluster, day)
     probes = [cluster.http(app) for app in cluster.apps]
     before = [await reconnects(c) for c in probes]
 
@@ -111,15 +99,7 @@ async def test_redis_master_killed_sentinel_promotes_replica(
     assert sum(answered.values()) > progress
     stop.set()
     await answering
-    version, state = await http_state(day)
-    for feed in (feed_a, feed_b):
-        await feed.wait(lambda f: f.version >= version, 15)
-        assert feed.versions == list(range(feed.first_version + 1, version + 1))
-        assert comparable(feed.candidates) == state
-        assert feed.closed is None
-    for p in people:
-        assert state[day.ids[p.identity["last_name"]]]["progress"]["answered"] == answered[p.identity["last_name"]]
-        await p.close()
+    await assert_room_intact(day, [feed_a, feed_b], people, answered)
     # Events were published into the switch and lost there, yet no screen missed them.
     lost = sum([await counter(c, "publish_failures_total") for c in probes])
     print(f"redis failover: {lost} publishes failed during the switch, recovered from the event log")
