@@ -9,6 +9,7 @@ from typing import Any
 from starlette.templating import Jinja2Templates
 
 from app import display, i18n
+from app.actions.logins import LoginChecks
 from app.actions.rules import Rules
 from app.assets import Assets
 from app.budget import Budget, budget_for
@@ -42,6 +43,7 @@ class Services:
     expiry: Expiry
     budget: Budget
     hashes: HashPool
+    login_checks: LoginChecks
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -72,6 +74,7 @@ class Services:
                 settings.redis_url, settings.address_budget, settings.global_budget, settings.budget_window_seconds
             ),
             hashes=HashPool(settings.hash_workers, settings.hash_queue),
+            login_checks=LoginChecks(db),
         )
 
     async def open(self) -> None:

@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,36 +133,38 @@ def end_current(tx: Tx, login: Login) -> None:
     tx.db.execute(delete(LoginSession).where(col(LoginSession.id) == login.session_id))
 
 
-# Per database: the last check of each login an open socket holds, shared by that login's
-# sockets (one lookup per login and period, however many dashboards it has open).
-_checks: weakref.WeakKeyDictionary[Database, dict[int, tuple[float, asyncio.Future[bool]]]] = (
-    weakref.WeakKeyDictionary()
-)
+class LoginChecks:
+    """The last check of each login an open socket holds, shared by that login's sockets:
+    one lookup per login and period, however many dashboards it has open. One per app,
+    built with its services."""
 
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._recent: dict[int, tuple[float, asyncio.Future[bool]]] = {}
 
-async def still_open(db: Database, login: Login, max_age: float) -> bool:
-    """Whether this login still exists and has not expired (checked at most every max_age)."""
-    checks = _checks.setdefault(db, {})
-    now = asyncio.get_running_loop().time()
-    recent = checks.get(login.session_id)
-    if recent is None or now - recent[0] >= max_age:
-        if len(checks) > 10_000:
-            for sid in [k for k, (at, _) in checks.items() if now - at >= max_age]:
-                del checks[sid]
+    async def still_open(self, login: Login, max_age: float) -> bool:
+        """Whether this login still exists and has not expired (checked at most every max_age)."""
+        checks = self._recent
+        now = asyncio.get_running_loop().time()
+        recent = checks.get(login.session_id)
+        if recent is None or now - recent[0] >= max_age:
+            if len(checks) > 10_000:
+                for sid in [k for k, (at, _) in checks.items() if now - at >= max_age]:
+                    del checks[sid]
 
-        def exists(s: Session) -> bool:
-            found = s.execute(
-                select(col(LoginSession.id)).where(
-                    col(LoginSession.id) == login.session_id, col(LoginSession.expires_at) > utcnow()
-                )
-            ).first()
-            return found is not None
+            def exists(s: Session) -> bool:
+                found = s.execute(
+                    select(col(LoginSession.id)).where(
+                        col(LoginSession.id) == login.session_id, col(LoginSession.expires_at) > utcnow()
+                    )
+                ).first()
+                return found is not None
 
-        recent = checks[login.session_id] = (now, asyncio.ensure_future(db.read(exists)))
-    try:
-        return await asyncio.shield(recent[1])
-    except Exception:
-        # A failed check (database away) is no verdict: forget it, try again next time.
-        if checks.get(login.session_id) is recent:
-            del checks[login.session_id]
-        return True
+            recent = checks[login.session_id] = (now, asyncio.ensure_future(self.db.read(exists)))
+        try:
+            return await asyncio.shield(recent[1])
+        except Exception:
+            # A failed check (database away) is no verdict: forget it, try again next time.
+            if checks.get(login.session_id) is recent:
+                del checks[login.session_id]
+            return True

@@ -151,7 +151,7 @@ async def _until_logged_out(services: Services, login: logins.Login, handle: Han
     while True:
         await asyncio.sleep(every)
         with contextlib.suppress(DomainError):
-            if not await logins.still_open(services.db, login, max_age=every / 2):
+            if not await services.login_checks.still_open(login, max_age=every / 2):
                 handle.close(CLOSE_NOT_LOGGED_IN, "Vous avez été déconnecté.")
                 return
 
