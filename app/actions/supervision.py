@@ -48,9 +48,9 @@ def grant_supervision(tx: Tx, session_id: int, typed_password: str, user_id: int
             col(SupervisorAccess.session_id) == session_id, col(SupervisorAccess.user_id) == user_id
         )
     ).scalar()
+    # Entering again changes nothing: granted_at orders the supervisors' list on every
+    # dashboard, and a change without its event would leave the open ones behind.
     if existing is not None:
-        existing.granted_at = utcnow()
-        tx.db.add(existing)
         return
     tx.db.add(SupervisorAccess(session_id=session_id, user_id=user_id))
     emit_supervisors(tx, exam_session, Action.SUPERVISOR_JOINED, Actor.of(user))

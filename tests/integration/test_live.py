@@ -163,3 +163,29 @@ async def test_killed_process_shows_its_candidates_lost(cluster: Cluster) -> Non
     await feed.close()
     await back.close()
     await _close(cluster)
+
+
+async def test_a_supervisor_entering_again_leaves_every_dashboard_equal_to_the_database(cluster: Cluster) -> None:
+    """Marie entered first, Pierre second; Marie types the session password again. The
+    supervisors' list (its order too) on Pierre's open dashboard stays the database's."""
+    day = await plan_day(cluster, candidates=1)
+    sid = day.session["id"]
+    feed = await SupervisorFeed.open(cluster.b.ws_url, sid, day.pierre, cluster.b.url)
+    await feed.wait(lambda f: [s["name"] for s in f.supervisors] == ["Marie Curie", "Pierre Curie"])
+    r = await day.marie.post(
+        "/api/supervision/access",
+        json={"session_id": sid, "supervisor_password": day.session["supervisor_password"]},
+    )
+    assert r.status_code == 204
+    # Whatever the dashboard was told, it ends where the database is, at the same version.
+    deadline = time.monotonic() + 10
+    while True:
+        snap = (await day.marie.get(f"/api/supervision/sessions/{sid}")).json()
+        await feed.wait(lambda f, v=snap["version"]: f.version >= v, 10)  # type: ignore[misc]
+        if feed.version == snap["version"] and feed.supervisors == snap["supervisors"]:
+            break
+        assert time.monotonic() < deadline, (feed.supervisors, snap["supervisors"])
+        await asyncio.sleep(0.1)
+    assert [s["name"] for s in snap["supervisors"]] == ["Marie Curie", "Pierre Curie"]
+    await feed.close()
+    await _close(cluster)
