@@ -190,6 +190,9 @@ PATHS: dict[str, dict[str, Any]] = {
                 candidate_ids={"type": "array", "items": _ID},
                 all_in_progress={"type": "boolean"},
                 message={"type": "string", "nullable": True},
+                # end_test only: the reason « Terminer le test » takes.
+                category={"type": "string", "enum": list(ReportCategory)},
+                comment={"type": "string", "maxLength": 1000},
             ),
             params=("sid",),
         )

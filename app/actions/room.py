@@ -28,7 +28,7 @@ from app.actions.centres import kit_of
 from app.actions.endings import end_running
 from app.actions.eventlog import Actor, emit_candidate, emit_room_message
 from app.actions.guards import candidate_of, lock_session, require_supervisor, user_of
-from app.actions.reports import add_report_row
+from app.actions.reports import Reason, add_report_row, record
 from app.actions.rules import Rules
 from app.actions.transitions import Command
 from app.db import Tx
@@ -257,13 +257,18 @@ def bulk(
     rules: Rules,
     *,
     message: str | None = None,
+    reason: Reason | None = None,
 ) -> list[dict[str, Any]]:
     """One action on many candidates; `candidate_ids=None` means every test in progress
     (the end of the session). All or nothing: the first refusal names its candidate and
-    rolls back every change made before it."""
+    rolls back every change made before it. `reason`, for ending tests only, is recorded
+    for each as « Terminer le test » records it for one (an incident report the
+    procès-verbal shows)."""
     change = BULK_ACTIONS.get(action)
     if change is None:
         raise UnknownBulkAction()
+    if reason is not None and action != "end_test":
+        raise InvalidPayload("category", "un motif ne s'indique que pour terminer des tests.")
     text = pause_message(message) if action == "pause" else ""
     if candidate_ids is None and action == "confirm_presence":
         raise SelectionRequired()
@@ -279,6 +284,8 @@ def bulk(
             change(tx, rules, exam_session, c, actor, text)
         except DomainError as refusal:
             raise BulkRefused(refusal, f"{c.last_name} {c.first_name}", c.id) from None
+        if reason is not None:
+            record(tx, rules, exam_session, c, reason, actor, ReportOrigin.END_TEST)
     return [rules.view(c) for c in chosen]
 
 

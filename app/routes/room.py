@@ -14,6 +14,7 @@ from app.actions import room
 from app.errors import InvalidPayload
 from app.http import attachment, integer, json_body, json_response, path_id, services_of, user_id
 from app.kit import render_kit
+from app.routes.incidents import reason_of
 
 log = logging.getLogger("surveillance.supervision")
 
@@ -107,8 +108,12 @@ async def bulk(request: Request) -> Response:
         raise InvalidPayload("action", "champ obligatoire.")
     ids = _ids(body)
     message = _optional_text(body, "message")
+    # Ending tests takes the reason « Terminer le test » takes (optional, as there).
+    reason = reason_of(body) if "category" in body or "comment" in body else None
     s = services_of(request)
-    candidates = await s.db.write(lambda tx: room.bulk(tx, sid, uid, action, ids, s.rules, message=message))
+    candidates = await s.db.write(
+        lambda tx: room.bulk(tx, sid, uid, action, ids, s.rules, message=message, reason=reason)
+    )
     _logged(request, f"bulk_{action}", session_id=sid, count=len(candidates))
     return json_response({"candidates": candidates})
 

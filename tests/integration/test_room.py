@@ -308,6 +308,43 @@ async def test_bulk_actions_are_all_or_nothing(world: World) -> None:
     await refused(r, 409, "TEST_ENDED_BY_SUPERVISOR")
 
 
+async def test_bulk_end_records_its_reason_as_the_single_end_does(world: World) -> None:
+    room = await open_room(world, started=("Ana", "Bob", "Chloé"))
+    m = room.marie
+    ana, bob, chloe = (room.ids[n] for n in ("Ana", "Bob", "Chloé"))
+    # A reason goes with ending tests only, and must be a valid one: nothing changes otherwise.
+    unchanged = digest(world.app)
+    cases = [
+        {"action": "pause", "candidate_ids": [ana], "category": "technical"},
+        {"action": "end_test", "candidate_ids": [ana], "category": "nope"},
+        {"action": "end_test", "candidate_ids": [ana], "comment": "sans motif"},
+        {"action": "end_test", "candidate_ids": [ana], "category": "technical", "comment": "x" * 1001},
+    ]
+    for body in cases:
+        await refused(await m.post(room.url("/bulk"), json=body), 422, "INVALID_PAYLOAD")
+    assert digest(world.app) == unchanged
+
+    # The single end with its reason, then two at once with theirs: one report each, by
+    # the same origin and author, told by the same two events per candidate.
+    r = await m.post(room.cand("Chloé", "/end-test"), json={"category": "fraud", "comment": "Téléphone"})
+    assert r.status_code == 200 and r.json()["candidate"]["reports_count"] == 1
+    before = len(await event_log(world.app, room.sid))
+    body = {"action": "end_test", "candidate_ids": [ana, bob], "category": "technical", "comment": "Alarme incendie"}
+    r = await m.post(room.url("/bulk"), json=body)
+    assert r.status_code == 200, r.text
+    assert [(c["status"], c["reports_count"]) for c in r.json()["candidates"]] == [("ended_by_supervisor", 1)] * 2
+    log = await event_log(world.app, room.sid)
+    assert [(v, cid) for v, _, _, cid in log[before:]] == [
+        (before + 1, ana), (before + 2, ana), (before + 3, bob), (before + 4, bob)]
+    snap = (await m.get(room.url(""))).json()
+    reports = {x["candidate_id"]: x for x in snap["reports"]}
+    assert set(reports) == {ana, bob, chloe}
+    for cid in (ana, bob):
+        assert (reports[cid]["category"], reports[cid]["comment"]) == ("technical", "Alarme incendie")
+        assert reports[cid]["origin"] == reports[chloe]["origin"] == "end_test"
+        assert reports[cid]["author"] == reports[chloe]["author"]
+
+
 # ------------------------------------------------------------------ messages
 
 
