@@ -12,6 +12,7 @@ import { Action, CandidateStatus as Status } from "./vocabulary.js";
 const MESSAGE_MAX = 280;
 const PAUSE_MESSAGE_MAX = 300;
 const REASON_MAX = 300;
+const REPORT_COMMENT_MAX = 1000;
 
 const room = {
   sessionId: null,
@@ -112,7 +113,7 @@ export function roomChanges(prev, c) {
 
 // A modal form whose submit waits for the server: a refusal is shown inside it, where the
 // supervisor can correct the value, and the dialog closes only once the action is done.
-function formDialog({ title, intro, fields, confirmLabel, submit }) {
+function formDialog({ title, intro, fields, confirmLabel, submit, danger = false }) {
   const dialog = $("[data-room-dialog]");
   const form = $("form", dialog);
   const opener = document.activeElement;
@@ -127,6 +128,9 @@ function formDialog({ title, intro, fields, confirmLabel, submit }) {
     if (f.hint) attrs["aria-describedby"] = `${id}-hint`;
     let input;
     if (f.type === "textarea") input = h("textarea", { ...attrs, rows: "3", maxlength: String(f.maxlength) });
+    else if (f.type === "select") {
+      input = h("select", attrs, h("option", { value: "", text: f.placeholder }), f.options.map(([value, text]) => h("option", { value, text })));
+    }
     else input = h("input", { ...attrs, type: "number", inputmode: "numeric", min: String(f.min), max: String(f.max), step: "1" });
     return h(
       "div",
@@ -139,6 +143,7 @@ function formDialog({ title, intro, fields, confirmLabel, submit }) {
   body.replaceChildren(...(intro ? [h("p", { text: intro })] : []), ...inputs);
   const ok = $("[data-room-dialog-ok]", dialog);
   ok.textContent = confirmLabel;
+  ok.classList.toggle("button--danger", danger);
 
   return new Promise((resolve) => {
     let busy = false;
@@ -154,7 +159,7 @@ function formDialog({ title, intro, fields, confirmLabel, submit }) {
       if (problem) {
         error.textContent = problem;
         error.hidden = false;
-        const first = form.querySelector("input, textarea");
+        const first = form.querySelector("input, select, textarea");
         if (first) first.focus();
         return;
       }
@@ -175,7 +180,7 @@ function formDialog({ title, intro, fields, confirmLabel, submit }) {
     );
     dialog.returnValue = "";
     dialog.showModal();
-    const first = form.querySelector("input, textarea");
+    const first = form.querySelector("input, select, textarea");
     if (first) first.focus();
   });
 }
@@ -288,6 +293,16 @@ const BULK = {
   },
 };
 
+// The report categories, as the page's « Terminer le test » dialog lists them.
+const endReasons = () => [...document.querySelectorAll("[data-end-form] select[name=category] option")].filter((o) => o.value).map((o) => [o.value, o.textContent]);
+
+function bulkDone(spec, who) {
+  toast(`${spec.done} (${who})`);
+  room.selected.clear();
+  renderRoom();
+  room.rerender();
+}
+
 async function bulk(action, everyone = false) {
   const spec = BULK[action];
   const ids = everyone ? running().map((c) => c.id) : [...room.selected];
@@ -296,24 +311,38 @@ async function bulk(action, everyone = false) {
     return;
   }
   const who = plural(ids.length, "candidat", "candidats");
-  const ok = await confirmDialog({
-    title: everyone ? `Terminer tous les tests en cours (${who}) ?` : spec.title(who),
-    body: [spec.body, "Si l'action est impossible pour l'un d'eux, aucun candidat n'est modifié."],
-    confirmLabel: spec.label,
-    danger: Boolean(spec.danger),
-  });
+  const title = everyone ? `Terminer tous les tests en cours (${who}) ?` : spec.title(who);
+  const body = [spec.body, "Si l'action est impossible pour l'un d'eux, aucun candidat n'est modifié."];
+  const target = everyone ? { action, all_in_progress: true } : { action, candidate_ids: ids };
+  if (action === "end_test") {
+    // The reason « Terminer le test » asks for one candidate, recorded for each: the
+    // procès-verbal says why every test was ended.
+    const done = await formDialog({
+      title,
+      intro: body.join(" "),
+      confirmLabel: spec.label,
+      danger: true,
+      fields: [
+        { name: "category", label: "Motif", type: "select", required: true, placeholder: "Choisissez le motif", options: endReasons() },
+        { name: "comment", label: "Commentaire (facultatif)", type: "textarea", maxlength: REPORT_COMMENT_MAX },
+      ],
+      submit: async ({ category, comment }) => {
+        if (!category) return "Choisissez le motif de la fin des tests.";
+        const { problem } = await call("POST", url("/bulk"), { ...target, category, comment: comment.trim() });
+        return problem;
+      },
+    });
+    if (done) bulkDone(spec, who);
+    return;
+  }
+  const ok = await confirmDialog({ title, body, confirmLabel: spec.label, danger: Boolean(spec.danger) });
   if (!ok) return;
-  const { res, problem } = await call("POST", url("/bulk"), everyone ? { action, all_in_progress: true } : { action, candidate_ids: ids });
+  const { res, problem } = await call("POST", url("/bulk"), target);
   if (problem) {
     toast(problem, "error");
     return;
   }
-  if (res.ok) {
-    toast(`${spec.done} (${who})`);
-    room.selected.clear();
-    renderRoom();
-    room.rerender();
-  }
+  if (res.ok) bulkDone(spec, who);
 }
 
 function toggleSelecting() {

@@ -103,8 +103,13 @@ def test_bulk_end_of_three_with_one_confirmation(server: Server, new_context: Ne
         sup.get_by_role("checkbox", name=f"Sélectionner {name}").check()
     expect(sup.locator("[data-room-count]")).to_have_text("3 candidats sélectionnés")
     sup.locator("[data-room-selection]").get_by_role("button", name="Terminer les tests").click()
-    dialog = sup.get_by_role("dialog")
-    expect(dialog).to_contain_text("Terminer le test de 3 candidats ?")
+    dialog = sup.get_by_role("dialog", name="Terminer le test de 3 candidats ?")
+    # The reason is asked as for one test: without it, nothing is sent.
+    dialog.get_by_role("button", name="Terminer les tests").click()
+    expect(dialog.get_by_role("alert")).to_have_text("Choisissez le motif de la fin des tests.")
+    expect(row(sup, "Paul").locator(".tag", has_text="Terminé")).to_be_hidden()
+    dialog.get_by_label("Motif").select_option(label="Incident technique")
+    dialog.get_by_label("Commentaire (facultatif)").fill("Alarme incendie")
     dialog.get_by_role("button", name="Terminer les tests").click()
     expect(dialog).to_be_hidden()
     for first in ("Sophie", "Simon", "Paul"):
@@ -112,6 +117,9 @@ def test_bulk_end_of_three_with_one_confirmation(server: Server, new_context: Ne
     expect(sup.locator('[data-count="finished"]')).to_have_text("3")
     expect(sup.get_by_text("Tests terminés. (3 candidats)")).to_be_visible()
     expect(sup.locator("[data-room-count]")).to_have_text("Aucun candidat sélectionné")
+    # Each got its report, as « Terminer le test » gives one.
+    for first in ("Sophie", "Simon", "Paul"):
+        expect(row(sup, first)).to_contain_text("1 rapport d'incident")
 
 
 def test_message_to_the_room_is_shown_and_announced(server: Server, new_context: NewContext) -> None:
