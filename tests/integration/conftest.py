@@ -4,6 +4,7 @@ and SQLite, or two processes sharing PostgreSQL through a test-owned Redis."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -66,6 +67,20 @@ class Cluster:
 
     def cli(self, *args: str) -> None:
         subprocess.run([str(VENV_BIN / "surveillance"), *args], env={**self.env}, check=True, capture_output=True)
+
+
+@contextlib.contextmanager
+def sqlite_process(tmp_path: Path, sqlite_template: Path, **settings: str) -> Iterator[Cluster]:
+    """One real process on its own copy of the migrated SQLite database, with LIVE_ENV and
+    `settings` (by environment name) on top."""
+    db = tmp_path / "live.db"
+    shutil.copy(sqlite_template, db)
+    env = {**os.environ, **LIVE_ENV, "DATABASE_URL": f"sqlite:///{db}", **settings}
+    app = AppProcess(env, log_dir=tmp_path).start()
+    try:
+        yield Cluster([app], env)
+    finally:
+        app.kill()
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -153,7 +168,9 @@ async def seat(cluster: Cluster, day: Day) -> list[Candidate]:
     sid = day.session["id"]
     people = []
     for i, (name, cid) in enumerate(day.ids.items()):
-        r = await day.marie.post(f"/api/supervision/sessions/{sid}/candidates/{cid}/presence", json={"authorized": True})
+        r = await day.marie.post(
+            f"/api/supervision/sessions/{sid}/candidates/{cid}/presence", json={"authorized": True}
+        )
         assert r.status_code == 200, r.text
         app = cluster.apps[i % len(cluster.apps)]
         p = Candidate(app.url, day.session, name, f"Prenom{int(name[-3:])}", "2000-01-01")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.integration.conftest import LIVE_ENV, Cluster, Day, _close, plan_day
+from tests.integration.conftest import Cluster, Day, _close, plan_day, sqlite_process
 from tests.live import Candidate, SupervisorFeed, cookie_header
 from tests.servers import AppProcess
 
@@ -30,18 +28,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def small(tmp_path: Path, sqlite_template: Path) -> Iterator[Cluster]:
     """One process on SQLite allowing 2 sockets per supervisor and per candidate."""
-    db = tmp_path / "live.db"
-    shutil.copy(sqlite_template, db)
-    env = {
-        **os.environ,
-        **LIVE_ENV,
-        "DATABASE_URL": f"sqlite:///{db}",
-        "SUPERVISOR_SOCKETS": "2",
-        "CANDIDATE_SOCKETS": "2",
-    }
-    app = AppProcess(env, log_dir=tmp_path).start()
-    yield Cluster([app], env)
-    app.kill()
+    with sqlite_process(tmp_path, sqlite_template, SUPERVISOR_SOCKETS="2", CANDIDATE_SOCKETS="2") as cluster:
+        yield cluster
 
 
 async def open_socket(url: str, origin: str, cookie: str) -> ClientConnection:

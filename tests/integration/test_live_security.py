@@ -8,7 +8,6 @@ import asyncio
 import base64
 import os
 import re
-import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.integration.conftest import LIVE_ENV, Cluster, _close, http_state, plan_day
+from tests.integration.conftest import Cluster, _close, http_state, plan_day, sqlite_process
 from tests.live import Candidate, SupervisorFeed, comparable, cookie_header
 from tests.servers import AppProcess
 
@@ -28,12 +27,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def single(tmp_path: Path, sqlite_template: Path) -> Iterator[Cluster]:
     """One process on SQLite with small socket queues, so a stalled reader overflows soon."""
-    db = tmp_path / "live.db"
-    shutil.copy(sqlite_template, db)
-    env = {**os.environ, **LIVE_ENV, "DATABASE_URL": f"sqlite:///{db}", "SOCKET_QUEUE_SIZE": "8"}
-    app = AppProcess(env, log_dir=tmp_path).start()
-    yield Cluster([app], env)
-    app.kill()
+    with sqlite_process(tmp_path, sqlite_template, SOCKET_QUEUE_SIZE="8") as cluster:
+        yield cluster
 
 
 async def close_code(url: str, origin: str, cookie: str = "", send: str | None = None) -> int | None:

@@ -8,8 +8,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,9 +24,8 @@ from websockets.exceptions import ConnectionClosed
 
 from app.security import LOGIN_COOKIE
 from tests.conftest import ORIGIN, World, digest, make_client
-from tests.integration.conftest import LIVE_ENV, Cluster, _close, plan_day
+from tests.integration.conftest import Cluster, _close, plan_day, sqlite_process
 from tests.live import cookie_header
-from tests.servers import AppProcess
 
 PASSWORD = "motdepasse1"
 
@@ -249,12 +246,8 @@ async def test_bad_password_changes_are_refused_and_change_nothing(world: World)
 @pytest.fixture
 def single(tmp_path: Path, sqlite_template: Path) -> Iterator[Cluster]:
     """One real process; open sockets recheck their login every second."""
-    db = tmp_path / "live.db"
-    shutil.copy(sqlite_template, db)
-    env = {**os.environ, **LIVE_ENV, "DATABASE_URL": f"sqlite:///{db}", "LOGIN_RECHECK_SECONDS": "1"}
-    app = AppProcess(env, log_dir=tmp_path).start()
-    yield Cluster([app], env)
-    app.kill()
+    with sqlite_process(tmp_path, sqlite_template, LOGIN_RECHECK_SECONDS="1") as cluster:
+        yield cluster
 
 
 async def closed_within(ws: Any, seconds: float) -> bool:
