@@ -8,6 +8,7 @@ import html
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -251,13 +252,21 @@ def _assert_common(r: httpx.Response, what: str) -> None:
     assert r.headers.get("x-frame-options") == "DENY", what
 
 
-async def test_every_answer_carries_the_security_headers(world: World) -> None:
+async def staff_supervising(world: World) -> tuple[httpx.AsyncClient, int, dict[str, Any]]:
+    """A centre's staff member, its centre and a session the same account also supervises."""
     staff = await world.user("admin@testix.fr")
     centre = await world.centre("Centre de Testix", "admin@testix.fr")
     session = await world.session(staff, centre)
-    sid = session["id"]
-    r = await staff.post("/api/supervision/access", json={"session_id": sid, "supervisor_password": session["supervisor_password"]})
+    r = await staff.post(
+        "/api/supervision/access", json={"session_id": session["id"], "supervisor_password": session["supervisor_password"]}
+    )
     assert r.status_code == 204
+    return staff, centre, session
+
+
+async def test_every_answer_carries_the_security_headers(world: World) -> None:
+    staff, _, session = await staff_supervising(world)
+    sid = session["id"]
     pages = ["/", "/connexion", "/inscription", "/certification", "/centre", f"/centre/sessions/{sid}", "/surveillance", f"/surveillance/sessions/{sid}", "/nulle-part"]
     for path in pages:
         r = await staff.get(path)
@@ -285,12 +294,8 @@ async def test_every_answer_carries_the_security_headers(world: World) -> None:
 async def test_answers_with_codes_are_never_stored(world: World) -> None:
     """Session password and access code: no cache may keep them (shared proxies, the
     browser's back button after logout)."""
-    staff = await world.user("admin@testix.fr")
-    centre = await world.centre("Centre de Testix", "admin@testix.fr")
-    session = await world.session(staff, centre)
+    staff, centre, session = await staff_supervising(world)
     sid = session["id"]
-    r = await staff.post("/api/supervision/access", json={"session_id": sid, "supervisor_password": session["supervisor_password"]})
-    assert r.status_code == 204
     carrying = {
         "session created": await staff.post(
             f"/api/centres/{centre}/sessions",
