@@ -69,6 +69,19 @@ def open_dashboard(page: Page, server: Server) -> None:
     expect(page.locator("[data-candidates]")).to_have_attribute("aria-busy", "false")
 
 
+def supervisor_dashboard(context: BrowserContext, server: Server, person: tuple[str, str, str] | None = None) -> Page:
+    """A supervisor's dashboard, open: the demo account's, or that of a new account
+    (email, first name, last name) that enters the session."""
+    if person is None:
+        api_login(context, server)
+    else:
+        signup(context, server, *person)
+    api_access(context, server)
+    page = context.new_page()
+    open_dashboard(page, server)
+    return page
+
+
 def row(page: Page, first: str) -> Locator:
     last, _ = CANDIDATES[first]
     return page.locator("[data-candidate-id]").filter(has_text=f"{last} {first}")

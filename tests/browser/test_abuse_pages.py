@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import NewContext, Server
-from tests.browser.support import api_access, api_login, candidate_join, open_dashboard, presence, row, signup
+from tests.browser.support import api_login, candidate_join, presence, row, supervisor_dashboard
 from tests.browser.test_accessibility import Audit
 
 pytestmark = pytest.mark.browser
@@ -28,11 +28,7 @@ def shoot(page: Page, folder: Path, name: str) -> None:
 def test_a_resume_asked_while_the_original_browser_is_live_is_flagged(
     server: Server, new_context: NewContext, screenshots: Path
 ) -> None:
-    sup_context = new_context()
-    api_login(sup_context, server)
-    api_access(sup_context, server)
-    dashboard = sup_context.new_page()
-    open_dashboard(dashboard, server)
+    dashboard = supervisor_dashboard(new_context(), server)
     presence(dashboard, "Paul").check()
 
     candidate = new_context().new_page()
@@ -59,10 +55,7 @@ def test_the_centre_rotates_the_password_and_revokes_a_supervisor(
     server: Server, new_context: NewContext, screenshots: Path
 ) -> None:
     marie_context = new_context()
-    signup(marie_context, server, "marie.curie@testix.fr", "Marie", "Curie")
-    api_access(marie_context, server)
-    marie = marie_context.new_page()
-    open_dashboard(marie, server)
+    marie = supervisor_dashboard(marie_context, server, ("marie.curie@testix.fr", "Marie", "Curie"))
 
     centre_context = new_context()
     api_login(centre_context, server)

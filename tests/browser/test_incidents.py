@@ -23,7 +23,7 @@ from tests.browser.support import (
     candidate_join,
     open_dashboard,
     row,
-    signup,
+    supervisor_dashboard,
     tick,
 )
 from tests.browser.test_accessibility import AXE, Audit
@@ -44,15 +44,9 @@ def signal(c: Page, category: str, comment: str = "") -> None:
 def test_an_alert_from_the_candidate_to_two_supervisors_and_back(
     server: Server, new_context: NewContext, screenshots: Path
 ) -> None:
-    a_context = new_context()
-    signup(a_context, server, "marie.curie@testix.fr", "Marie", "Curie")
-    api_access(a_context, server)
-    b_context = new_context()
-    signup(b_context, server, "pierre.curie@testix.fr", "Pierre", "Curie")
-    api_access(b_context, server)
-    a, b = a_context.new_page(), b_context.new_page()
+    a = supervisor_dashboard(new_context(), server, ("marie.curie@testix.fr", "Marie", "Curie"))
+    b = supervisor_dashboard(new_context(), server, ("pierre.curie@testix.fr", "Pierre", "Curie"))
     for page in (a, b):
-        open_dashboard(page, server)
         expect(page).to_have_title(f"Session {server.session_id} · Surveillance")
 
     tick(server, "Simon")
@@ -134,15 +128,8 @@ def test_an_alert_from_the_candidate_to_two_supervisors_and_back(
 
 
 def test_reports_are_live_and_belong_to_their_author(server: Server, new_context: NewContext) -> None:
-    a_context = new_context()
-    signup(a_context, server, "marie.curie@testix.fr", "Marie", "Curie")
-    api_access(a_context, server)
-    b_context = new_context()
-    signup(b_context, server, "pierre.curie@testix.fr", "Pierre", "Curie")
-    api_access(b_context, server)
-    a, b = a_context.new_page(), b_context.new_page()
-    for page in (a, b):
-        open_dashboard(page, server)
+    a = supervisor_dashboard(new_context(), server, ("marie.curie@testix.fr", "Marie", "Curie"))
+    b = supervisor_dashboard(new_context(), server, ("pierre.curie@testix.fr", "Pierre", "Curie"))
     audit = Audit()
 
     # Marie writes a report on Martine, who has not started: from the row's menu.

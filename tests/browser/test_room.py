@@ -12,13 +12,11 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import NewContext, Server
 from tests.browser.support import (
-    api_access,
     api_candidate,
-    api_login,
     candidate_join,
-    open_dashboard,
     row,
     signup,
+    supervisor_dashboard,
     tick,
     ui_login,
 )
@@ -35,12 +33,7 @@ def seconds_of(text: str) -> int:
 
 
 def supervisor_page(server: Server, new_context: NewContext, **options: object) -> Page:
-    context = new_context(**options)
-    api_login(context, server)
-    api_access(context, server)
-    page = context.new_page()
-    open_dashboard(page, server)
-    return page
+    return supervisor_dashboard(new_context(**options), server)
 
 
 def candidate_in_test(server: Server, new_context: NewContext, first: str, **options: object) -> Page:
