@@ -51,11 +51,25 @@ def require_open(exam_session: ExamSession, refusal: type[SessionFinalized] = Se
         raise refusal()
 
 
-def require_member(db: Session, centre_id: int, user_id: int) -> None:
+def is_member(db: Session, centre_id: int, user_id: int) -> bool:
     found = db.execute(
         select(col(Membership.id)).where(col(Membership.centre_id) == centre_id, col(Membership.user_id) == user_id)
     ).first()
-    if found is None:
+    return found is not None
+
+
+def is_supervisor(db: Session, session_id: int, user_id: int) -> bool:
+    """Whether this account entered the session with its password (and was not removed since)."""
+    found = db.execute(
+        select(col(SupervisorAccess.id)).where(
+            col(SupervisorAccess.session_id) == session_id, col(SupervisorAccess.user_id) == user_id
+        )
+    ).first()
+    return found is not None
+
+
+def require_member(db: Session, centre_id: int, user_id: int) -> None:
+    if not is_member(db, centre_id, user_id):
         raise NotAMember()
 
 
@@ -84,12 +98,7 @@ def candidate_of(db: Session, session_id: int, candidate_id: int) -> Candidate:
 
 def require_supervisor(db: Session, session_id: int, user_id: int) -> ExamSession:
     exam_session = db.get(ExamSession, session_id)
-    access = db.execute(
-        select(col(SupervisorAccess.id)).where(
-            col(SupervisorAccess.session_id) == session_id, col(SupervisorAccess.user_id) == user_id
-        )
-    ).first()
-    if exam_session is None or access is None:
+    if exam_session is None or not is_supervisor(db, session_id, user_id):
         raise NoSupervisorAccess()
     if exam_session.status == SessionStatus.FINALIZED:
         raise SupervisionOver()

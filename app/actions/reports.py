@@ -17,11 +17,11 @@ from sqlmodel import Session, col
 from app import views
 from app.actions import centres
 from app.actions.eventlog import Actor, emit_candidate
-from app.actions.guards import lock_session, supervised
+from app.actions.guards import is_member, is_supervisor, lock_session, supervised
 from app.actions.rules import Rules
 from app.db import Tx
 from app.errors import NoSupervisorAccess, NotReportAuthor, ReportNotFound
-from app.models import Candidate, ExamSession, IncidentReport, Membership, SupervisorAccess, utcnow
+from app.models import Candidate, ExamSession, IncidentReport, utcnow
 from vocabulary import Action, ReportOrigin
 
 REPORT_COMMENT_MAX = 1000
@@ -156,16 +156,6 @@ def require_reader(db: Session, session_id: int, user_id: int) -> ExamSession:
     exam_session = db.get(ExamSession, session_id)
     if exam_session is None:
         raise NoSupervisorAccess()
-    member = db.execute(
-        select(col(Membership.id)).where(
-            col(Membership.centre_id) == exam_session.centre_id, col(Membership.user_id) == user_id
-        )
-    ).first()
-    supervisor = db.execute(
-        select(col(SupervisorAccess.id)).where(
-            col(SupervisorAccess.session_id) == session_id, col(SupervisorAccess.user_id) == user_id
-        )
-    ).first()
-    if member is None and supervisor is None:
+    if not is_member(db, exam_session.centre_id, user_id) and not is_supervisor(db, session_id, user_id):
         raise NoSupervisorAccess()
     return exam_session

@@ -89,12 +89,17 @@ def _refuse_controls(value: str, field: str) -> None:
         raise InvalidPayload(field, "caractères non autorisés.")
 
 
+def _one_line(raw: str, field: str, limit: int, too_long: Callable[[int], DomainError]) -> str:
+    """What a supervisor typed, as one line of plain text of at most `limit` characters."""
+    text = _plain(raw)
+    if len(text) > limit:
+        raise too_long(limit)
+    _refuse_controls(text, field)
+    return text
+
+
 def pause_message(raw: str | None) -> str:
-    text = _plain(raw or "")
-    if len(text) > PAUSE_MESSAGE_MAX:
-        raise PauseMessageTooLong(PAUSE_MESSAGE_MAX)
-    _refuse_controls(text, "message")
-    return text or DEFAULT_PAUSE_MESSAGE
+    return _one_line(raw or "", "message", PAUSE_MESSAGE_MAX, PauseMessageTooLong) or DEFAULT_PAUSE_MESSAGE
 
 
 def require_join_window(exam_session: ExamSession, rules: Rules) -> None:
@@ -207,12 +212,9 @@ def adjust_time(
 ) -> dict[str, Any]:
     if minutes == 0 or not ADJUST_MIN <= minutes <= ADJUST_MAX:
         raise MinutesOutOfRange(ADJUST_MIN, ADJUST_MAX)
-    why = _plain(reason)
+    why = _one_line(reason, "reason", REASON_MAX, ReasonTooLong)
     if not why:
         raise ReasonRequired()
-    if len(why) > REASON_MAX:
-        raise ReasonTooLong(REASON_MAX)
-    _refuse_controls(why, "reason")
     exam_session, actor = _supervisor(tx, session_id, user_id)
     c = candidate_of(tx.db, session_id, candidate_id)
     transitions.decide(c.status, Command.ADJUST_TIME)
@@ -295,12 +297,9 @@ def bulk(
 def send_message(
     tx: Tx, session_id: int, user_id: int, raw: str, candidate_id: int | None, rules: Rules
 ) -> dict[str, Any]:
-    text = _plain(raw)
+    text = _one_line(raw, "text", MESSAGE_MAX, MessageTooLong)
     if not text:
         raise MessageRequired()
-    if len(text) > MESSAGE_MAX:
-        raise MessageTooLong(MESSAGE_MAX)
-    _refuse_controls(text, "text")
     exam_session, actor = _supervisor(tx, session_id, user_id)
     # Counted under the session's lock: two processes cannot both let one more through.
     since = utcnow() - dt.timedelta(minutes=1)
