@@ -2,7 +2,7 @@
 import { api, fieldMessage, loginUrl } from "./api.js";
 import { h, $ } from "./dom.js";
 import { clock, frDate, plural } from "./format.js";
-import { announce, confirmDialog, formValues, setBusy, showFormError, toast } from "./ui.js";
+import { announce, confirmDialog, filledIn, formValues, setBusy, showFormError, toast } from "./ui.js";
 
 const LABELS = { current_password: "Mot de passe actuel", new_password: "Nouveau mot de passe" };
 const listEl = $("[data-devices]");
@@ -108,12 +108,7 @@ endOthers.addEventListener("click", async () => {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const values = formValues(form);
-  const missing = Object.keys(LABELS).filter((k) => !values[k]);
-  if (missing.length) {
-    showFormError(form, `Champs à renseigner : ${missing.map((k) => LABELS[k]).join(", ")}.`);
-    form.querySelector(`[name="${missing[0]}"]`).focus();
-    return;
-  }
+  if (!filledIn(form, values, LABELS)) return;
   const button = form.querySelector('[type="submit"]');
   setBusy(button, true);
   const res = await api("POST", "/api/auth/password", values);

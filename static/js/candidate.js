@@ -8,7 +8,7 @@ import { alertHeld, alertsInit, alertsOnCandidate, alertsOnTest } from "./candid
 import { h, $ } from "./dom.js";
 import { countdown } from "./format.js";
 import { LiveFeed, liveUrl } from "./live.js";
-import { announce, formValues, setBusy, showFormError } from "./ui.js";
+import { announce, filledIn, formValues, setBusy, showFormError } from "./ui.js";
 import { CandidateStatus as Status, CloseCode, SessionStatus } from "./vocabulary.js";
 import { pauseAnnouncement, renderPause, showNotice } from "./candidate-room.js";
 
@@ -164,12 +164,7 @@ async function join() {
 joinForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const values = formValues(joinForm);
-  const missing = Object.keys(LABELS).filter((k) => !values[k]);
-  if (missing.length) {
-    showFormError(joinForm, `Champs à renseigner : ${missing.map((k) => LABELS[k]).join(", ")}.`);
-    joinForm.querySelector(`[name="${missing[0]}"]`).focus();
-    return;
-  }
+  if (!filledIn(joinForm, values, LABELS)) return;
   if (!/^\d{1,9}$/.test(values.session_id)) {
     showFormError(joinForm, "Le numéro de session ne contient que des chiffres.");
     joinForm.querySelector("#session_id").focus();

@@ -3,7 +3,7 @@ import { goToFinalization, renderFinalization, setupFinalization } from "./final
 import { api, fieldMessage, loginUrl } from "./api.js";
 import { h, $ } from "./dom.js";
 import { listName } from "./format.js";
-import { confirmDialog, formValues, setBusy, showFormError, toast } from "./ui.js";
+import { confirmDialog, filledIn, formValues, setBusy, showFormError, toast } from "./ui.js";
 
 const main = $("[data-centre-session]");
 const sessionId = Number(main.dataset.sessionId);
@@ -144,12 +144,7 @@ async function removeCandidate(id, name) {
 addForm?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const values = formValues(addForm);
-  const missing = ["last_name", "first_name", "birthdate"].filter((k) => !values[k]);
-  if (missing.length) {
-    showFormError(addForm, `Champs à renseigner : ${missing.map((k) => LABELS[k]).join(", ")}.`);
-    addForm.querySelector(`[name="${missing[0]}"]`).focus();
-    return;
-  }
+  if (!filledIn(addForm, values, LABELS, ["last_name", "first_name", "birthdate"])) return;
   const body = { last_name: values.last_name, first_name: values.first_name, birthdate: values.birthdate };
   if (values.extra_time_percentage) body.extra_time_percentage = Number(values.extra_time_percentage);
   const button = addForm.querySelector('[type="submit"]');

@@ -1,7 +1,7 @@
 // The centre's sessions (rendered by the server) and the form to plan a new one.
 import { api, fieldMessage } from "./api.js";
 import { $ } from "./dom.js";
-import { formValues, setBusy, showFormError } from "./ui.js";
+import { filledIn, formValues, setBusy, showFormError } from "./ui.js";
 
 const LABELS = { address: "Nom du site", room: "Nom de la salle", examiner: "Surveillant(s)", date: "Date de début", time: "Heure de début" };
 const form = $("[data-create-form]");
@@ -9,12 +9,7 @@ const form = $("[data-create-form]");
 form?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const values = formValues(form);
-  const missing = Object.keys(LABELS).filter((k) => !values[k]);
-  if (missing.length) {
-    showFormError(form, `Champs à renseigner : ${missing.map((k) => LABELS[k]).join(", ")}.`);
-    form.querySelector(`[name="${missing[0]}"]`).focus();
-    return;
-  }
+  if (!filledIn(form, values, LABELS)) return;
   const button = form.querySelector('[type="submit"]');
   setBusy(button, true);
   const { centre, ...body } = values;

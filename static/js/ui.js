@@ -107,6 +107,16 @@ export function setBusy(button, busy, busyLabel) {
   }
 }
 
+// Says which of the `names` fields (all of `labels` by default) are empty and focuses the
+// first; true when every one is filled in.
+export function filledIn(form, values, labels, names = Object.keys(labels)) {
+  const missing = names.filter((k) => !values[k]);
+  if (!missing.length) return true;
+  showFormError(form, `Champs à renseigner : ${missing.map((k) => labels[k]).join(", ")}.`);
+  form.querySelector(`[name="${missing[0]}"]`).focus();
+  return false;
+}
+
 export function formValues(form) {
   const data = {};
   for (const [key, value] of new FormData(form)) data[key] = typeof value === "string" ? value.trim() : value;
