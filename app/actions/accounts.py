@@ -5,7 +5,7 @@ cookie; a password change ends every other login of the account."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -47,26 +47,35 @@ async def signup(
     return await database.write(create)
 
 
+async def _proved(
+    database: Database, rules: Rules, hashes: Slot, key: str, account: ColumnElement[bool], password: str
+) -> User | None:
+    """The account if `password` is its own, under the rate limit of `key`; None otherwise.
+    The caller records the success (`rules.limiter.succeed`) in its own write."""
+
+    def reserve(tx: Tx) -> User | None:
+        # Under the account's row lock, count, then record this try as failed until the
+        # password proves right: simultaneous tries cannot all pass the count.
+        found: User | None = tx.db.execute(select(User).where(account).with_for_update()).scalar()
+        rules.limiter.check(tx.db, key)
+        rules.limiter.fail(tx.db, key)
+        return found
+
+    user = await database.write(reserve)
+    # The hash check runs outside any transaction, on the bounded pool: it is slow on purpose.
+    stored = user.password_hash if user else None
+    ok = await hashes.run(lambda: verify_password(stored, password))
+    return user if ok else None
+
+
 async def login(
     database: Database, rules: Rules, hashes: Slot, email: str, password: str, user_agent: str
 ) -> tuple[User, str]:
     """(user, login key for the cookie), under the per-account rate limit. `hashes`: a place
     already taken in the hash pool, so a full pool refuses the login before it records a try."""
     key = f"login:{email}"
-
-    def reserve(tx: Tx) -> User | None:
-        # Under the account's row lock, count, then record this try as failed until the
-        # password proves right: simultaneous tries cannot all pass the count.
-        found: User | None = tx.db.execute(select(User).where(col(User.email) == email).with_for_update()).scalar()
-        rules.limiter.check(tx.db, key)
-        rules.limiter.fail(tx.db, key)
-        return found
-
-    user = await database.write(reserve)
-    # The hash check runs outside any transaction: it is slow on purpose.
-    stored = user.password_hash if user else None
-    ok = await hashes.run(lambda: verify_password(stored, password))
-    if user is None or not ok:
+    user = await _proved(database, rules, hashes, key, col(User.email) == email, password)
+    if user is None:
         raise InvalidCredentials()
     uid = user.id
     assert uid is not None
@@ -86,19 +95,7 @@ async def change_password(
     # Someone at an unlocked computer must not guess the password either: the same budget
     # as logins, per account.
     key = f"password:{login.user_id}"
-
-    def reserve(tx: Tx) -> User | None:
-        found: User | None = tx.db.execute(
-            select(User).where(col(User.id) == login.user_id).with_for_update()
-        ).scalar()
-        rules.limiter.check(tx.db, key)
-        rules.limiter.fail(tx.db, key)
-        return found
-
-    user = await database.write(reserve)
-    stored = user.password_hash if user else None
-    ok = await hashes.run(lambda: verify_password(stored, current))
-    if user is None or not ok:
+    if await _proved(database, rules, hashes, key, col(User.id) == login.user_id, current) is None:
         raise WrongPassword()
     hashed = await hashes.run(lambda: hash_password(new))
 
