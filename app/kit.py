@@ -62,16 +62,7 @@ class _Kit(Paper):
             (_("Salle"), self.user(info.room)),
             (_("Surveillant"), self.user(info.examiner)),
         ]
-        label_width = 30
-        for label, value in rows:
-            self.set_font(FAMILY, "B", 10)
-            self.set_text_color(*MUTED)
-            self.cell(label_width, 6, label)
-            self.set_font(FAMILY, "", 10.5)
-            self.set_text_color(*INK)
-            # User text is never interpreted as markdown: "**" in a room name
-            # must print as typed.
-            self.multi_cell(0, 6, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.labelled(rows, minimum=30, height=6, size=10, value_size=10.5)
 
     def secret_box(self, title: str, value: str, notes: list[str], fill: tuple[int, int, int]) -> None:
         pad = 3.5

@@ -149,3 +149,19 @@ class Paper(FPDF):
         self.set_font(FAMILY, "B" if bold else "", size)
         self.set_text_color(*color)
         self.cell(0, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def labelled(
+        self, rows: list[tuple[str, str]], *, minimum: float, height: float, size: float, value_size: float
+    ) -> None:
+        """Rows of a label and its value (« Salle  Salle 3 »): the labels in one column as wide
+        as the longest in this language, at least `minimum`; the values as given, never read as
+        markdown ("**" in a room name prints as typed)."""
+        self.set_font(FAMILY, "B", size)
+        width = max([minimum] + [self.get_string_width(label) + 4 for label, _value in rows])
+        for label, value in rows:
+            self.set_font(FAMILY, "B", size)
+            self.set_text_color(*MUTED)
+            self.cell(width, height, label)
+            self.set_font(FAMILY, "", value_size)
+            self.set_text_color(*INK)
+            self.multi_cell(0, height, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)

@@ -522,16 +522,7 @@ def _draw(record: Record, *, compress: bool, locale: str) -> bytes:
         (_("Surveillant désigné"), record.examiner),
         (_("Finalisée"), finalized),
     ]
-    pdf.set_font(FAMILY, "B", 9.5)
-    # As wide as the longest label in this language, so no label runs into its value.
-    label_width = max([42.0] + [pdf.get_string_width(label) + 4 for label, _value in facts])
-    for label, value in facts:
-        pdf.set_font(FAMILY, "B", 9.5)
-        pdf.set_text_color(*MUTED)
-        pdf.cell(label_width, 5.5, label)
-        pdf.set_font(FAMILY, "", 9.5)
-        pdf.set_text_color(*INK)
-        pdf.cell(0, 5.5, pdf.user(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.labelled([(label, pdf.user(value)) for label, value in facts], minimum=42, height=5.5, size=9.5, value_size=9.5)
     pdf.text_line(_("Heures en heure de %(city)s.") % {"city": documents.city(tz)}, size=8, height=5, color=MUTED)
     pdf.set_text_color(*INK)
 
