@@ -103,6 +103,29 @@ def translations(locale: str) -> NullTranslations:
     return merged
 
 
+@cache
+def browser_catalog(locale: str) -> dict[str, str | list[str]]:
+    """The browser's words in `locale` (js.po), as static/js/i18n.js reads them: msgid →
+    msgstr, and for a plural the singular msgid → its forms. French is the msgids: empty.
+    An entry not yet translated is left out, so the page shows its French."""
+    po = CATALOGS / locale / "LC_MESSAGES" / f"{JS_DOMAIN}.po"
+    if locale == DEFAULT or not po.exists():
+        return {}
+    with po.open("rb") as source:
+        catalog = read_po(source, locale=locale, domain=JS_DOMAIN)
+    entries: dict[str, str | list[str]] = {}
+    for message in catalog:
+        if not message.id or message.fuzzy:
+            continue
+        if isinstance(message.id, (list, tuple)):
+            forms = [str(form) for form in message.string or ()]
+            if all(forms):
+                entries[str(message.id[0])] = forms
+        elif message.string:
+            entries[str(message.id)] = str(message.string)
+    return entries
+
+
 def gettext(message: str) -> str:
     return translations(current.get()).gettext(message)
 
@@ -153,4 +176,4 @@ def install(env: Environment) -> None:
     """Templates write `{{ _("Texte") }}` / `{% trans %}` and read the request's language."""
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext)  # type: ignore[attr-defined]
-    env.globals.update(locale=current.get, locales=choices)
+    env.globals.update(locale=current.get, locales=choices, browser_catalog=lambda: browser_catalog(current.get()))

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.i18n import LOCALES
 from vocabulary import AlertCategory, ReportCategory
 
 MESSAGES_SCHEMA = Path(__file__).resolve().parent / "schema" / "messages.json"
@@ -225,6 +226,14 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/candidate/start": {"post": _op("Commencer le test", 201, _obj(["consent"], consent={"type": "boolean"}))},
     "/api/candidate/test": {"get": _op("Question en cours", 200)},
     "/api/schema/messages.json": {"get": _op("Schéma JSON des messages des websockets", 200)},
+    "/api/i18n/{locale}.json": {
+        "get": {
+            **_op("Les textes des pages dans une langue (msgid français → traduction)", 200),
+            "parameters": [
+                {"name": "locale", "in": "path", "required": True, "schema": {"type": "string", "enum": list(LOCALES)}}
+            ],
+        }
+    },
     "/api/candidate/alerts": {
         "post": _op(
             "Signaler un problème sur la question en cours",
