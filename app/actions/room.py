@@ -65,7 +65,9 @@ REASON_MAX = 300
 PAUSE_MESSAGE_MAX = 300
 MESSAGE_MAX = 280
 BULK_MAX = 500
-DEFAULT_PAUSE_MESSAGE = "Merci de rester à votre place."
+# A pause without a supervisor's message stores none (""): each candidate's page writes its
+# own default words in the candidate's language, which the server does not know here.
+DEFAULT_PAUSE_MESSAGE = ""
 EXPIRY_ACTOR = Actor(name="Fermeture automatique")
 
 
