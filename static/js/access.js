@@ -1,6 +1,7 @@
 import { api, loginUrl } from "./api.js";
 import { $ } from "./dom.js";
 import { formValues, setBusy, showFormError } from "./ui.js";
+import { t } from "./i18n.js";
 
 const form = $("[data-access-form]");
 
@@ -14,12 +15,12 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const values = formValues(form);
   if (!values.session_id || !values.supervisor_password) {
-    showFormError(form, "Tous les champs sont obligatoires : renseignez le numéro et le mot de passe de la session.");
+    showFormError(form, t("Tous les champs sont obligatoires : renseignez le numéro et le mot de passe de la session."));
     form.querySelector(values.session_id ? "#supervisor_password" : "#session_id").focus();
     return;
   }
   if (!/^\d{1,9}$/.test(values.session_id)) {
-    showFormError(form, "Le numéro de la session ne contient que des chiffres.");
+    showFormError(form, t("Le numéro de la session ne contient que des chiffres."));
     form.querySelector("#session_id").focus();
     return;
   }
@@ -39,9 +40,9 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   const messages = {
-    INCORRECT_DATA: "Le numéro de session et/ou le mot de passe saisis sont incorrects.",
-    TOO_MANY_ATTEMPTS: "Trop de tentatives : par sécurité, patientez quelques minutes avant de réessayer.",
-    SESSION_FINALIZED: "Cette session est finalisée : elle ne peut plus être surveillée.",
+    INCORRECT_DATA: t("Le numéro de session et/ou le mot de passe saisis sont incorrects."),
+    TOO_MANY_ATTEMPTS: t("Trop de tentatives : par sécurité, patientez quelques minutes avant de réessayer."),
+    SESSION_FINALIZED: t("Cette session est finalisée : elle ne peut plus être surveillée."),
   };
   showFormError(form, messages[res.error.code] || res.error.message);
 });

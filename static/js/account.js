@@ -1,10 +1,11 @@
 // "Mon compte": the browsers where this account is logged in, ending them, changing the password.
 import { api, fieldMessage, loginUrl } from "./api.js";
 import { h, $ } from "./dom.js";
-import { clock, frDate, plural } from "./format.js";
+import { clock, shortDate } from "./format.js";
+import { t, tn } from "./i18n.js";
 import { announce, confirmDialog, filledIn, formValues, setBusy, showFormError, toast } from "./ui.js";
 
-const LABELS = { current_password: "Mot de passe actuel", new_password: "Nouveau mot de passe" };
+const LABELS = { current_password: t("Mot de passe actuel"), new_password: t("Nouveau mot de passe") };
 const listEl = $("[data-devices]");
 const endOthers = $("[data-end-others]");
 const form = $("[data-password-form]");
@@ -20,12 +21,12 @@ function deviceName(agent) {
   const ua = agent || "";
   const browser = [["Edg/", "Edge"], ["OPR/", "Opera"], ["Firefox/", "Firefox"], ["Chrome/", "Chrome"], ["Chromium/", "Chromium"], ["Safari/", "Safari"]].find(([k]) => ua.includes(k));
   const system = [["iPhone", "iPhone"], ["iPad", "iPad"], ["Android", "Android"], ["Windows", "Windows"], ["Mac OS X", "macOS"], ["CrOS", "ChromeOS"], ["Linux", "Linux"]].find(([k]) => ua.includes(k));
-  if (!browser && !system) return ua ? ua.slice(0, 60) : "Navigateur inconnu";
+  if (!browser && !system) return ua ? ua.slice(0, 60) : t("Navigateur inconnu");
   return [browser && browser[1], system && system[1]].filter(Boolean).join(" · ");
 }
 
 function when(iso) {
-  return `${frDate(iso)} à ${clock(iso)}`;
+  return t("%(date)s à %(time)s", { date: shortDate(iso), time: clock(iso) });
 }
 
 function unauthorised(res) {
@@ -43,7 +44,7 @@ async function endOne(session, button) {
     pageError(res.error.message);
     return;
   }
-  toast(`${deviceName(session.user_agent)} est déconnecté.`);
+  toast(t("%(device)s est déconnecté.", { device: deviceName(session.user_agent) }));
   await load();
 }
 
@@ -55,16 +56,16 @@ function item(session) {
     h(
       "div",
       {},
-      h("p", { class: "device__name flush" }, name, session.current ? h("span", { class: "tag tag--success device__tag", text: "Cet appareil" }) : null),
-      h("p", { class: "muted small flush", text: `Connecté le ${when(session.created_at)} · dernière activité le ${when(session.last_seen_at)}` }),
+      h("p", { class: "device__name flush" }, name, session.current ? h("span", { class: "tag tag--success device__tag", text: t("Cet appareil") }) : null),
+      h("p", { class: "muted small flush", text: t("Connecté le %(created)s · dernière activité le %(seen)s", { created: when(session.created_at), seen: when(session.last_seen_at) }) }),
     ),
     session.current
       ? null
       : h("button", {
           type: "button",
           class: "button button--ghost button--small",
-          text: "Déconnecter",
-          "aria-label": `Déconnecter ${name}, connecté le ${when(session.created_at)}`,
+          text: t("Déconnecter"),
+          "aria-label": t("Déconnecter %(device)s, connecté le %(created)s", { device: name, created: when(session.created_at) }),
           onclick: (event) => endOne(session, event.currentTarget),
         }),
   );
@@ -86,9 +87,9 @@ async function load() {
 
 endOthers.addEventListener("click", async () => {
   const ok = await confirmDialog({
-    title: "Déconnecter les autres appareils ?",
-    body: "Votre compte restera ouvert sur cet appareil seulement.",
-    confirmLabel: "Déconnecter",
+    title: t("Déconnecter les autres appareils ?"),
+    body: t("Votre compte restera ouvert sur cet appareil seulement."),
+    confirmLabel: t("Déconnecter"),
     danger: true,
   });
   if (!ok) return;
@@ -100,7 +101,11 @@ endOthers.addEventListener("click", async () => {
     pageError(res.error.message);
     return;
   }
-  toast(res.data.ended ? `${plural(res.data.ended, "appareil déconnecté", "appareils déconnectés")}.` : "Aucun autre appareil n'était connecté.");
+  toast(
+    res.data.ended
+      ? tn("%(n)s appareil déconnecté.", "%(n)s appareils déconnectés.", res.data.ended)
+      : t("Aucun autre appareil n'était connecté."),
+  );
   await load();
   endOthers.focus();
 });
@@ -116,9 +121,10 @@ form.addEventListener("submit", async (event) => {
   if (res.ok) {
     showFormError(form, null);
     form.reset();
-    const others = res.data.ended ? ` ${plural(res.data.ended, "autre appareil déconnecté", "autres appareils déconnectés")}.` : "";
-    toast(`Mot de passe modifié.${others}`);
-    announce("Mot de passe modifié.");
+    const changed = t("Mot de passe modifié.");
+    const others = res.data.ended ? tn("%(n)s autre appareil déconnecté.", "%(n)s autres appareils déconnectés.", res.data.ended) : "";
+    toast(others ? `${changed} ${others}` : changed);
+    announce(changed);
     await load();
     return;
   }

@@ -3,6 +3,7 @@
 // they are recent, so a burst of events does not read "02:05" everywhere.
 import { h } from "./dom.js";
 import { clock, listName } from "./format.js";
+import { t, tn } from "./i18n.js";
 import { Action } from "./vocabulary.js";
 
 const RUN_MS = 2 * 60 * 1000;
@@ -21,8 +22,8 @@ export function isConnectionEvent(event) {
 
 function words(c, lost, drops) {
   const name = listName(c);
-  const base = lost ? `Connexion perdue : ${name}` : `Connexion rétablie : ${name}`;
-  return drops > 1 ? `${base} (${drops} coupures)` : base;
+  const base = lost ? t("Connexion perdue : %(name)s", { name }) : t("Connexion rétablie : %(name)s", { name });
+  return drops > 1 ? tn("%(line)s (%(n)s coupure)", "%(line)s (%(n)s coupures)", drops, { line: base }) : base;
 }
 
 function paint(el, text, at) {

@@ -4,6 +4,8 @@
 import { api } from "./api.js";
 import { h, $ } from "./dom.js";
 import { clock, listName, personName } from "./format.js";
+import { t, tn } from "./i18n.js";
+import { alertCategory } from "./labels.js";
 import { announce, toast } from "./ui.js";
 import { Action } from "./vocabulary.js";
 
@@ -32,16 +34,16 @@ export function pendingAlerts() {
 // ------------------------------------------------------------------ row parts
 
 export function alertBadge(c) {
-  return h("span", { class: "tag tag--alert", text: "Signalement", title: c.alert.category_label });
+  return h("span", { class: "tag tag--alert", text: t("Signalement"), title: alertCategory(c.alert) });
 }
 
 export function alertButton(c, disabled) {
   return h("button", {
     type: "button",
     class: "button button--small button--alert",
-    text: "Traiter le signalement",
+    text: t("Traiter le signalement"),
     disabled,
-    "aria-label": `Traiter le signalement de ${listName(c)}`,
+    "aria-label": t("Traiter le signalement de %(name)s", { name: listName(c) }),
     dataset: { focusKey: "alert" },
     onclick: () => openAlert(c.id),
   });
@@ -53,7 +55,7 @@ export function renderAlerts() {
   const pending = pendingAlerts();
   const n = pending.length;
   banner.hidden = n === 0;
-  if (n) $("[data-alert-banner-text]").textContent = `${n} signalement${n > 1 ? "s" : ""} en attente de décision`;
+  if (n) $("[data-alert-banner-text]").textContent = tn("%(n)s signalement en attente de décision", "%(n)s signalements en attente de décision", n);
   document.title = n ? `(${n}) ${baseTitle}` : baseTitle;
 }
 
@@ -67,8 +69,8 @@ $("[data-alert-banner-go]").addEventListener("click", () => {
 function fill(c) {
   const a = c.alert;
   $("[data-alert-who]").textContent = listName(c);
-  $("[data-alert-question]").textContent = `Question ${a.question_index + 1} sur ${c.progress.total}`;
-  $("[data-alert-category]").textContent = a.category_label;
+  $("[data-alert-question]").textContent = t("Question %(index)s sur %(total)s", { index: a.question_index + 1, total: c.progress.total });
+  $("[data-alert-category]").textContent = alertCategory(a);
   $("[data-alert-comment]").textContent = a.comment || "—";
   $("[data-alert-at]").textContent = clock(a.created_at, { seconds: true });
 }
@@ -100,8 +102,12 @@ async function decide(verb) {
   ctx.deciding = false;
   if (res.ok) {
     closeDialog();
-    const who = c ? personName(c) : "le candidat";
-    toast(verb === "validate" ? `Signalement validé : ${who} reçoit une nouvelle question.` : `Signalement refusé : ${who} continue sur la même question.`);
+    const who = c ? personName(c) : t("le candidat");
+    toast(
+      verb === "validate"
+        ? t("Signalement validé : %(name)s reçoit une nouvelle question.", { name: who })
+        : t("Signalement refusé : %(name)s continue sur la même question.", { name: who }),
+    );
     return;
   }
   if (res.error.code === "ALERT_ALREADY_HANDLED") {
@@ -134,16 +140,18 @@ export function alertsOnEvent(event) {
   if (!a) return;
   if (event.action === Action.ALERT_RAISED) {
     const c = event.candidate;
-    live.textContent = `Signalement de ${listName(c)} : ${a.category_label}`;
+    live.textContent = t("Signalement de %(name)s : %(category)s", { name: listName(c), category: alertCategory(a) });
     ring(c, a);
     return;
   }
   // Someone else decided the alert this dialog shows: say who, and close it.
   if (ctx.open && ctx.open.alertId === a.id && !ctx.deciding) {
     closeDialog();
-    const name = event.actor ? event.actor.name : "Un surveillant";
-    toast(`${name} a déjà traité ce signalement.`, "info");
-    announce(`${name} a déjà traité ce signalement.`);
+    const said = event.actor
+      ? t("%(name)s a déjà traité ce signalement.", { name: event.actor.name })
+      : t("Un surveillant a déjà traité ce signalement.");
+    toast(said, "info");
+    announce(said);
   }
 }
 
@@ -152,7 +160,7 @@ export function alertsOnEvent(event) {
 function renderToggle() {
   if (!toggle) return;
   toggle.setAttribute("aria-pressed", ctx.soundOn ? "true" : "false");
-  $("[data-alert-toggle-state]", toggle).textContent = ctx.soundOn ? "activés" : "désactivés";
+  $("[data-alert-toggle-state]", toggle).textContent = ctx.soundOn ? t("activés") : t("désactivés");
 }
 
 function beep() {
@@ -184,8 +192,8 @@ function ring(c, a) {
   if (!ctx.soundOn) return;
   beep();
   if (document.hidden && "Notification" in window && Notification.permission === "granted") {
-    const note = new Notification(`Signalement — ${baseTitle.split(" · ")[0]}`, {
-      body: `${listName(c)} : ${a.category_label}`,
+    const note = new Notification(t("Signalement — %(page)s", { page: baseTitle.split(" · ")[0] }), {
+      body: t("%(name)s : %(category)s", { name: listName(c), category: alertCategory(a) }),
       tag: `alert-${a.id}`,
     });
     note.onclick = () => {
@@ -205,7 +213,7 @@ async function switchSound() {
   if ("Notification" in window && Notification.permission === "default") await Notification.requestPermission();
   beep();
   const denied = "Notification" in window && Notification.permission === "denied";
-  toast(denied ? "Son activé. Les notifications sont bloquées par le navigateur." : "Son et notifications activés pour les signalements.");
+  toast(denied ? t("Son activé. Les notifications sont bloquées par le navigateur.") : t("Son et notifications activés pour les signalements."));
 }
 
 export function setupAlerts({ sessionId, candidates, onRefusal }) {

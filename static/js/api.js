@@ -1,15 +1,17 @@
 // Same-origin fetch: the browser adds the Origin header the server's CSRF rule checks.
 
-const NETWORK = {
+import { t } from "./i18n.js";
+
+const network = () => ({
   code: "NETWORK",
-  message: "Impossible de joindre le serveur. Vérifiez votre connexion puis réessayez.",
-};
+  message: t("Impossible de joindre le serveur. Vérifiez votre connexion puis réessayez."),
+});
 
 // Where the server's own message is not the best one for a form, or names a JSON field.
 const REWORDED = {
-  CSRF_REJECTED: "La requête a été refusée pour des raisons de sécurité. Rechargez la page puis réessayez.",
-  INTERNAL_ERROR: "Une erreur inattendue s'est produite. Réessayez dans un instant.",
-  SERVICE_UNAVAILABLE: "Le service est momentanément indisponible. Réessayez dans quelques secondes.",
+  CSRF_REJECTED: () => t("La requête a été refusée pour des raisons de sécurité. Rechargez la page puis réessayez."),
+  INTERNAL_ERROR: () => t("Une erreur inattendue s'est produite. Réessayez dans un instant."),
+  SERVICE_UNAVAILABLE: () => t("Le service est momentanément indisponible. Réessayez dans quelques secondes."),
 };
 
 // A database or proxy switching over answers 503 (or drops the connection) for a few seconds.
@@ -40,7 +42,7 @@ function reconnecting(delta) {
   const on = waiting > 0;
   if (on === !banner.hidden) return;
   banner.hidden = !on;
-  banner.textContent = on ? "Reconnexion au serveur… Votre demande sera envoyée dès son retour." : "";
+  banner.textContent = on ? t("Reconnexion au serveur… Votre demande sera envoyée dès son retour.") : "";
 }
 
 // `retry`: true for reads (the default for GET) and for writes the contract makes idempotent
@@ -76,7 +78,7 @@ async function send(method, url, body, contentType) {
   try {
     response = await fetch(url, init);
   } catch {
-    return { ok: false, status: 0, data: null, error: NETWORK };
+    return { ok: false, status: 0, data: null, error: network() };
   }
   let data = null;
   if (response.status !== 204) {
@@ -90,7 +92,7 @@ async function send(method, url, body, contentType) {
   const raw = (data && data.error) || {};
   const error = {
     code: raw.code || `HTTP_${response.status}`,
-    message: REWORDED[raw.code] || raw.message || "La requête n'a pas abouti. Réessayez.",
+    message: (REWORDED[raw.code] && REWORDED[raw.code]()) || raw.message || t("La requête n'a pas abouti. Réessayez."),
     field: data && data.field,
     rows: (data && data.rows) || [],
   };
@@ -101,8 +103,9 @@ async function send(method, url, body, contentType) {
 export function fieldMessage(error, labels) {
   if (error.code !== "INVALID_PAYLOAD" || !error.field) return error.message;
   const label = labels[error.field] || error.field;
-  const detail = error.message.includes(" : ") ? error.message.split(" : ").slice(1).join(" : ") : error.message;
-  return `${label} : ${detail}`;
+  // The server writes "birthdate : date invalide" (or "birthdate: invalid date" in English).
+  const detail = error.message.startsWith(error.field) ? error.message.slice(error.field.length).replace(/^\s*:\s*/, "") : error.message;
+  return t("%(field)s : %(detail)s", { field: label, detail });
 }
 
 export function loginUrl() {

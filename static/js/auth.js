@@ -2,8 +2,9 @@ import { api, fieldMessage } from "./api.js";
 import { $ } from "./dom.js";
 import { safeNext } from "./next.js";
 import { formValues, setBusy, showFormError } from "./ui.js";
+import { t } from "./i18n.js";
 
-const LABELS = { email: "Adresse e-mail", password: "Mot de passe", first_name: "Prénom", last_name: "Nom" };
+const LABELS = { email: t("Adresse e-mail"), password: t("Mot de passe"), first_name: t("Prénom"), last_name: t("Nom") };
 
 // Where to go once logged in. The server decided `next` (a path on this site, else "/");
 // the same rule again here, in case the answer or the page was tampered with on the way.
@@ -16,13 +17,13 @@ async function destination(answered) {
   return me.ok && Array.isArray(me.data.centres) && me.data.centres.length ? "/centre" : "/surveillance";
 }
 
-function wire(form, endpoint, missingMessage) {
+function wire(form, endpoint) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const values = formValues(form);
     const missing = Object.entries(values).filter(([, v]) => !v).map(([k]) => LABELS[k]);
     if (missing.length) {
-      showFormError(form, `${missingMessage} ${missing.join(", ")}.`);
+      showFormError(form, t("Champs à renseigner : %(fields)s.", { fields: missing.join(", ") }));
       form.querySelector(`[name="${Object.entries(values).find(([, v]) => !v)[0]}"]`).focus();
       return;
     }
@@ -41,6 +42,6 @@ function wire(form, endpoint, missingMessage) {
 }
 
 const login = $("[data-login-form]");
-if (login) wire(login, "/api/auth/login", "Champs à renseigner :");
+if (login) wire(login, "/api/auth/login");
 const signup = $("[data-signup-form]");
-if (signup) wire(signup, "/api/auth/signup", "Champs à renseigner :");
+if (signup) wire(signup, "/api/auth/signup");

@@ -2,6 +2,8 @@
 // supervisor's decision read from the pushed state (the page never has to ask).
 import { api } from "./api.js";
 import { $ } from "./dom.js";
+import { lang, t, tn } from "./i18n.js";
+import { alertCategory } from "./labels.js";
 import { announce, setBusy, showFormError } from "./ui.js";
 
 const COMMENT_MAX = 500;
@@ -30,7 +32,7 @@ function render() {
   const waiting = Boolean(state.held);
   held.hidden = !waiting;
   openButton.hidden = waiting || !state.question;
-  if (waiting) $("[data-signal-held-category]").textContent = state.held.category_label.toLocaleLowerCase("fr");
+  if (waiting) $("[data-signal-held-category]").textContent = alertCategory(state.held).toLocaleLowerCase(lang());
   // aria-disabled keeps the controls in the tab order and readable while on hold.
   for (const el of answerControls()) {
     if (waiting) {
@@ -55,8 +57,8 @@ export function alertsOnTest(data) {
     const replaced = state.question && q.id !== state.question.id;
     say(
       replaced
-        ? "Votre surveillant a validé votre signalement : la question a été remplacée par une autre, qui ne compte pas de plus dans votre test."
-        : "Votre surveillant a examiné votre signalement et l'a refusé : vous pouvez répondre à cette question.",
+        ? t("Votre surveillant a validé votre signalement : la question a été remplacée par une autre, qui ne compte pas de plus dans votre test.")
+        : t("Votre surveillant a examiné votre signalement et l'a refusé : vous pouvez répondre à cette question."),
     );
   } else if (!c.alert && state.question && q && q.id !== state.question.id) {
     say("");
@@ -88,7 +90,7 @@ export function alertHeld() {
 
 function updateCount() {
   const left = COMMENT_MAX - comment.value.length;
-  count.textContent = `${left} caractère${left > 1 ? "s" : ""} restant${left > 1 ? "s" : ""} sur ${COMMENT_MAX}.`;
+  count.textContent = tn("%(n)s caractère restant sur %(max)s.", "%(n)s caractères restants sur %(max)s.", left, { max: COMMENT_MAX });
 }
 
 function category() {
@@ -98,7 +100,7 @@ function category() {
 
 function syncRequired() {
   const other = category() === "other";
-  $("[data-signal-required]").textContent = other ? "(obligatoire pour « Autre »)" : "(facultatif)";
+  $("[data-signal-required]").textContent = other ? t("(obligatoire pour « Autre »)") : t("(facultatif)");
   comment.required = other;
   comment.setAttribute("aria-required", other ? "true" : "false");
 }
@@ -123,13 +125,13 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const picked = category();
   if (!picked) {
-    showFormError(form, "Choisissez le problème rencontré.");
+    showFormError(form, t("Choisissez le problème rencontré."));
     form.querySelector('input[name="category"]').focus();
     return;
   }
   const text = comment.value.trim();
   if (picked === "other" && !text) {
-    showFormError(form, "Décrivez le problème : le commentaire est obligatoire pour « Autre ».");
+    showFormError(form, t("Décrivez le problème : le commentaire est obligatoire pour « Autre »."));
     comment.focus();
     return;
   }
@@ -142,7 +144,7 @@ form.addEventListener("submit", async (event) => {
     dialog.close();
     say("");
     alertsOnTest(res.data);
-    announce("Votre surveillant a été prévenu et va venir.");
+    announce(t("Votre surveillant a été prévenu et va venir."));
     $("[data-signal-held]").setAttribute("tabindex", "-1");
     $("[data-signal-held]").focus();
     return;

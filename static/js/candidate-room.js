@@ -1,18 +1,24 @@
 // What room control shows on the candidate's page: the pause, and supervisors' messages.
 import { h, $ } from "./dom.js";
 import { countdown } from "./format.js";
+import { t } from "./i18n.js";
 
-const PAUSE_PREFIX = "Le test est suspendu par votre surveillant : ";
+// A pause without a message of the supervisor's gets these words, in the candidate's language
+// (the server stores no text of its own for it).
+function pauseWords(c) {
+  const message = c.pause_message || t("Merci de rester à votre place.");
+  return t("Le test est suspendu par votre surveillant : %(message)s", { message });
+}
 
 // The pause screen: the supervisor's message and the time left, stopped.
 export function renderPause(c, timeLeftSeconds) {
-  $("[data-pause-message]").textContent = `${PAUSE_PREFIX}${c.pause_message || "merci de patienter."}`;
+  $("[data-pause-message]").textContent = pauseWords(c);
   $("[data-pause-time]").textContent =
-    typeof timeLeftSeconds === "number" ? `Temps restant : ${countdown(timeLeftSeconds)} (arrêté pendant la pause)` : "";
+    typeof timeLeftSeconds === "number" ? t("Temps restant : %(time)s (arrêté pendant la pause)", { time: countdown(timeLeftSeconds) }) : "";
 }
 
 export function pauseAnnouncement(c) {
-  return `${PAUSE_PREFIX}${c.pause_message || "merci de patienter."}`;
+  return pauseWords(c);
 }
 
 // A message from a supervisor: shown until the candidate closes it, announced by the
@@ -20,11 +26,11 @@ export function pauseAnnouncement(c) {
 export function showNotice(message) {
   const region = $("[data-room-notices]");
   if (!region || !message || typeof message.text !== "string") return;
-  const close = h("button", { type: "button", class: "room-notice__close", text: "Fermer", "aria-label": "Fermer ce message" });
+  const close = h("button", { type: "button", class: "room-notice__close", text: t("Fermer"), "aria-label": t("Fermer ce message") });
   const item = h(
     "div",
     { class: "room-notice", role: "note" },
-    h("p", { class: "room-notice__title", text: "Message de votre surveillant" }),
+    h("p", { class: "room-notice__title", text: t("Message de votre surveillant") }),
     h("p", { class: "room-notice__text", text: message.text }),
     close,
   );

@@ -7,6 +7,7 @@ import { api, fieldMessage, retryable } from "./api.js";
 import { alertHeld, alertsInit, alertsOnCandidate, alertsOnTest } from "./candidate-alert.js";
 import { h, $ } from "./dom.js";
 import { countdown } from "./format.js";
+import { t, tn } from "./i18n.js";
 import { LiveFeed, liveUrl } from "./live.js";
 import { announce, filledIn, formValues, setBusy, showFormError } from "./ui.js";
 import { CandidateStatus as Status, CloseCode, SessionStatus } from "./vocabulary.js";
@@ -15,45 +16,35 @@ import { pauseAnnouncement, renderPause, showNotice } from "./candidate-room.js"
 // The contract's candidate heartbeat: the server shows a candidate silent for 10 s as lost.
 const HEARTBEAT_MS = 5000;
 const LABELS = {
-  session_id: "Numéro de session",
-  access_code: "Code d'accès",
-  first_name: "Prénom",
-  last_name: "Nom",
-  birthdate: "Date de naissance",
+  session_id: t("Numéro de session"),
+  access_code: t("Code d'accès"),
+  first_name: t("Prénom"),
+  last_name: t("Nom"),
+  birthdate: t("Date de naissance"),
 };
 // The guide's wording, whatever the server says.
-const NOT_CONFIRMED =
-  "Votre surveillant n'a pas confirmé votre présence dans la salle de test. Vous ne pouvez donc pas encore commencer votre test de certification. Merci de prévenir votre surveillant.";
+const NOT_CONFIRMED = t(
+  "Votre surveillant n'a pas confirmé votre présence dans la salle de test. Vous ne pouvez donc pas encore commencer votre test de certification. Merci de prévenir votre surveillant.",
+);
+const KEPT = t("Vos réponses enregistrées jusqu'ici sont conservées. Vous pouvez fermer cette page.");
 const ENDINGS = {
-  [Status.FINISHED]: ["Votre test de certification est terminé.", "Vous pouvez fermer cette page. Merci de votre participation."],
-  [Status.ENDED_BY_SUPERVISOR]: [
-    "Votre surveillant a mis fin à votre test de certification.",
-    "Vos réponses enregistrées jusqu'ici sont conservées. Vous pouvez fermer cette page.",
-  ],
-  [Status.ENDED_BY_FINALIZATION]: [
-    "La session a été finalisée : votre test de certification est terminé.",
-    "Vos réponses enregistrées jusqu'ici sont conservées. Vous pouvez fermer cette page.",
-  ],
-  [Status.ENDED_BY_EXPIRY]: [
-    "Votre test a été fermé automatiquement : il était ouvert depuis plus d'une journée.",
-    "Vos réponses enregistrées jusqu'ici sont conservées. Vous pouvez fermer cette page.",
-  ],
-  replaced: [
-    "Votre test est ouvert dans un autre onglet.",
-    "Continuez dans cet autre onglet ; cette page ne reçoit plus rien.",
-  ],
+  [Status.FINISHED]: [t("Votre test de certification est terminé."), t("Vous pouvez fermer cette page. Merci de votre participation.")],
+  [Status.ENDED_BY_SUPERVISOR]: [t("Votre surveillant a mis fin à votre test de certification."), KEPT],
+  [Status.ENDED_BY_FINALIZATION]: [t("La session a été finalisée : votre test de certification est terminé."), KEPT],
+  [Status.ENDED_BY_EXPIRY]: [t("Votre test a été fermé automatiquement : il était ouvert depuis plus d'une journée."), KEPT],
+  replaced: [t("Votre test est ouvert dans un autre onglet."), t("Continuez dans cet autre onglet ; cette page ne reçoit plus rien.")],
   elsewhere: [
-    "Votre test a été ouvert sur un autre poste.",
-    "Pour le reprendre ici, rejoignez à nouveau la session : votre surveillant devra vous y autoriser.",
+    t("Votre test a été ouvert sur un autre poste."),
+    t("Pour le reprendre ici, rejoignez à nouveau la session : votre surveillant devra vous y autoriser."),
   ],
 };
 const TITLES = {
-  join: "Rejoindre une session",
-  waiting: "En attente du surveillant",
-  consent: "Commencer mon test",
-  test: "Test de certification",
-  paused: "Test en pause",
-  end: "Test terminé",
+  join: t("Rejoindre une session"),
+  waiting: t("En attente du surveillant"),
+  consent: t("Commencer mon test"),
+  test: t("Test de certification"),
+  paused: t("Test en pause"),
+  end: t("Test terminé"),
 };
 
 const joinForm = $("[data-join-form]");
@@ -98,7 +89,7 @@ function finish(kind) {
   if (back) back.remove();
   if (kind === "elsewhere") {
     $("[data-step='end']").append(
-      h("button", { type: "button", class: "button button--secondary", "data-end-back": "", text: "Rejoindre à nouveau", onclick: () => show("join") }),
+      h("button", { type: "button", class: "button button--secondary", "data-end-back": "", text: t("Rejoindre à nouveau"), onclick: () => show("join") }),
     );
   } else {
     socket.stop();
@@ -166,7 +157,7 @@ joinForm.addEventListener("submit", async (event) => {
   const values = formValues(joinForm);
   if (!filledIn(joinForm, values, LABELS)) return;
   if (!/^\d{1,9}$/.test(values.session_id)) {
-    showFormError(joinForm, "Le numéro de session ne contient que des chiffres.");
+    showFormError(joinForm, t("Le numéro de session ne contient que des chiffres."));
     joinForm.querySelector("#session_id").focus();
     return;
   }
@@ -263,7 +254,7 @@ function renderTest(data, moveFocus) {
   const total = c.progress.total;
   const wasTest = state.step === "test";
   state.question = q;
-  $("[data-question-count]").textContent = `Question ${q.index + 1} / ${total}`;
+  $("[data-question-count]").textContent = t("Question %(index)s / %(total)s", { index: q.index + 1, total });
   const bar = $("[data-test-progress]");
   bar.replaceChildren(
     h(
@@ -271,7 +262,7 @@ function renderTest(data, moveFocus) {
       {
         class: "progress__bar",
         role: "progressbar",
-        "aria-label": "Avancement du test",
+        "aria-label": t("Avancement du test"),
         "aria-valuemin": "0",
         "aria-valuemax": String(total),
         "aria-valuenow": String(c.progress.answered),
@@ -297,7 +288,7 @@ answerForm.addEventListener("submit", async (event) => {
   if (state.answering || !state.question || alertHeld()) return;
   const picked = answerForm.querySelector('input[name="answer"]:checked');
   if (!picked) {
-    showFormError(answerForm, "Choisissez une réponse avant de valider.");
+    showFormError(answerForm, t("Choisissez une réponse avant de valider."));
     answerForm.querySelector('input[name="answer"]').focus();
     return;
   }
@@ -341,14 +332,14 @@ function startTimer(seconds) {
   const tick = () => {
     const left = Math.round((state.deadline - performance.now()) / 1000);
     if (left > 0) {
-      el.textContent = `Temps restant : ${countdown(left)}`;
+      el.textContent = t("Temps restant : %(time)s", { time: countdown(left) });
       el.classList.remove("timer--over");
       if (left <= 300 && !warned) {
         warned = true;
-        announce("Il vous reste 5 minutes.");
+        announce(t("Il vous reste 5 minutes."));
       }
     } else {
-      el.textContent = "Temps écoulé";
+      el.textContent = t("Temps écoulé");
       el.classList.add("timer--over");
     }
   };
@@ -372,14 +363,15 @@ function followRoom(c) {
   if (state.step === "test" && c.paused) {
     loadTest();
   } else if (state.step === "paused" && !c.paused) {
-    announce("Votre surveillant a repris le test.");
+    announce(t("Votre surveillant a repris le test."));
     loadTest();
   } else if (state.step === "test" && state.timer && c.theoretical_end_at && state.endAt && c.theoretical_end_at !== state.endAt) {
     const moved = Date.parse(c.theoretical_end_at) - Date.parse(state.endAt);
     state.endAt = c.theoretical_end_at;
     state.deadline += moved;
     const minutes = Math.round(moved / 60000);
-    if (minutes) announce(minutes > 0 ? `Votre surveillant vous a accordé ${minutes} minutes de plus.` : `Votre temps a été réduit de ${-minutes} minutes.`);
+    if (minutes > 0) announce(tn("Votre surveillant vous a accordé %(n)s minute de plus.", "Votre surveillant vous a accordé %(n)s minutes de plus.", minutes));
+    else if (minutes < 0) announce(tn("Votre temps a été réduit de %(n)s minute.", "Votre temps a été réduit de %(n)s minutes.", -minutes));
   }
 }
 

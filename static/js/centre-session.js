@@ -3,13 +3,14 @@ import { goToFinalization, renderFinalization, setupFinalization } from "./final
 import { api, fieldMessage, loginUrl } from "./api.js";
 import { h, $ } from "./dom.js";
 import { listName } from "./format.js";
+import { t, tn } from "./i18n.js";
 import { confirmDialog, filledIn, formValues, setBusy, showFormError, toast } from "./ui.js";
 
 const main = $("[data-centre-session]");
 const sessionId = Number(main.dataset.sessionId);
 const addForm = $("[data-add-form]");
 const importForm = $("[data-import-form]");
-const LABELS = { last_name: "Nom", first_name: "Prénom", birthdate: "Date de naissance", extra_time_percentage: "Temps majoré" };
+const LABELS = { last_name: t("Nom"), first_name: t("Prénom"), birthdate: t("Date de naissance"), extra_time_percentage: t("Temps majoré") };
 
 // The page arrives complete from the server. After a change, its regions (data-region) are
 // read again from the page's own URL, rendered by the same template: no second rendering here.
@@ -23,7 +24,7 @@ async function refresh() {
     }
     html = await response.text();
   } catch {
-    toast("Impossible de joindre le serveur. Rechargez la page.", "error");
+    toast(t("Impossible de joindre le serveur. Rechargez la page."), "error");
     return;
   }
   const fresh = new DOMParser().parseFromString(html, "text/html");
@@ -58,12 +59,12 @@ function supervisorRow(sup) {
     { class: "supervisor-list__row" },
     h("span", { class: "table__strong", text: sup.name }),
     h("span", { class: "muted", text: ` ${sup.email}` }),
-    h("span", { class: `tag ${sup.online ? "tag--success" : "tag--neutral"}`, text: sup.online ? "En ligne" : "Hors ligne" }),
+    h("span", { class: `tag ${sup.online ? "tag--success" : "tag--neutral"}`, text: sup.online ? t("En ligne") : t("Hors ligne") }),
     h("button", {
       type: "button",
       class: "button button--ghost button--small",
-      "aria-label": `Retirer l'accès de ${sup.name}`,
-      text: "Retirer l'accès",
+      "aria-label": t("Retirer l'accès de %(name)s", { name: sup.name }),
+      text: t("Retirer l'accès"),
       onclick: () => revoke(sup),
     }),
   );
@@ -85,12 +86,12 @@ async function loadSupervisors() {
 
 async function revoke(sup) {
   const ok = await confirmDialog({
-    title: `Retirer l'accès de ${sup.name} ?`,
+    title: t("Retirer l'accès de %(name)s ?", { name: sup.name }),
     body: [
-      "Ses tableaux de bord de cette session se ferment aussitôt.",
-      "S'il connaît le mot de passe de la session, il peut revenir : donnez ensuite un nouveau mot de passe à la session.",
+      t("Ses tableaux de bord de cette session se ferment aussitôt."),
+      t("S'il connaît le mot de passe de la session, il peut revenir : donnez ensuite un nouveau mot de passe à la session."),
     ],
-    confirmLabel: "Retirer l'accès",
+    confirmLabel: t("Retirer l'accès"),
     danger: true,
   });
   if (!ok) return;
@@ -99,19 +100,19 @@ async function revoke(sup) {
     if (!refused(res)) toast(res.error.message, "error");
     return;
   }
-  toast(`L'accès de ${sup.name} à la session a été retiré.`);
+  toast(t("L'accès de %(name)s à la session a été retiré.", { name: sup.name }));
   await loadSupervisors();
   $("#sups-title").focus({ preventScroll: true });
 }
 
 async function rotatePassword() {
   const ok = await confirmDialog({
-    title: "Donner un nouveau mot de passe à la session ?",
+    title: t("Donner un nouveau mot de passe à la session ?"),
     body: [
-      "L'ancien mot de passe ne permettra plus d'accéder à la surveillance. Les surveillants déjà entrés gardent leur accès.",
-      "Communiquez le nouveau mot de passe aux surveillants qui doivent encore entrer (le kit surveillant le contient).",
+      t("L'ancien mot de passe ne permettra plus d'accéder à la surveillance. Les surveillants déjà entrés gardent leur accès."),
+      t("Communiquez le nouveau mot de passe aux surveillants qui doivent encore entrer (le kit surveillant le contient)."),
     ],
-    confirmLabel: "Changer le mot de passe",
+    confirmLabel: t("Changer le mot de passe"),
   });
   if (!ok) return;
   const res = await api("POST", `/api/sessions/${sessionId}/supervisor-password`);
@@ -120,14 +121,14 @@ async function rotatePassword() {
     return;
   }
   await refresh();
-  toast(`Nouveau mot de passe de la session : ${res.data.session.supervisor_password}`);
+  toast(t("Nouveau mot de passe de la session : %(password)s", { password: res.data.session.supervisor_password }));
 }
 
 async function removeCandidate(id, name) {
   const ok = await confirmDialog({
-    title: `Retirer ${name} de la session ?`,
-    body: ["Le candidat ne pourra plus rejoindre cette session, sauf s'il y est inscrit de nouveau."],
-    confirmLabel: "Retirer le candidat",
+    title: t("Retirer %(name)s de la session ?", { name }),
+    body: [t("Le candidat ne pourra plus rejoindre cette session, sauf s'il y est inscrit de nouveau.")],
+    confirmLabel: t("Retirer le candidat"),
     danger: true,
   });
   if (!ok) return;
@@ -136,7 +137,7 @@ async function removeCandidate(id, name) {
     if (!refused(res)) toast(res.error.message, "error");
     return;
   }
-  toast(`${name} a été retiré de la session.`);
+  toast(t("%(name)s a été retiré de la session.", { name }));
   await refresh();
   $("#cands-title").focus({ preventScroll: true });
 }
@@ -157,7 +158,7 @@ addForm?.addEventListener("submit", async (event) => {
   }
   showFormError(addForm, null);
   addForm.reset();
-  toast(`${listName(res.data.candidate)} est inscrit à la session.`);
+  toast(t("%(name)s est inscrit à la session.", { name: listName(res.data.candidate) }));
   await refresh();
   addForm.querySelector("#last_name").focus();
 });
@@ -166,7 +167,7 @@ importForm?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const file = importForm.querySelector("#csv").files[0];
   if (!file) {
-    showFormError(importForm, "Choisissez un fichier CSV.");
+    showFormError(importForm, t("Choisissez un fichier CSV."));
     importForm.querySelector("#csv").focus();
     return;
   }
@@ -178,7 +179,7 @@ importForm?.addEventListener("submit", async (event) => {
   if (res.ok) {
     showFormError(importForm, null);
     importForm.reset();
-    toast(`${res.data.imported} candidat(s) importé(s).`);
+    toast(tn("%(n)s candidat importé.", "%(n)s candidats importés.", res.data.imported));
     await refresh();
     return;
   }
@@ -190,7 +191,13 @@ importForm?.addEventListener("submit", async (event) => {
       ? h(
           "ul",
           {},
-          rows.map((r) => h("li", { text: `Ligne ${r.line}${r.field ? ` (${r.field})` : ""} : ${r.message}` })),
+          rows.map((r) =>
+            h("li", {
+              text: r.field
+                ? t("Ligne %(line)s (%(field)s) : %(message)s", { line: r.line, field: r.field, message: r.message })
+                : t("Ligne %(line)s : %(message)s", { line: r.line, message: r.message }),
+            }),
+          ),
         )
       : null,
   ].filter(Boolean));

@@ -1,9 +1,16 @@
 // The centre's sessions (rendered by the server) and the form to plan a new one.
 import { api, fieldMessage } from "./api.js";
 import { $ } from "./dom.js";
+import { t } from "./i18n.js";
 import { filledIn, formValues, setBusy, showFormError } from "./ui.js";
 
-const LABELS = { address: "Nom du site", room: "Nom de la salle", examiner: "Surveillant(s)", date: "Date de début", time: "Heure de début" };
+const LABELS = {
+  address: t("Nom du site"),
+  room: t("Nom de la salle"),
+  examiner: t("Surveillant(s)"),
+  date: t("Date de début"),
+  time: t("Heure de début"),
+};
 const form = $("[data-create-form]");
 
 form?.addEventListener("submit", async (event) => {

@@ -1,6 +1,7 @@
 // The filter row above the candidate list: Tous · À traiter · Non commencés · En cours ·
 // Terminés, each with its count; the search box keeps working inside the chosen filter.
 import { $ } from "./dom.js";
+import { t } from "./i18n.js";
 import { CandidateStatus as Status, isEnded } from "./vocabulary.js";
 
 // `attention(c)` < 4 means the row needs a supervisor (see supervision.js).
@@ -29,7 +30,10 @@ export function renderFilters(candidates, attention) {
     button.classList.toggle("filter--urgent", key === "todo" && n > 0);
   }
   const none = $("[data-no-match]");
-  if (none) none.textContent = current === "all" ? "Aucun candidat ne correspond à votre recherche." : "Aucun candidat dans ce filtre ne correspond à votre recherche.";
+  if (none) {
+    none.textContent =
+      current === "all" ? t("Aucun candidat ne correspond à votre recherche.") : t("Aucun candidat dans ce filtre ne correspond à votre recherche.");
+  }
 }
 
 export function setupFilters(onChange) {

@@ -4,6 +4,8 @@
 import { api } from "./api.js";
 import { h, $ } from "./dom.js";
 import { clock, listName } from "./format.js";
+import { t } from "./i18n.js";
+import { reportCategory } from "./labels.js";
 import { confirmDialog, setBusy, showFormError, toast } from "./ui.js";
 import { CandidateStatus } from "./vocabulary.js";
 
@@ -15,7 +17,7 @@ function reportItem(r, names) {
   return h(
     "li",
     { class: "report" },
-    h("p", { class: "report__head" }, h("strong", { text: `${names.get(r.candidate_id) || "?"} — ${r.category_label}` }), h("span", { class: "muted", text: ` — ${r.author.name}, ${clock(r.created_at)}` })),
+    h("p", { class: "report__head" }, h("strong", { text: `${names.get(r.candidate_id) || "?"} — ${reportCategory(r)}` }), h("span", { class: "muted", text: ` — ${r.author.name}, ${clock(r.created_at)}` })),
     r.comment ? h("p", { class: "report__comment", text: r.comment }) : null,
   );
 }
@@ -29,13 +31,13 @@ function reasonField(c, categories) {
     h(
       "div",
       { class: "field" },
-      h("label", { for: id, text: `Motif pour ${listName(c)}` }),
-      h("select", { id, name: "category", required: true }, h("option", { value: "", text: "Choisissez le motif" }), categories.map(([v, l]) => h("option", { value: v, text: l }))),
+      h("label", { for: id, text: t("Motif pour %(name)s", { name: listName(c) }) }),
+      h("select", { id, name: "category", required: true }, h("option", { value: "", text: t("Choisissez le motif") }), categories.map(([v, l]) => h("option", { value: v, text: l }))),
     ),
     h(
       "div",
       { class: "field" },
-      h("label", { for: `${id}-comment`, text: `Commentaire pour ${listName(c)} (facultatif)` }),
+      h("label", { for: `${id}-comment`, text: t("Commentaire pour %(name)s (facultatif)", { name: listName(c) }) }),
       h("textarea", { id: `${id}-comment`, name: "comment", rows: "2", maxlength: "1000" }),
     ),
   );
@@ -57,7 +59,7 @@ export function renderFinalization(data) {
   form.hidden = final;
   const comment = $("[data-final-comment]");
   comment.hidden = !(final && data.comment);
-  comment.textContent = data.comment ? `Commentaire sur la session : ${data.comment}` : "";
+  comment.textContent = data.comment ? t("Commentaire sur la session : %(comment)s", { comment: data.comment }) : "";
   ctx.unfinished = candidates.filter((c) => UNFINISHED.has(c.status));
   // Keep what was already typed when the list is reloaded.
   const box = $("[data-final-reasons]");
@@ -72,19 +74,19 @@ form.addEventListener("submit", async (event) => {
   for (const el of $("[data-final-reasons]").querySelectorAll("[data-candidate-id]")) {
     const select = el.querySelector("select");
     if (!select.value) {
-      showFormError(form, `Choisissez un motif pour ${el.querySelector(".reason__who").textContent}.`);
+      showFormError(form, t("Choisissez un motif pour %(name)s.", { name: el.querySelector(".reason__who").textContent }));
       select.focus();
       return;
     }
     reasons.push({ candidate_id: Number(el.dataset.candidateId), category: select.value, comment: el.querySelector("textarea").value.trim() });
   }
   const ok = await confirmDialog({
-    title: `Finaliser la session ${ctx.sessionId} ?`,
+    title: t("Finaliser la session %(session)s ?", { session: ctx.sessionId }),
     body: [
-      "Les tests encore en cours seront terminés, et la session ne sera plus accessible aux surveillants ni aux candidats.",
-      "Attention : cette action est irréversible.",
+      t("Les tests encore en cours seront terminés, et la session ne sera plus accessible aux surveillants ni aux candidats."),
+      t("Attention : cette action est irréversible."),
     ],
-    confirmLabel: "Finaliser la session",
+    confirmLabel: t("Finaliser la session"),
     danger: true,
   });
   if (!ok) return;
@@ -97,7 +99,7 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   showFormError(form, null);
-  toast(`La session ${ctx.sessionId} est finalisée.`);
+  toast(t("La session %(session)s est finalisée.", { session: ctx.sessionId }));
   await ctx.reload();
   $("#final-title").focus();
 });

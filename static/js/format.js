@@ -1,4 +1,6 @@
-// Display rules shared by every page: names as the guide prints them, French dates.
+// Display rules shared by every page: names as the guide prints them, dates, times and
+// durations in the page's language (Intl, with <html lang>).
+import { lang, t } from "./i18n.js";
 
 export function fold(text) {
   return String(text ?? "")
@@ -9,7 +11,7 @@ export function fold(text) {
     .trim();
 }
 
-// "DUPONT Paul", as in the guide's candidate list.
+// "DUPONT Paul", as in the guide's candidate list (in every language: names are not translated).
 export function listName(c) {
   return `${String(c.last_name).toLocaleUpperCase("fr")} ${c.first_name}`;
 }
@@ -19,9 +21,13 @@ export function personName(c) {
   return `${c.first_name} ${c.last_name}`;
 }
 
-export function frDate(iso) {
+// A calendar day ("2021-12-28", or the date part of a timestamp) in digits: 28/12/2021 in
+// French. Read as a day, not an instant, so no time zone can move it to the day before.
+export function shortDate(iso) {
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
-  return m ? `${m[3]}/${m[2]}/${m[1]}` : "";
+  if (!m) return "";
+  const day = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return new Intl.DateTimeFormat(lang(), { day: "2-digit", month: "2-digit", year: "numeric", timeZone: "UTC" }).format(day);
 }
 
 export function clock(isoDateTime, { seconds = false } = {}) {
@@ -30,17 +36,30 @@ export function clock(isoDateTime, { seconds = false } = {}) {
   if (Number.isNaN(d.getTime())) return "";
   const parts = { hour: "2-digit", minute: "2-digit" };
   if (seconds) parts.second = "2-digit";
-  return d.toLocaleTimeString("fr-FR", parts);
+  return d.toLocaleTimeString(lang(), parts);
 }
+
+const two = (n) => String(n).padStart(2, "0");
 
 export function countdown(seconds) {
   const s = Math.max(0, Math.floor(seconds));
   const hours = Math.floor(s / 3600);
   const minutes = Math.floor((s % 3600) / 60);
-  const rest = String(s % 60).padStart(2, "0");
-  return hours > 0 ? `${hours} h ${String(minutes).padStart(2, "0")} min ${rest} s` : `${minutes} min ${rest} s`;
+  const rest = two(s % 60);
+  return hours > 0
+    ? t("%(hours)s h %(minutes)s min %(seconds)s s", { hours, minutes: two(minutes), seconds: rest })
+    : t("%(minutes)s min %(seconds)s s", { minutes, seconds: rest });
 }
 
-export function plural(n, one, many) {
-  return `${n} ${n > 1 ? many : one}`;
+// How long a pause has lasted: "moins d'1 min", "12 min", "1 h 05" (app/display.py says the same).
+export function pausedFor(since, now = Date.now()) {
+  const minutes = Math.floor((now - Date.parse(since)) / 60000);
+  if (!Number.isFinite(minutes) || minutes < 1) return t("moins d'1 min");
+  if (minutes < 60) return t("%(minutes)s min", { minutes });
+  return t("%(hours)s h %(minutes)s", { hours: Math.floor(minutes / 60), minutes: two(minutes % 60) });
+}
+
+// +5 min, −5 min, with a real minus sign.
+export function signed(minutes) {
+  return t("%(sign)s%(minutes)s min", { sign: minutes > 0 ? "+" : "−", minutes: Math.abs(minutes) });
 }

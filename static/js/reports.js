@@ -4,6 +4,8 @@
 import { api } from "./api.js";
 import { h, $ } from "./dom.js";
 import { clock, listName, personName } from "./format.js";
+import { t, tn } from "./i18n.js";
+import { reportCategory } from "./labels.js";
 import { setBusy, showFormError, toast } from "./ui.js";
 
 const dialog = $("[data-report-dialog]");
@@ -54,9 +56,9 @@ export function reportsLink(c, disabled) {
   return h("button", {
     type: "button",
     class: "link-button candidate__reports",
-    text: `${n} rapport${n > 1 ? "s" : ""} d'incident`,
+    text: tn("%(n)s rapport d'incident", "%(n)s rapports d'incident", n),
     disabled,
-    "aria-label": `${n} rapport${n > 1 ? "s" : ""} d'incident sur ${listName(c)} : afficher`,
+    "aria-label": tn("%(n)s rapport d'incident sur %(name)s : afficher", "%(n)s rapports d'incident sur %(name)s : afficher", n, { name: listName(c) }),
     dataset: { focusKey: "reports" },
     onclick: () => openReports(c.id),
   });
@@ -66,11 +68,12 @@ export function reportsLink(c, disabled) {
 
 function reportItem(r) {
   const mine = ctx.me() && r.author && r.author.id === ctx.me().id;
-  const edited = r.updated_at ? ` · modifié à ${clock(r.updated_at)}` : "";
+  const edited = r.updated_at ? t(" · modifié à %(time)s", { time: clock(r.updated_at) }) : "";
+  const category = reportCategory(r);
   const item = h(
     "li",
     { class: "report", dataset: { reportId: String(r.id) } },
-    h("p", { class: "report__head" }, h("strong", { text: r.category_label }), h("span", { class: "muted", text: ` — ${r.author.name}, ${clock(r.created_at)}${edited}` })),
+    h("p", { class: "report__head" }, h("strong", { text: category }), h("span", { class: "muted", text: ` — ${r.author.name}, ${clock(r.created_at)}${edited}` })),
     r.comment ? h("p", { class: "report__comment", text: r.comment }) : null,
   );
   if (mine) {
@@ -78,8 +81,8 @@ function reportItem(r) {
       h(
         "p",
         { class: "report__actions" },
-        h("button", { type: "button", class: "link-button", text: "Modifier", "aria-label": `Modifier le rapport « ${r.category_label} »`, onclick: () => edit(r) }),
-        h("button", { type: "button", class: "link-button link-button--danger", text: "Supprimer", "aria-label": `Supprimer le rapport « ${r.category_label} »`, onclick: () => remove(r) }),
+        h("button", { type: "button", class: "link-button", text: t("Modifier"), "aria-label": t("Modifier le rapport « %(category)s »", { category }), onclick: () => edit(r) }),
+        h("button", { type: "button", class: "link-button link-button--danger", text: t("Supprimer"), "aria-label": t("Supprimer le rapport « %(category)s »", { category }), onclick: () => remove(r) }),
       ),
     );
   }
@@ -100,8 +103,8 @@ function resetForm() {
   ctx.editing = null;
   form.reset();
   showFormError(form, null);
-  $("[data-report-form-title]").textContent = "Nouveau rapport";
-  $("[data-report-save]").textContent = "Enregistrer le rapport";
+  $("[data-report-form-title]").textContent = t("Nouveau rapport");
+  $("[data-report-save]").textContent = t("Enregistrer le rapport");
   $("[data-report-cancel-edit]").hidden = true;
 }
 
@@ -118,8 +121,8 @@ function edit(r) {
   ctx.editing = r.id;
   form.elements.category.value = r.category;
   form.elements.comment.value = r.comment;
-  $("[data-report-form-title]").textContent = "Modifier le rapport";
-  $("[data-report-save]").textContent = "Enregistrer les modifications";
+  $("[data-report-form-title]").textContent = t("Modifier le rapport");
+  $("[data-report-save]").textContent = t("Enregistrer les modifications");
   $("[data-report-cancel-edit]").hidden = false;
   $("#report-category").focus();
 }
@@ -139,7 +142,7 @@ async function remove(r) {
   ctx.reports.delete(r.id);
   if (ctx.editing === r.id) resetForm();
   renderDialog();
-  toast("Rapport supprimé.");
+  toast(t("Rapport supprimé."));
   $("#report-category").focus();
 }
 
@@ -148,7 +151,7 @@ form.addEventListener("submit", async (event) => {
   const category = form.elements.category.value;
   const comment = form.elements.comment.value.trim();
   if (!category) {
-    showFormError(form, "Choisissez une catégorie.");
+    showFormError(form, t("Choisissez une catégorie."));
     form.elements.category.focus();
     return;
   }
@@ -161,7 +164,7 @@ form.addEventListener("submit", async (event) => {
   setBusy(button, false);
   if (!res.ok) return failed(res, form);
   ctx.reports.set(res.data.report.id, res.data.report);
-  toast(ctx.editing ? "Rapport modifié." : "Rapport enregistré.");
+  toast(ctx.editing ? t("Rapport modifié.") : t("Rapport enregistré."));
   resetForm();
   renderDialog();
   form.elements.category.focus();
@@ -182,14 +185,14 @@ export function endTestWithReason(id) {
   ctx.opener = document.activeElement;
   endForm.reset();
   showFormError(endForm, null);
-  $("[data-end-dialog-title]").textContent = `Terminer le test de ${personName(c)} ?`;
+  $("[data-end-dialog-title]").textContent = t("Terminer le test de %(name)s ?", { name: personName(c) });
   endDialog.showModal();
   $("[data-end-cancel]").focus();
   endForm.onsubmit = async (event) => {
     event.preventDefault();
     const category = endForm.elements.category.value;
     if (!category) {
-      showFormError(endForm, "Choisissez le motif de la fin du test.");
+      showFormError(endForm, t("Choisissez le motif de la fin du test."));
       endForm.elements.category.focus();
       return;
     }
@@ -207,7 +210,7 @@ export function endTestWithReason(id) {
       return;
     }
     endDialog.close();
-    toast(`Succès ! Le test de ${personName(c)} est terminé.`);
+    toast(t("Succès ! Le test de %(name)s est terminé.", { name: personName(c) }));
   };
 }
 

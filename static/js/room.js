@@ -5,7 +5,8 @@
 // menu entries, a selection box) and drives the room's toolbar and its dialogs.
 import { api } from "./api.js";
 import { h, $ } from "./dom.js";
-import { listName, personName, plural } from "./format.js";
+import { listName, pausedFor, personName, signed } from "./format.js";
+import { t, tn } from "./i18n.js";
 import { confirmDialog, toast } from "./ui.js";
 import { Action, CandidateStatus as Status } from "./vocabulary.js";
 
@@ -29,21 +30,10 @@ const running = () => room.candidates().filter((c) => c.status === Status.IN_PRO
 
 // ------------------------------------------------------------------ rows
 
-function pausedFor(c) {
-  const minutes = Math.floor((Date.now() - Date.parse(c.paused_since)) / 60000);
-  if (!Number.isFinite(minutes) || minutes < 1) return "moins d'1 min";
-  if (minutes < 60) return `${minutes} min`;
-  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")}`;
-}
-
-function signed(minutes) {
-  return `${minutes > 0 ? "+" : "−"}${Math.abs(minutes)} min`;
-}
-
 export function roomTags(c, tag) {
   const tags = [];
-  if (c.status === Status.IN_PROGRESS && c.paused) tags.push(tag(`En pause · ${pausedFor(c)}`, "warning"));
-  if (c.time_adjustment_minutes) tags.push(tag(`Temps ajusté ${signed(c.time_adjustment_minutes)}`, "info"));
+  if (c.status === Status.IN_PROGRESS && c.paused) tags.push(tag(t("En pause · %(time)s", { time: pausedFor(c.paused_since) }), "warning"));
+  if (c.time_adjustment_minutes) tags.push(tag(t("Temps ajusté %(minutes)s", { minutes: signed(c.time_adjustment_minutes) }), "info"));
   return tags;
 }
 
@@ -51,16 +41,16 @@ export function roomMenuItems(c) {
   if (c.status !== Status.IN_PROGRESS) return [];
   return [
     c.paused
-      ? { label: "Reprendre le test", onSelect: () => resumeOne(c.id) }
-      : { label: "Mettre le test en pause", onSelect: () => pauseOne(c.id) },
-    { label: "Ajuster le temps", onSelect: () => adjustTime(c.id) },
-    { label: "Envoyer un message", onSelect: () => messageTo(c.id) },
+      ? { label: t("Reprendre le test"), onSelect: () => resumeOne(c.id) }
+      : { label: t("Mettre le test en pause"), onSelect: () => pauseOne(c.id) },
+    { label: t("Ajuster le temps"), onSelect: () => adjustTime(c.id) },
+    { label: t("Envoyer un message"), onSelect: () => messageTo(c.id) },
   ];
 }
 
 // What, beyond the candidate's view, changes the row's look: the pause's minutes and the selection.
 export function roomSignature(c) {
-  return [c.paused ? pausedFor(c) : null, room.selecting, room.selected.has(c.id)];
+  return [c.paused ? pausedFor(c.paused_since) : null, room.selecting, room.selected.has(c.id)];
 }
 
 export function selectBox(c) {
@@ -70,7 +60,7 @@ export function selectBox(c) {
     class: "candidate__select",
     checked: room.selected.has(c.id),
     disabled: room.frozen(),
-    "aria-label": `Sélectionner ${listName(c)}`,
+    "aria-label": t("Sélectionner %(name)s", { name: listName(c) }),
     dataset: { focusKey: "select" },
   });
   box.addEventListener("change", () => {
@@ -85,27 +75,34 @@ export function selectBox(c) {
 // ------------------------------------------------------------------ activity and announcements
 
 export const ROOM_ACTIVITY = {
-  [Action.PAUSED]: (who, actor) => `${actor} a mis en pause le test de ${who}`,
-  [Action.UNPAUSED]: (who, actor) => `${actor} a repris le test de ${who}`,
+  [Action.PAUSED]: (who, actor) => t("%(actor)s a mis en pause le test de %(name)s", { actor, name: who }),
+  [Action.UNPAUSED]: (who, actor) => t("%(actor)s a repris le test de %(name)s", { actor, name: who }),
   [Action.TIME_ADJUSTED]: (who, actor, event) => {
     const a = event.adjustment || {};
-    return `${actor} a ajusté le temps de ${who} : ${signed(a.minutes || 0)}${a.reason ? ` (${a.reason})` : ""}`;
+    const params = { actor, name: who, minutes: signed(a.minutes || 0), reason: a.reason };
+    return a.reason
+      ? t("%(actor)s a ajusté le temps de %(name)s : %(minutes)s (%(reason)s)", params)
+      : t("%(actor)s a ajusté le temps de %(name)s : %(minutes)s", params);
   },
-  [Action.ENDED_BY_EXPIRY]: (who) => `Le test de ${who} a été fermé automatiquement (ouvert depuis trop longtemps)`,
+  [Action.ENDED_BY_EXPIRY]: (who) => t("Le test de %(name)s a été fermé automatiquement (ouvert depuis trop longtemps)", { name: who }),
   [Action.MESSAGE_SENT]: (who, actor, event) => {
     const m = event.message || {};
-    const to = m.to ? `à ${listName(m.to)}` : "à la salle";
-    return `${actor} a envoyé un message ${to} : « ${m.text || ""} »`;
+    const text = m.text || "";
+    return m.to
+      ? t("%(actor)s a envoyé un message à %(name)s : « %(text)s »", { actor, name: listName(m.to), text })
+      : t("%(actor)s a envoyé un message à la salle : « %(text)s »", { actor, text });
   },
 };
 
 export function roomChanges(prev, c) {
   const words = [];
   if (!prev) return words;
-  if (!prev.paused && c.paused) words.push("test en pause");
-  if (prev.paused && !c.paused && c.status === Status.IN_PROGRESS) words.push("test repris après la pause");
-  if (prev.time_adjustment_minutes !== c.time_adjustment_minutes) words.push(`temps ajusté ${signed(c.time_adjustment_minutes - prev.time_adjustment_minutes)}`);
-  if (prev.status !== Status.ENDED_BY_EXPIRY && c.status === Status.ENDED_BY_EXPIRY) words.push("test fermé automatiquement");
+  if (!prev.paused && c.paused) words.push(t("test en pause"));
+  if (prev.paused && !c.paused && c.status === Status.IN_PROGRESS) words.push(t("test repris après la pause"));
+  if (prev.time_adjustment_minutes !== c.time_adjustment_minutes) {
+    words.push(t("temps ajusté %(minutes)s", { minutes: signed(c.time_adjustment_minutes - prev.time_adjustment_minutes) }));
+  }
+  if (prev.status !== Status.ENDED_BY_EXPIRY && c.status === Status.ENDED_BY_EXPIRY) words.push(t("test fermé automatiquement"));
   return words;
 }
 
@@ -204,13 +201,13 @@ async function pauseOne(id) {
   const c = find(id);
   if (!c) return;
   const done = await formDialog({
-    title: `Mettre en pause le test de ${personName(c)} ?`,
-    intro: "Son chronomètre s'arrête et la question est masquée jusqu'à la reprise. Le temps de pause lui est rendu.",
-    fields: [{ name: "message", label: "Message affiché au candidat (facultatif)", type: "textarea", maxlength: PAUSE_MESSAGE_MAX }],
-    confirmLabel: "Mettre en pause",
+    title: t("Mettre en pause le test de %(name)s ?", { name: personName(c) }),
+    intro: t("Son chronomètre s'arrête et la question est masquée jusqu'à la reprise. Le temps de pause lui est rendu."),
+    fields: [{ name: "message", label: t("Message affiché au candidat (facultatif)"), type: "textarea", maxlength: PAUSE_MESSAGE_MAX }],
+    confirmLabel: t("Mettre en pause"),
     submit: async (v) => (await call("POST", url(`/candidates/${id}/pause`), { message: v.message || null })).problem,
   });
-  if (done) toast(`Le test de ${personName(c)} est en pause.`);
+  if (done) toast(t("Le test de %(name)s est en pause.", { name: personName(c) }));
 }
 
 async function resumeOne(id) {
@@ -218,39 +215,55 @@ async function resumeOne(id) {
   if (!c) return;
   const { problem } = await call("POST", url(`/candidates/${id}/resume`));
   if (problem) toast(problem, "error");
-  else toast(`Le test de ${personName(c)} a repris.`);
+  else toast(t("Le test de %(name)s a repris.", { name: personName(c) }));
 }
 
 async function adjustTime(id) {
   const c = find(id);
   if (!c) return;
   const done = await formDialog({
-    title: `Ajuster le temps de ${personName(c)}`,
-    intro: "La fin théorique et le compte à rebours du candidat changent aussitôt.",
+    title: t("Ajuster le temps de %(name)s", { name: personName(c) }),
+    intro: t("La fin théorique et le compte à rebours du candidat changent aussitôt."),
     fields: [
-      { name: "minutes", label: "Minutes à ajouter (ou à retirer avec un signe −)", min: -30, max: 120, required: true, hint: "Entre −30 et +120 minutes." },
-      { name: "reason", label: "Motif", type: "textarea", maxlength: REASON_MAX, required: true },
+      {
+        name: "minutes",
+        label: t("Minutes à ajouter (ou à retirer avec un signe −)"),
+        min: -30,
+        max: 120,
+        required: true,
+        hint: t("Entre −30 et +120 minutes."),
+      },
+      { name: "reason", label: t("Motif"), type: "textarea", maxlength: REASON_MAX, required: true },
     ],
-    confirmLabel: "Ajuster le temps",
+    confirmLabel: t("Ajuster le temps"),
     submit: async (v) => {
       const minutes = Number(v.minutes);
-      if (!Number.isInteger(minutes)) return "Indiquez un nombre entier de minutes.";
+      if (!Number.isInteger(minutes)) return t("Indiquez un nombre entier de minutes.");
       return (await call("POST", url(`/candidates/${id}/adjust-time`), { minutes, reason: v.reason || "" })).problem;
     },
   });
-  if (done) toast(`Le temps de ${personName(c)} a été ajusté.`);
+  if (done) toast(t("Le temps de %(name)s a été ajusté.", { name: personName(c) }));
 }
 
 async function messageTo(id) {
   const c = id === null ? null : find(id);
   const done = await formDialog({
-    title: c ? `Message à ${personName(c)}` : "Message à toute la salle",
-    intro: "Le message s'affiche sur l'écran du ou des candidats jusqu'à ce qu'ils le ferment.",
-    fields: [{ name: "text", label: "Message", type: "textarea", maxlength: MESSAGE_MAX, required: true, hint: `${MESSAGE_MAX} caractères au maximum.` }],
-    confirmLabel: "Envoyer",
+    title: c ? t("Message à %(name)s", { name: personName(c) }) : t("Message à toute la salle"),
+    intro: t("Le message s'affiche sur l'écran du ou des candidats jusqu'à ce qu'ils le ferment."),
+    fields: [
+      {
+        name: "text",
+        label: t("Message"),
+        type: "textarea",
+        maxlength: MESSAGE_MAX,
+        required: true,
+        hint: t("%(max)s caractères au maximum.", { max: MESSAGE_MAX }),
+      },
+    ],
+    confirmLabel: t("Envoyer"),
     submit: async (v) => (await call("POST", url("/messages"), { text: v.text || "", candidate_id: c ? c.id : null })).problem,
   });
-  if (done) toast("Message envoyé.");
+  if (done) toast(t("Message envoyé."));
 }
 
 // ------------------------------------------------------------------ the room and the selection
@@ -258,61 +271,79 @@ async function messageTo(id) {
 async function pauseRoom() {
   const count = running().filter((c) => !c.paused).length;
   const done = await formDialog({
-    title: `Mettre la salle en pause (${plural(count, "test en cours", "tests en cours")}) ?`,
-    intro: "Les chronomètres s'arrêtent et les questions sont masquées jusqu'à la reprise. Un candidat qui commence plus tard n'est pas mis en pause.",
-    fields: [{ name: "message", label: "Message affiché aux candidats (facultatif)", type: "textarea", maxlength: PAUSE_MESSAGE_MAX }],
-    confirmLabel: "Mettre la salle en pause",
+    title: tn("Mettre la salle en pause (%(n)s test en cours) ?", "Mettre la salle en pause (%(n)s tests en cours) ?", count),
+    intro: t("Les chronomètres s'arrêtent et les questions sont masquées jusqu'à la reprise. Un candidat qui commence plus tard n'est pas mis en pause."),
+    fields: [{ name: "message", label: t("Message affiché aux candidats (facultatif)"), type: "textarea", maxlength: PAUSE_MESSAGE_MAX }],
+    confirmLabel: t("Mettre la salle en pause"),
     submit: async (v) => (await call("POST", url("/pause"), { message: v.message || null })).problem,
   });
-  if (done) toast("La salle est en pause.");
+  if (done) toast(t("La salle est en pause."));
 }
 
 async function resumeRoom() {
   const count = running().filter((c) => c.paused).length;
   const ok = await confirmDialog({
-    title: `Reprendre ${plural(count, "test en pause", "tests en pause")} ?`,
-    body: ["Le temps de pause est rendu à chaque candidat."],
-    confirmLabel: "Reprendre les tests",
+    title: tn("Reprendre %(n)s test en pause ?", "Reprendre %(n)s tests en pause ?", count),
+    body: [t("Le temps de pause est rendu à chaque candidat.")],
+    confirmLabel: t("Reprendre les tests"),
   });
   if (!ok) return;
   const { problem } = await call("POST", url("/resume"));
   if (problem) toast(problem, "error");
-  else toast("Les tests ont repris.");
+  else toast(t("Les tests ont repris."));
 }
 
+// Each action on a selection: its dialog's words (n: how many candidates) and its toast.
 const BULK = {
-  confirm_presence: { title: (n) => `Confirmer la présence de ${n} ?`, label: "Confirmer la présence", body: "Ils pourront commencer leur test de certification.", done: "Présences confirmées." },
-  pause: { title: (n) => `Mettre en pause le test de ${n} ?`, label: "Mettre en pause", body: "Leurs chronomètres s'arrêtent jusqu'à la reprise.", done: "Tests mis en pause." },
-  resume: { title: (n) => `Reprendre le test de ${n} ?`, label: "Reprendre", body: "Le temps de pause leur est rendu.", done: "Tests repris." },
-  end_test: {
-    title: (n) => `Terminer le test de ${n} ?`,
-    label: "Terminer les tests",
-    body: "Attention : cette action entraîne la fin de leur test de certification et est irréversible.",
-    done: "Tests terminés.",
+  confirm_presence: () => ({
+    title: (n) => tn("Confirmer la présence de %(n)s candidat ?", "Confirmer la présence de %(n)s candidats ?", n),
+    label: t("Confirmer la présence"),
+    body: t("Ils pourront commencer leur test de certification."),
+    done: (n) => tn("Présences confirmées. (%(n)s candidat)", "Présences confirmées. (%(n)s candidats)", n),
+  }),
+  pause: () => ({
+    title: (n) => tn("Mettre en pause le test de %(n)s candidat ?", "Mettre en pause le test de %(n)s candidats ?", n),
+    label: t("Mettre en pause"),
+    body: t("Leurs chronomètres s'arrêtent jusqu'à la reprise."),
+    done: (n) => tn("Tests mis en pause. (%(n)s candidat)", "Tests mis en pause. (%(n)s candidats)", n),
+  }),
+  resume: () => ({
+    title: (n) => tn("Reprendre le test de %(n)s candidat ?", "Reprendre le test de %(n)s candidats ?", n),
+    label: t("Reprendre"),
+    body: t("Le temps de pause leur est rendu."),
+    done: (n) => tn("Tests repris. (%(n)s candidat)", "Tests repris. (%(n)s candidats)", n),
+  }),
+  end_test: () => ({
+    title: (n) => tn("Terminer le test de %(n)s candidat ?", "Terminer le test de %(n)s candidats ?", n),
+    label: t("Terminer les tests"),
+    body: t("Attention : cette action entraîne la fin de leur test de certification et est irréversible."),
+    done: (n) => tn("Tests terminés. (%(n)s candidat)", "Tests terminés. (%(n)s candidats)", n),
     danger: true,
-  },
+  }),
 };
 
 // The report categories, as the page's « Terminer le test » dialog lists them.
 const endReasons = () => [...document.querySelectorAll("[data-end-form] select[name=category] option")].filter((o) => o.value).map((o) => [o.value, o.textContent]);
 
-function bulkDone(spec, who) {
-  toast(`${spec.done} (${who})`);
+function bulkDone(spec, n) {
+  toast(spec.done(n));
   room.selected.clear();
   renderRoom();
   room.rerender();
 }
 
 async function bulk(action, everyone = false) {
-  const spec = BULK[action];
+  const spec = BULK[action]();
   const ids = everyone ? running().map((c) => c.id) : [...room.selected];
   if (!ids.length) {
-    toast(everyone ? "Aucun test en cours." : "Sélectionnez d'abord des candidats.", "error");
+    toast(everyone ? t("Aucun test en cours.") : t("Sélectionnez d'abord des candidats."), "error");
     return;
   }
-  const who = plural(ids.length, "candidat", "candidats");
-  const title = everyone ? `Terminer tous les tests en cours (${who}) ?` : spec.title(who);
-  const body = [spec.body, "Si l'action est impossible pour l'un d'eux, aucun candidat n'est modifié."];
+  const n = ids.length;
+  const title = everyone
+    ? tn("Terminer tous les tests en cours (%(n)s candidat) ?", "Terminer tous les tests en cours (%(n)s candidats) ?", n)
+    : spec.title(n);
+  const body = [spec.body, t("Si l'action est impossible pour l'un d'eux, aucun candidat n'est modifié.")];
   const target = everyone ? { action, all_in_progress: true } : { action, candidate_ids: ids };
   if (action === "end_test") {
     // The reason « Terminer le test » asks for one candidate, recorded for each: the
@@ -323,16 +354,16 @@ async function bulk(action, everyone = false) {
       confirmLabel: spec.label,
       danger: true,
       fields: [
-        { name: "category", label: "Motif", type: "select", required: true, placeholder: "Choisissez le motif", options: endReasons() },
-        { name: "comment", label: "Commentaire (facultatif)", type: "textarea", maxlength: REPORT_COMMENT_MAX },
+        { name: "category", label: t("Motif"), type: "select", required: true, placeholder: t("Choisissez le motif"), options: endReasons() },
+        { name: "comment", label: t("Commentaire (facultatif)"), type: "textarea", maxlength: REPORT_COMMENT_MAX },
       ],
       submit: async ({ category, comment }) => {
-        if (!category) return "Choisissez le motif de la fin des tests.";
+        if (!category) return t("Choisissez le motif de la fin des tests.");
         const { problem } = await call("POST", url("/bulk"), { ...target, category, comment: comment.trim() });
         return problem;
       },
     });
-    if (done) bulkDone(spec, who);
+    if (done) bulkDone(spec, n);
     return;
   }
   const ok = await confirmDialog({ title, body, confirmLabel: spec.label, danger: Boolean(spec.danger) });
@@ -342,7 +373,7 @@ async function bulk(action, everyone = false) {
     toast(problem, "error");
     return;
   }
-  if (res.ok) bulkDone(spec, who);
+  if (res.ok) bulkDone(spec, n);
 }
 
 function toggleSelecting() {
@@ -361,21 +392,22 @@ export function renderRoom() {
   const known = new Set(room.candidates().map((c) => c.id));
   for (const id of [...room.selected]) if (!known.has(id)) room.selected.delete(id);
   const paused = live.filter((c) => c.paused).length;
+  const inProgress = tn("%(n)s test en cours", "%(n)s tests en cours", live.length);
   $("[data-room-status]").textContent = paused
-    ? `${plural(paused, "test en pause", "tests en pause")} sur ${plural(live.length, "test en cours", "tests en cours")}`
-    : `${plural(live.length, "test en cours", "tests en cours")}`;
+    ? tn("%(n)s test en pause sur %(running)s", "%(n)s tests en pause sur %(running)s", paused, { running: inProgress })
+    : inProgress;
   $("[data-room-pause]").disabled = frozen || !live.some((c) => !c.paused);
   $("[data-room-resume]").disabled = frozen || !live.some((c) => c.paused);
   $("[data-room-message]").disabled = frozen;
   $("[data-room-end-all]").disabled = frozen || !live.length;
   const toggle = $("[data-room-select]");
   toggle.setAttribute("aria-pressed", room.selecting ? "true" : "false");
-  toggle.textContent = room.selecting ? "Fermer la sélection" : "Sélectionner des candidats";
+  toggle.textContent = room.selecting ? t("Fermer la sélection") : t("Sélectionner des candidats");
   const selection = $("[data-room-selection]");
   selection.hidden = !room.selecting;
   $("[data-room-count]").textContent = room.selected.size
-    ? `${plural(room.selected.size, "candidat sélectionné", "candidats sélectionnés")}`
-    : "Aucun candidat sélectionné";
+    ? tn("%(n)s candidat sélectionné", "%(n)s candidats sélectionnés", room.selected.size)
+    : t("Aucun candidat sélectionné");
   for (const button of selection.querySelectorAll("[data-bulk]")) button.disabled = frozen || !room.selected.size;
 }
 

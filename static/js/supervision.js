@@ -5,7 +5,8 @@ import { inFilter, renderFilters, setupFilters } from "./filters.js";
 import { endTestWithReason, openReports, reportsLink, reportsOnEvent, reportsOnSnapshot, setupReports } from "./reports.js";
 import { api, loginUrl } from "./api.js";
 import { embedded, h, $ } from "./dom.js";
-import { clock, fold, frDate, listName, personName } from "./format.js";
+import { clock, fold, listName, personName, shortDate } from "./format.js";
+import { t } from "./i18n.js";
 import { Link, LiveFeed, liveUrl } from "./live.js";
 import { actionMenu } from "./menu.js";
 import { announce, confirmDialog, toast } from "./ui.js";
@@ -87,24 +88,24 @@ function tag(text, kind) {
 function statusTags(c) {
   const tags = [];
   if (c.status === Status.IN_PROGRESS) {
-    if (c.resume_requested) tags.push(tag("Reprise demandée", "warning"));
-    tags.push(tag("En cours", "success"));
-    if (c.resume_authorized) tags.push(tag("Reprise autorisée", "info"));
+    if (c.resume_requested) tags.push(tag(t("Reprise demandée"), "warning"));
+    tags.push(tag(t("En cours"), "success"));
+    if (c.resume_authorized) tags.push(tag(t("Reprise autorisée"), "info"));
   } else if (isEnded(c.status)) {
-    tags.push(tag("Terminé", "neutral"));
+    tags.push(tag(t("Terminé"), "neutral"));
   }
   tags.push(...roomTags(c, tag));
-  if (c.connection === Connection.LOST && !isEnded(c.status)) tags.push(tag("Connexion perdue", "danger"));
-  if (isOvertime(c)) tags.push(tag("Temps écoulé", "danger"));
+  if (c.connection === Connection.LOST && !isEnded(c.status)) tags.push(tag(t("Connexion perdue"), "danger"));
+  if (isOvertime(c)) tags.push(tag(t("Temps écoulé"), "danger"));
   // A pending alert outranks every other tag: it comes first, whatever else is true.
   if (c.alert) tags.unshift(alertBadge(c));
   return tags;
 }
 
 function endNote(c) {
-  if (c.status === Status.ENDED_BY_SUPERVISOR) return "Test terminé par un surveillant";
-  if (c.status === Status.ENDED_BY_FINALIZATION) return "Test terminé à la finalisation de la session";
-  if (c.status === Status.ENDED_BY_EXPIRY) return "Test fermé automatiquement (ouvert depuis trop longtemps)";
+  if (c.status === Status.ENDED_BY_SUPERVISOR) return t("Test terminé par un surveillant");
+  if (c.status === Status.ENDED_BY_FINALIZATION) return t("Test terminé à la finalisation de la session");
+  if (c.status === Status.ENDED_BY_EXPIRY) return t("Test fermé automatiquement (ouvert depuis trop longtemps)");
   return null;
 }
 
@@ -120,11 +121,11 @@ function progress(c) {
       {
         class: "progress__bar",
         role: "progressbar",
-        "aria-label": `Questions répondues par ${listName(c)}`,
+        "aria-label": t("Questions répondues par %(name)s", { name: listName(c) }),
         "aria-valuemin": "0",
         "aria-valuemax": String(total),
         "aria-valuenow": String(answered),
-        "aria-valuetext": `${answered} sur ${total}`,
+        "aria-valuetext": t("%(answered)s sur %(total)s", { answered, total }),
       },
       h("span", { class: "progress__fill", style: { width: `${percent}%` } }),
     ),
@@ -133,17 +134,17 @@ function progress(c) {
 
 function timing(c) {
   if (!c.started_at) return null;
-  const parts = [`Début ${clock(c.started_at)}`];
-  if (c.theoretical_end_at && !isEnded(c.status)) parts.push(`fin théorique ${clock(c.theoretical_end_at)}`);
-  if (isEnded(c.status) && c.ended_at) parts.push(`fin ${clock(c.ended_at)}`);
-  if (c.extra_time_percentage) parts.push(`temps majoré +${c.extra_time_percentage} %`);
+  const parts = [t("Début %(time)s", { time: clock(c.started_at) })];
+  if (c.theoretical_end_at && !isEnded(c.status)) parts.push(t("fin théorique %(time)s", { time: clock(c.theoretical_end_at) }));
+  if (isEnded(c.status) && c.ended_at) parts.push(t("fin %(time)s", { time: clock(c.ended_at) }));
+  if (c.extra_time_percentage) parts.push(t("temps majoré +%(percent)s %%", { percent: c.extra_time_percentage }));
   return h("p", { class: "candidate__timing", text: parts.join(" · ") });
 }
 
 function identity(c) {
   return [
     h("span", { class: "candidate__name", text: listName(c) }),
-    h("span", { class: "candidate__birth", text: frDate(c.birthdate) }),
+    h("span", { class: "candidate__birth", text: shortDate(c.birthdate) }),
   ];
 }
 
@@ -195,7 +196,7 @@ function renderRow(c) {
       h("p", {
         class: "candidate__warning",
         "data-resume-warning": "",
-        text: "Attention : le poste d'origine de ce candidat est toujours connecté. Vérifiez qui demande la reprise avant de l'autoriser.",
+        text: t("Attention : le poste d'origine de ce candidat est toujours connecté. Vérifiez qui demande la reprise avant de l'autoriser."),
       }),
     );
   }
@@ -210,18 +211,18 @@ function renderRow(c) {
   if (c.alert) details.append(alertButton(c, frozen()));
   const reports = reportsLink(c, frozen());
   if (reports) details.append(reports);
-  const report = { label: "Rédiger un rapport d'incident", onSelect: () => openReports(c.id) };
+  const report = { label: t("Rédiger un rapport d'incident"), onSelect: () => openReports(c.id) };
   const items =
     c.status === Status.IN_PROGRESS
       ? [
-          { label: "Autoriser la reprise du test", onSelect: () => authorizeResume(c.id) },
+          { label: t("Autoriser la reprise du test"), onSelect: () => authorizeResume(c.id) },
           ...roomMenuItems(c),
           report,
           // The irreversible one stays last.
-          { label: "Terminer le test", danger: true, onSelect: () => endTestWithReason(c.id) },
+          { label: t("Terminer le test"), danger: true, onSelect: () => endTestWithReason(c.id) },
         ]
       : [report];
-  const menu = actionMenu({ label: `Afficher les actions pour ${listName(c)}`, disabled: frozen(), items });
+  const menu = actionMenu({ label: t("Afficher les actions pour %(name)s", { name: listName(c) }), disabled: frozen(), items });
   menu.button.dataset.focusKey = "menu";
   row.menu = menu;
   actions.append(menu.root);
@@ -261,7 +262,7 @@ function renderList() {
   const current = [...listEl.children];
   const sameOrder = current.length === rows.length && current.every((el, i) => el === rows[i]);
   if (!sameOrder) listEl.replaceChildren(...rows);
-  if (!rows.length) listEl.append(h("li", { class: "candidate-list__empty muted", text: "Aucun candidat n'est inscrit à cette session." }));
+  if (!rows.length) listEl.append(h("li", { class: "candidate-list__empty muted", text: t("Aucun candidat n'est inscrit à cette session.") }));
   renderAlerts();
   $("[data-no-match]").hidden = !(rows.length && rows.every((r) => r.hidden));
 
@@ -292,7 +293,7 @@ function renderCounts() {
 
 function renderSession() {
   const s = state.session;
-  $("[data-session-date]").textContent = `${frDate(s.date)} · ${s.time}`;
+  $("[data-session-date]").textContent = `${shortDate(s.date)} · ${s.time}`;
   $("[data-session-site]").textContent = s.address || s.centre;
   $("[data-session-room]").textContent = s.room;
   $("[data-session-examiner]").textContent = s.examiner;
@@ -309,8 +310,8 @@ function renderSupervisors() {
         { class: "person" },
         h("span", { class: `dot ${s.online ? "dot--on" : "dot--off"}`, "aria-hidden": "true" }),
         h("span", { class: "person__name", text: s.name }),
-        state.me && s.id === state.me.id ? h("span", { class: "person__me", text: "(vous)" }) : null,
-        h("span", { class: "person__state", text: s.online ? "en ligne" : "hors ligne" }),
+        state.me && s.id === state.me.id ? h("span", { class: "person__me", text: t("(vous)") }) : null,
+        h("span", { class: "person__state", text: s.online ? t("en ligne") : t("hors ligne") }),
       ),
     ),
   );
@@ -339,55 +340,54 @@ function changes(prev, c) {
   const words = [];
   if (!prev) return words;
   if (prev.status === Status.NOT_STARTED && c.status === Status.NOT_STARTED && prev.authorized_to_start !== c.authorized_to_start) {
-    words.push(c.authorized_to_start ? "présence confirmée" : "présence retirée");
+    words.push(c.authorized_to_start ? t("présence confirmée") : t("présence retirée"));
   }
   if (prev.status !== c.status) {
-    words.push(
-      {
-        [Status.IN_PROGRESS]: "test en cours",
-        [Status.FINISHED]: "test terminé",
-        [Status.ENDED_BY_SUPERVISOR]: "test terminé par un surveillant",
-        [Status.ENDED_BY_FINALIZATION]: "test terminé, session finalisée",
-      }[c.status] || "",
-    );
+    const becomes = {
+      [Status.IN_PROGRESS]: () => t("test en cours"),
+      [Status.FINISHED]: () => t("test terminé"),
+      [Status.ENDED_BY_SUPERVISOR]: () => t("test terminé par un surveillant"),
+      [Status.ENDED_BY_FINALIZATION]: () => t("test terminé, session finalisée"),
+    }[c.status];
+    if (becomes) words.push(becomes());
   }
-  if (!prev.resume_requested && c.resume_requested) words.push("reprise demandée");
-  if (!prev.resume_while_connected && c.resume_while_connected) words.push("attention, le poste d'origine est toujours connecté");
-  if (!prev.resume_authorized && c.resume_authorized) words.push("reprise autorisée");
-  if (prev.resume_authorized && !c.resume_authorized && c.status === Status.IN_PROGRESS) words.push("test repris");
-  if (prev.connection !== Connection.LOST && c.connection === Connection.LOST && !isEnded(c.status)) words.push("connexion perdue");
-  if (prev.connection === Connection.LOST && c.connection === Connection.CONNECTED) words.push("connexion rétablie");
+  if (!prev.resume_requested && c.resume_requested) words.push(t("reprise demandée"));
+  if (!prev.resume_while_connected && c.resume_while_connected) words.push(t("attention, le poste d'origine est toujours connecté"));
+  if (!prev.resume_authorized && c.resume_authorized) words.push(t("reprise autorisée"));
+  if (prev.resume_authorized && !c.resume_authorized && c.status === Status.IN_PROGRESS) words.push(t("test repris"));
+  if (prev.connection !== Connection.LOST && c.connection === Connection.LOST && !isEnded(c.status)) words.push(t("connexion perdue"));
+  if (prev.connection === Connection.LOST && c.connection === Connection.CONNECTED) words.push(t("connexion rétablie"));
   words.push(...roomChanges(prev, c));
   // A new alert is told at once by its own assertive region (alerts.js); its end, politely.
-  if (prev.alert && !c.alert) words.push("signalement traité");
+  if (prev.alert && !c.alert) words.push(t("signalement traité"));
   return words.filter(Boolean);
 }
 
 // One line per event worth telling, from the action the server names: the same words for
 // live events and for the recent ones a freshly opened page receives with its snapshot.
 const ACTIVITY_LINES = {
-  [Action.ENROLLED]: (who, actor) => `${actor} a inscrit ${who}`,
-  [Action.REMOVED]: (who, actor) => `${actor} a retiré ${who} de la session`,
-  [Action.PRESENCE_CONFIRMED]: (who, actor) => `${actor} a confirmé la présence de ${who}`,
-  [Action.PRESENCE_WITHDRAWN]: (who, actor) => `${actor} a retiré la présence de ${who}`,
-  [Action.STARTED]: (who) => `${who} a commencé son test`,
-  [Action.FINISHED]: (who) => `${who} a terminé son test`,
-  [Action.RESUME_REQUESTED]: (who) => `${who} demande à reprendre son test`,
-  [Action.RESUME_AUTHORIZED]: (who, actor) => `${actor} a autorisé la reprise de ${who}`,
-  [Action.RESUMED]: (who) => `${who} a repris son test`,
-  [Action.ENDED_BY_SUPERVISOR]: (who, actor) => `${actor} a mis fin au test de ${who}`,
-  [Action.FINALIZED]: (who, actor) => `${actor} a finalisé la session`,
-  [Action.SUPERVISOR_JOINED]: (who, actor) => `${actor} surveille la session`,
+  [Action.ENROLLED]: (name, actor) => t("%(actor)s a inscrit %(name)s", { actor, name }),
+  [Action.REMOVED]: (name, actor) => t("%(actor)s a retiré %(name)s de la session", { actor, name }),
+  [Action.PRESENCE_CONFIRMED]: (name, actor) => t("%(actor)s a confirmé la présence de %(name)s", { actor, name }),
+  [Action.PRESENCE_WITHDRAWN]: (name, actor) => t("%(actor)s a retiré la présence de %(name)s", { actor, name }),
+  [Action.STARTED]: (name) => t("%(name)s a commencé son test", { name }),
+  [Action.FINISHED]: (name) => t("%(name)s a terminé son test", { name }),
+  [Action.RESUME_REQUESTED]: (name) => t("%(name)s demande à reprendre son test", { name }),
+  [Action.RESUME_AUTHORIZED]: (name, actor) => t("%(actor)s a autorisé la reprise de %(name)s", { actor, name }),
+  [Action.RESUMED]: (name) => t("%(name)s a repris son test", { name }),
+  [Action.ENDED_BY_SUPERVISOR]: (name, actor) => t("%(actor)s a mis fin au test de %(name)s", { actor, name }),
+  [Action.FINALIZED]: (name, actor) => t("%(actor)s a finalisé la session", { actor }),
+  [Action.SUPERVISOR_JOINED]: (name, actor) => t("%(actor)s surveille la session", { actor }),
   ...ROOM_ACTIVITY,
-  [Action.JOIN_SUPERSEDED]: (who) => `${who} : test ouvert sur un autre poste alors que le premier était connecté`,
-  [Action.SUPERVISOR_REVOKED]: (who, actor) => `${actor} a retiré l'accès d'un surveillant`,
-  [Action.PASSWORD_ROTATED]: (who, actor) => `${actor} a donné un nouveau mot de passe à la session`,
-  [Action.ALERT_RAISED]: (who) => `${who} a signalé un problème`,
-  [Action.ALERT_VALIDATED]: (who, actor) => `${actor} a validé le signalement de ${who}`,
-  [Action.ALERT_REFUSED]: (who, actor) => `${actor} a refusé le signalement de ${who}`,
-  [Action.REPORT_ADDED]: (who, actor) => `${actor} a rédigé un rapport d'incident sur ${who}`,
-  [Action.REPORT_EDITED]: (who, actor) => `${actor} a modifié un rapport d'incident sur ${who}`,
-  [Action.REPORT_REMOVED]: (who, actor) => `${actor} a supprimé un rapport d'incident sur ${who}`,
+  [Action.JOIN_SUPERSEDED]: (name) => t("%(name)s : test ouvert sur un autre poste alors que le premier était connecté", { name }),
+  [Action.SUPERVISOR_REVOKED]: (name, actor) => t("%(actor)s a retiré l'accès d'un surveillant", { actor }),
+  [Action.PASSWORD_ROTATED]: (name, actor) => t("%(actor)s a donné un nouveau mot de passe à la session", { actor }),
+  [Action.ALERT_RAISED]: (name) => t("%(name)s a signalé un problème", { name }),
+  [Action.ALERT_VALIDATED]: (name, actor) => t("%(actor)s a validé le signalement de %(name)s", { actor, name }),
+  [Action.ALERT_REFUSED]: (name, actor) => t("%(actor)s a refusé le signalement de %(name)s", { actor, name }),
+  [Action.REPORT_ADDED]: (name, actor) => t("%(actor)s a rédigé un rapport d'incident sur %(name)s", { actor, name }),
+  [Action.REPORT_EDITED]: (name, actor) => t("%(actor)s a modifié un rapport d'incident sur %(name)s", { actor, name }),
+  [Action.REPORT_REMOVED]: (name, actor) => t("%(actor)s a supprimé un rapport d'incident sur %(name)s", { actor, name }),
 };
 
 function describe(event) {
@@ -446,7 +446,7 @@ function applyEvent(event) {
     state.candidates.set(c.id, c);
     state.pending.delete(c.id);
     const words = changes(prev, c);
-    if (words.length) announce(`${listName(c)} : ${words.join(", ")}`);
+    if (words.length) announce(t("%(name)s : %(changes)s", { name: listName(c), changes: words.join(", ") }));
   } else if (event.name === EventName.CANDIDATE_REMOVED && event.candidate) {
     state.candidates.delete(event.candidate.id);
   } else if (event.name === EventName.SUPERVISORS_UPDATED && Array.isArray(event.supervisors)) {
@@ -457,7 +457,7 @@ function applyEvent(event) {
     const wasFinal = finalized();
     state.session = { ...state.session, ...event.session };
     if (!wasFinal && finalized()) {
-      announce("La session a été finalisée");
+      announce(t("La session a été finalisée"));
       feed.stop();
     }
   }
@@ -531,26 +531,28 @@ async function authorizeResume(id) {
   const c = state.candidates.get(id);
   if (!c) return;
   const ok = await confirmDialog({
-    title: `Autoriser la reprise du test de ${personName(c)} ?`,
+    title: t("Autoriser la reprise du test de %(name)s ?", { name: personName(c) }),
     body: [
-      "Si le candidat a fermé la fenêtre de son test de certification (par erreur, ou à cause d'un problème technique) et est toujours présent dans la salle de test, vous pouvez lui permettre de reprendre son test à l'endroit où il l'avait quitté.",
+      t(
+        "Si le candidat a fermé la fenêtre de son test de certification (par erreur, ou à cause d'un problème technique) et est toujours présent dans la salle de test, vous pouvez lui permettre de reprendre son test à l'endroit où il l'avait quitté.",
+      ),
     ],
-    confirmLabel: "Je confirme l'autorisation",
+    confirmLabel: t("Je confirme l'autorisation"),
   });
   if (!ok) return;
   const res = await api("POST", `/api/supervision/sessions/${sessionId}/candidates/${id}/authorize-resume`, undefined, { retry: true });
   if (!res.ok) return refusal(res);
-  toast(`Succès ! ${personName(c)} peut reprendre son test de certification.`);
+  toast(t("Succès ! %(name)s peut reprendre son test de certification.", { name: personName(c) }));
 }
 
 $("[data-quit]").addEventListener("click", async () => {
   const ok = await confirmDialog({
-    title: `Quitter la surveillance de la session ${sessionId} ?`,
+    title: t("Quitter la surveillance de la session %(session)s ?", { session: sessionId }),
     body: [
-      "Le déroulement des tests des candidats n'en sera pas affecté.",
-      "Pour revenir, il vous faudra de nouveau le numéro de la session et son mot de passe.",
+      t("Le déroulement des tests des candidats n'en sera pas affecté."),
+      t("Pour revenir, il vous faudra de nouveau le numéro de la session et son mot de passe."),
     ],
-    confirmLabel: "Quitter la surveillance",
+    confirmLabel: t("Quitter la surveillance"),
   });
   if (ok) {
     feed.stop();

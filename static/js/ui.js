@@ -1,4 +1,5 @@
 import { h, $ } from "./dom.js";
+import { t } from "./i18n.js";
 
 const TOAST_MS = 6000;
 
@@ -12,7 +13,7 @@ export function toast(message, kind = "success") {
     h("button", {
       type: "button",
       class: "toast__close",
-      "aria-label": "Fermer la notification",
+      "aria-label": t("Fermer la notification"),
       text: "×",
       onclick: () => item.remove(),
     }),
@@ -39,7 +40,7 @@ export function announce(message) {
 const FOCUSABLE = 'button:not([disabled]), [href], input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])';
 
 // Native modal <dialog> makes the page inert; the Tab loop also keeps focus off the browser chrome.
-export function confirmDialog({ title, body, confirmLabel = "Confirmer", danger = false }) {
+export function confirmDialog({ title, body, confirmLabel = t("Confirmer"), danger = false }) {
   const dialog = $("[data-confirm]");
   const opener = document.activeElement;
   $("[data-confirm-title]", dialog).textContent = title;
@@ -112,7 +113,7 @@ export function setBusy(button, busy, busyLabel) {
 export function filledIn(form, values, labels, names = Object.keys(labels)) {
   const missing = names.filter((k) => !values[k]);
   if (!missing.length) return true;
-  showFormError(form, `Champs à renseigner : ${missing.map((k) => labels[k]).join(", ")}.`);
+  showFormError(form, t("Champs à renseigner : %(fields)s.", { fields: missing.map((k) => labels[k]).join(", ") }));
   form.querySelector(`[name="${missing[0]}"]`).focus();
   return false;
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { clock, countdown, fold, frDate, listName, personName, plural } from "../../static/js/format.js";
+import { clock, countdown, fold, listName, pausedFor, personName, shortDate, signed } from "../../static/js/format.js";
+import { useCatalog } from "../../static/js/i18n.js";
 
 // The supervisors' clock times are French local times; the tests pin the zone.
 process.env.TZ = "Europe/Paris";
@@ -20,12 +21,23 @@ test("names are written as the guide writes them", () => {
   assert.equal(personName(c), "Paul Dupont-Élie");
 });
 
-test("dates are French, and anything else is shown as nothing", () => {
-  assert.equal(frDate("2021-12-28"), "28/12/2021");
-  assert.equal(frDate("2021-12-28T11:00:00Z"), "28/12/2021");
-  assert.equal(frDate("28/12/2021"), "");
-  assert.equal(frDate(""), "");
-  assert.equal(frDate(null), "");
+test("dates are French without a page, and anything else is shown as nothing", () => {
+  useCatalog({}, "fr");
+  assert.equal(shortDate("2021-12-28"), "28/12/2021");
+  assert.equal(shortDate("2021-12-28T23:30:00Z"), "28/12/2021"); // the day written, whatever the zone
+  assert.equal(shortDate("28/12/2021"), "");
+  assert.equal(shortDate(""), "");
+  assert.equal(shortDate(null), "");
+});
+
+test("dates and times follow the page's language", () => {
+  useCatalog({}, "en");
+  try {
+    assert.equal(shortDate("2021-12-28"), "12/28/2021");
+    assert.match(clock("2021-12-28T10:05:00Z"), /^11:05\sAM$/);
+  } finally {
+    useCatalog({}, "fr");
+  }
 });
 
 test("clock shows the local hour and minute of a server time", () => {
@@ -46,8 +58,18 @@ test("countdown reads as minutes and seconds, with hours past the hour", () => {
   assert.equal(countdown(-5), "0 min 00 s"); // never a negative time left
 });
 
-test("plural agrees with the number, French style (0 and 1 are singular)", () => {
-  assert.equal(plural(0, "candidat", "candidats"), "0 candidat");
-  assert.equal(plural(1, "candidat", "candidats"), "1 candidat");
-  assert.equal(plural(2, "candidat", "candidats"), "2 candidats");
+test("a pause's length and a time adjustment, in French and through the catalog", () => {
+  const start = Date.parse("2021-12-28T10:00:00Z");
+  assert.equal(pausedFor("2021-12-28T10:00:00Z", start + 30_000), "moins d'1 min");
+  assert.equal(pausedFor("2021-12-28T10:00:00Z", start + 12 * 60_000), "12 min");
+  assert.equal(pausedFor("2021-12-28T10:00:00Z", start + 65 * 60_000), "1 h 05");
+  assert.equal(pausedFor("pas une date", start), "moins d'1 min");
+  assert.equal(signed(5), "+5 min");
+  assert.equal(signed(-5), "−5 min");
+  useCatalog({ "moins d'1 min": "under 1 min" }, "en");
+  try {
+    assert.equal(pausedFor("2021-12-28T10:00:00Z", start), "under 1 min");
+  } finally {
+    useCatalog({}, "fr");
+  }
 });
