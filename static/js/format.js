@@ -21,13 +21,15 @@ export function personName(c) {
   return `${c.first_name} ${c.last_name}`;
 }
 
-// A calendar day ("2021-12-28", or the date part of a timestamp) in digits: 28/12/2021 in
-// French. Read as a day, not an instant, so no time zone can move it to the day before.
+// A calendar day ("2021-12-28", or the date part of a timestamp): 28/12/2021 in French, as
+// the guide prints it; in English the month by its name (Dec 28, 2021), since 07/04/2001
+// reads two ways there. Read as a day, not an instant, so no time zone moves it.
 export function shortDate(iso) {
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
   if (!m) return "";
   const day = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return new Intl.DateTimeFormat(lang(), { day: "2-digit", month: "2-digit", year: "numeric", timeZone: "UTC" }).format(day);
+  const parts = lang() === "fr" ? { day: "2-digit", month: "2-digit" } : { day: "numeric", month: "short" };
+  return new Intl.DateTimeFormat(lang(), { ...parts, year: "numeric", timeZone: "UTC" }).format(day);
 }
 
 export function clock(isoDateTime, { seconds = false } = {}) {
