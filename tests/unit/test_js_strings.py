@@ -172,15 +172,15 @@ def called_msgids(source: str) -> set[str]:
 
 
 def extracted() -> dict[str, tuple[str, ...]]:
-    """What `pybabel extract -F babel-js.cfg -k t -k tn:1,2` finds: msgid → its forms."""
-    from babel.messages.extract import extract_from_dir
+    """What `pybabel extract -F babel-js.cfg` finds (the keywords t and tn are the config's):
+    msgid → its forms."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
     from babel.messages.frontend import parse_mapping_cfg
 
     with (ROOT / "babel-js.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
-    keywords = {"t": None, "tn": (1, 2)}
     found: dict[str, tuple[str, ...]] = {}
-    for _file, _line, message, _comments, _context in extract_from_dir(ROOT, method_map, options_map, keywords):
+    for _file, _line, message, _comments, _context in extract_from_dir(ROOT, method_map, options_map, DEFAULT_KEYWORDS):
         forms = (message,) if isinstance(message, str) else tuple(message)
         found[forms[0]] = forms
     return found
