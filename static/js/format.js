@@ -21,22 +21,23 @@ export function personName(c) {
   return `${c.first_name} ${c.last_name}`;
 }
 
-// A calendar day ("2021-12-28", or the date part of a timestamp): 28/12/2021 in French, as
-// the guide prints it; in English the month by its name (Dec 28, 2021), since 07/04/2001
-// reads two ways there. Read as a day, not an instant, so no time zone moves it.
+// A calendar day ("2021-12-28", or the date part of a timestamp) as the server writes it
+// (app/i18n.format_date): 28/12/2021 in French, the guide's way; 28 Dec 2021 in English, where
+// 07/04/2001 would read two ways. Read as a day, not an instant, so no time zone moves it.
 export function shortDate(iso) {
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
   if (!m) return "";
   const day = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  const parts = lang() === "fr" ? { day: "2-digit", month: "2-digit" } : { day: "numeric", month: "short" };
-  return new Intl.DateTimeFormat(lang(), { ...parts, year: "numeric", timeZone: "UTC" }).format(day);
+  const [locale, parts] = lang() === "fr" ? ["fr", { day: "2-digit", month: "2-digit" }] : ["en-GB", { day: "numeric", month: "short" }];
+  return new Intl.DateTimeFormat(locale, { ...parts, year: "numeric", timeZone: "UTC" }).format(day);
 }
 
+// A time of day on the 24-hour clock in every language, as the server's pages write times.
 export function clock(isoDateTime, { seconds = false } = {}) {
   if (!isoDateTime) return "";
   const d = new Date(isoDateTime);
   if (Number.isNaN(d.getTime())) return "";
-  const parts = { hour: "2-digit", minute: "2-digit" };
+  const parts = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
   if (seconds) parts.second = "2-digit";
   return d.toLocaleTimeString(lang(), parts);
 }
