@@ -61,7 +61,7 @@ def test_french_supervisor_and_english_candidate_on_one_session(
     join_by_fields(cand, server, "Martine")
     expect(cand.locator("html")).to_have_attribute("lang", "en")
     # Written by the script, in the candidate's language.
-    expect(cand.locator("[data-wait-message]")).to_contain_text("Your supervisor has not confirmed that you are in the test room.")
+    expect(cand.locator("[data-wait-message]")).to_contain_text("Your supervisor has not confirmed that you are in the test room, so you cannot start")
     expect(cand).to_have_title("Waiting for the supervisor · Surveillance")
     audit.check(cand, "candidate, waiting (en)")
 
