@@ -16,6 +16,8 @@ from pathlib import Path
 
 from babel.messages import jslexer
 
+from app import i18n
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted((ROOT / "static" / "js").glob("*.js"))
 
@@ -212,3 +214,21 @@ def test_js_po_translates_every_extracted_msgid_with_the_same_placeholders() -> 
         for form, string in zip(forms, strings, strict=True):
             assert sorted(PLACEHOLDERS.findall(form)) == sorted(PLACEHOLDERS.findall(string)), (form, string)
             assert form.count("%%") == string.count("%%"), (form, string)
+
+
+def test_a_msgid_the_server_also_says_reads_the_same_in_the_browser() -> None:
+    """« En cours » in a server-rendered row and in one the script redraws must not read two
+    ways: where js.po and a server catalog share a msgid, they share its English."""
+    from babel.messages.pofile import read_po
+
+    def entries(po: Path) -> dict[str, object]:
+        with po.open("rb") as source:
+            return {m.id if isinstance(m.id, str) else m.id[0]: m.string for m in read_po(source, locale="en") if m.id}
+
+    browser = entries(JS_PO)
+    for domain in i18n.SERVER_DOMAINS:
+        po = JS_PO.parent / f"{domain}.po"
+        if po.exists():
+            server = entries(po)
+            disagree = {k: (browser[k], server[k]) for k in browser.keys() & server.keys() if browser[k] != server[k]}
+            assert not disagree, (domain, disagree)
