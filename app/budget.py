@@ -31,6 +31,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.errors import TooManyRequests
+from app.i18n import N_, Text
 from realtime.sentinel import SENTINEL_SCHEME, sentinel_pools
 
 log = logging.getLogger("surveillance.budget")
@@ -38,11 +39,11 @@ log = logging.getLogger("surveillance.budget")
 DOORS = ("signup", "login", "join", "access")
 
 
-def _wait_words(seconds: int) -> str:
+def _wait_words(seconds: int) -> Text:
     if seconds < 60:
-        return f"{seconds} seconde{'s' if seconds > 1 else ''}"
+        return Text.ngettext("%(seconds)s seconde", "%(seconds)s secondes", seconds, seconds=seconds)
     minutes = math.ceil(seconds / 60)
-    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+    return Text.ngettext("%(minutes)s minute", "%(minutes)s minutes", minutes, minutes=minutes)
 
 
 class Counter(Protocol):
@@ -115,12 +116,12 @@ class Budget:
         try:
             mine, left = await self.counter.incr(f"{door}:{who}", self.window)
             if mine > self.per_address:
-                raise self._refusal("Trop de tentatives depuis votre adresse.", left)
+                raise self._refusal(N_("Trop de tentatives depuis votre adresse."), left)
             # Counted only once the address is within its own budget: one address over
             # it does not spend everyone's.
             everyone, left = await self.counter.incr(f"{door}:*", self.window)
             if everyone > self.overall:
-                raise self._refusal("Le service reçoit trop de demandes en ce moment.", left)
+                raise self._refusal(N_("Le service reçoit trop de demandes en ce moment."), left)
         except (RedisError, OSError) as exc:
             log.warning("abuse budget unavailable, letting the try through: %s", type(exc).__name__)
 

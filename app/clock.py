@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from app.i18n import Text
 from app.models import Candidate, ExamSession
 
 
@@ -35,6 +36,8 @@ def join_opens_at(s: ExamSession, timezone: str, minutes_before: int) -> dt.date
     return scheduled_at(s, timezone) - dt.timedelta(minutes=minutes_before)
 
 
-def local_clock(moment: dt.datetime, timezone: str) -> str:
+def local_clock(moment: dt.datetime, timezone: str) -> Text:
+    """A moment in the session's time zone, in the reader's words: "28/12/2021 à 9 h 05"."""
     local = moment.astimezone(ZoneInfo(timezone))
-    return f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
+    minute = str(local.minute).zfill(2)
+    return Text.gettext("%(date)s à %(hour)s h %(minute)s", date=local.date(), hour=local.hour, minute=minute)

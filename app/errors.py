@@ -1,5 +1,8 @@
 """Every refusal, named: its HTTP status, stable code (CONTRACT.md) and French message.
 
+The French message is the msgid: it is put into the request's language when the body is
+written (`DomainError.text`), so the code never changes and the words follow the reader.
+
 One code may have several messages, one per situation (a supervisor and a candidate are
 not told the same thing); each situation is its own class, so code never writes a
 refusal's words inline and a test can name what it expects.
@@ -8,8 +11,10 @@ refusal's words inline and a test can name what it expects.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
+from app.i18n import N_, Text
 from realtime.sockets import SourceUnavailable
 
 
@@ -19,7 +24,9 @@ class DomainError(Exception):
 
     status = 400
     code = "BAD_REQUEST"
-    message = "Requête invalide."
+    # The msgid (French); an instance's `message` is its French words, `text` its words
+    # in the request's language.
+    message = N_("Requête invalide.")
     commit = False
 
     def __init_subclass__(
@@ -40,14 +47,16 @@ class DomainError(Exception):
 
     def __init__(
         self,
-        message: str | None = None,
+        message: str | Text | None = None,
         *,
+        params: Mapping[str, object] | None = None,
         status: int | None = None,
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         private: dict[str, Any] | None = None,
     ) -> None:
-        self.message = message or type(self).message
+        self.words = message if isinstance(message, Text) else Text(message or type(self).message, params or {})
+        self.message = self.words.source()
         self.status = status or type(self).status
         self.extra = extra or {}
         self.headers = headers or {}
@@ -55,76 +64,91 @@ class DomainError(Exception):
         self.private = private or {}
         super().__init__(self.message)
 
+    @property
+    def text(self) -> str:
+        """The message in the request's language."""
+        return str(self.words)
+
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}, **self.extra}
+        return {"error": {"code": self.code, "message": self.text}, **self.extra}
 
 
 # ---------------------------------------------------------------- the French messages, as the contract words them
 
-INCORRECT_DATA = "Le numéro de session et/ou le mot de passe saisis sont incorrects."
-INVALID_SESSION_OR_CODE = "Le numéro de session et/ou le code d'accès saisis sont incorrects."
-NOT_AUTHORIZED_TO_JOIN = (
+INCORRECT_DATA = N_("Le numéro de session et/ou le mot de passe saisis sont incorrects.")
+INVALID_SESSION_OR_CODE = N_("Le numéro de session et/ou le code d'accès saisis sont incorrects.")
+NOT_AUTHORIZED_TO_JOIN = N_(
     "Votre surveillant n'a pas confirmé votre présence dans la salle de test. Vous ne pouvez "
     "donc pas encore commencer votre test de certification. Merci de prévenir votre surveillant."
 )
-NOT_AUTHORIZED_TO_RESUME = (
+NOT_AUTHORIZED_TO_RESUME = N_(
     "Vous avez déjà commencé votre test de certification. Pour le reprendre, votre surveillant "
     "doit vous y autoriser. Merci de prévenir votre surveillant."
 )
-CANDIDATE_NOT_RECOGNISED = (
+CANDIDATE_NOT_RECOGNISED = N_(
     "Aucun candidat inscrit à cette session ne correspond à ces nom, prénom et date de naissance. "
     "Vérifiez vos informations ou prévenez votre surveillant."
 )
-OPENED_ELSEWHERE = (
+OPENED_ELSEWHERE = N_(
     "Votre test a été ouvert sur un autre poste. Rejoignez à nouveau la session si votre surveillant vous y autorise."
 )
-MALFORMED_JSON = "Le corps de la requête n'est pas un JSON valide."
-NOT_A_JSON_OBJECT = "Le corps de la requête doit être un objet JSON."
-PAYLOAD_TOO_LARGE = "La requête est trop volumineuse."
-NOT_FOUND = "Ressource introuvable."
-METHOD_NOT_ALLOWED = "Méthode non autorisée."
-HTTP_REFUSAL = "Requête refusée."
-INTERNAL_ERROR = "Une erreur inattendue s'est produite. Réessayez."
-SERVICE_UNAVAILABLE = "Le service est momentanément indisponible. Réessayez dans quelques secondes."
-NO_ACCESS_CODE_LEFT = "Impossible de générer un code d'accès unique."
-NOT_AUTHENTICATED = "Vous devez être connecté."
-INVALID_CREDENTIALS = "L'adresse e-mail et/ou le mot de passe saisis sont incorrects."
-EMAIL_TAKEN = "Un compte existe déjà avec cette adresse e-mail."
-NOT_A_MEMBER = "Vous n'êtes pas membre de ce centre de certification."
-SESSION_NOT_FOUND = "Session introuvable."
-SESSION_FINALIZED = "Cette session est finalisée."
-SUPERVISION_OVER = "Cette session est finalisée : la surveillance est terminée."
-CANDIDATE_NOT_IN_SESSION = "Ce candidat n'est pas inscrit à cette session."
-CANDIDATE_ALREADY_STARTED = "Ce candidat a déjà commencé son test : il ne peut plus être retiré."
-PRESENCE_AFTER_START = "Ce candidat a déjà commencé son test : sa présence ne peut plus être retirée."
-NO_SUPERVISOR_ACCESS = "Vous n'avez pas accès à la surveillance de cette session."
-TEST_NOT_STARTED = "Ce candidat n'a pas encore commencé son test."
-OWN_TEST_NOT_STARTED = "Votre test n'a pas encore commencé."
-TEST_ALREADY_FINISHED = "Le test de ce candidat est déjà terminé."
-SESSION_NOT_ACCESSIBLE = "Cette session n'est plus accessible : elle a été finalisée."
-NOT_JOINED = "Veuillez rejoindre la session avec votre numéro de session et votre code d'accès."
-CONSENT_REQUIRED = "Vous devez accepter les conditions pour commencer votre test."
-TEST_FINISHED = "Votre test de certification est terminé."
-TEST_ENDED_BY_SUPERVISOR = "Votre surveillant a mis fin à votre test de certification."
-TEST_ENDED_BY_FINALIZATION = "La session a été finalisée : votre test de certification est terminé."
-QUESTION_NOT_CURRENT = "Cette question n'est pas la question en cours."
-WRONG_PASSWORD = "Le mot de passe actuel est incorrect."
-CSRF_REJECTED = "Requête refusée : elle ne provient pas de l'application."
-UNSUPPORTED_MEDIA_TYPE = "Type de contenu non pris en charge : envoyez du JSON (Content-Type: application/json)."
+MALFORMED_JSON = N_("Le corps de la requête n'est pas un JSON valide.")
+NOT_A_JSON_OBJECT = N_("Le corps de la requête doit être un objet JSON.")
+PAYLOAD_TOO_LARGE = N_("La requête est trop volumineuse.")
+NOT_FOUND = N_("Ressource introuvable.")
+METHOD_NOT_ALLOWED = N_("Méthode non autorisée.")
+HTTP_REFUSAL = N_("Requête refusée.")
+INTERNAL_ERROR = N_("Une erreur inattendue s'est produite. Réessayez.")
+SERVICE_UNAVAILABLE = N_("Le service est momentanément indisponible. Réessayez dans quelques secondes.")
+NO_ACCESS_CODE_LEFT = N_("Impossible de générer un code d'accès unique.")
+NOT_AUTHENTICATED = N_("Vous devez être connecté.")
+INVALID_CREDENTIALS = N_("L'adresse e-mail et/ou le mot de passe saisis sont incorrects.")
+EMAIL_TAKEN = N_("Un compte existe déjà avec cette adresse e-mail.")
+NOT_A_MEMBER = N_("Vous n'êtes pas membre de ce centre de certification.")
+SESSION_NOT_FOUND = N_("Session introuvable.")
+SESSION_FINALIZED = N_("Cette session est finalisée.")
+SUPERVISION_OVER = N_("Cette session est finalisée : la surveillance est terminée.")
+CANDIDATE_NOT_IN_SESSION = N_("Ce candidat n'est pas inscrit à cette session.")
+CANDIDATE_ALREADY_STARTED = N_("Ce candidat a déjà commencé son test : il ne peut plus être retiré.")
+PRESENCE_AFTER_START = N_("Ce candidat a déjà commencé son test : sa présence ne peut plus être retirée.")
+NO_SUPERVISOR_ACCESS = N_("Vous n'avez pas accès à la surveillance de cette session.")
+TEST_NOT_STARTED = N_("Ce candidat n'a pas encore commencé son test.")
+OWN_TEST_NOT_STARTED = N_("Votre test n'a pas encore commencé.")
+TEST_ALREADY_FINISHED = N_("Le test de ce candidat est déjà terminé.")
+SESSION_NOT_ACCESSIBLE = N_("Cette session n'est plus accessible : elle a été finalisée.")
+NOT_JOINED = N_("Veuillez rejoindre la session avec votre numéro de session et votre code d'accès.")
+CONSENT_REQUIRED = N_("Vous devez accepter les conditions pour commencer votre test.")
+TEST_FINISHED = N_("Votre test de certification est terminé.")
+TEST_ENDED_BY_SUPERVISOR = N_("Votre surveillant a mis fin à votre test de certification.")
+TEST_ENDED_BY_FINALIZATION = N_("La session a été finalisée : votre test de certification est terminé.")
+QUESTION_NOT_CURRENT = N_("Cette question n'est pas la question en cours.")
+WRONG_PASSWORD = N_("Le mot de passe actuel est incorrect.")
+CSRF_REJECTED = N_("Requête refusée : elle ne provient pas de l'application.")
+UNSUPPORTED_MEDIA_TYPE = N_("Type de contenu non pris en charge : envoyez du JSON (Content-Type: application/json).")
 
 
 # ---------------------------------------------------------------- refusals that take details
 
 
 class InvalidPayload(DomainError, status=422, code="INVALID_PAYLOAD"):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field} : {message}", extra={"field": field})
+    """`problem` is a msgid marked N_ where it is written, its named values in `params`."""
+
+    def __init__(self, field: str, problem: str | Text, **params: object) -> None:
+        said = problem if isinstance(problem, Text) else Text(problem, params)
+        super().__init__(
+            N_("%(field)s : %(problem)s"), params={"field": field, "problem": said}, extra={"field": field}
+        )
 
 
 class TooManyAttempts(DomainError, status=429, code="TOO_MANY_ATTEMPTS"):
     def __init__(self, seconds: int, minutes: int) -> None:
         super().__init__(
-            f"Trop de tentatives. Veuillez réessayer dans {minutes} minute{'s' if minutes > 1 else ''}.",
+            Text.ngettext(
+                "Trop de tentatives. Veuillez réessayer dans %(minutes)s minute.",
+                "Trop de tentatives. Veuillez réessayer dans %(minutes)s minutes.",
+                minutes,
+                minutes=minutes,
+            ),
             headers={"Retry-After": str(seconds)},
             extra={"retry_after_seconds": seconds},
         )
@@ -133,9 +157,10 @@ class TooManyAttempts(DomainError, status=429, code="TOO_MANY_ATTEMPTS"):
 class TooManyRequests(DomainError, status=429, code="TOO_MANY_REQUESTS"):
     """The abuse budget of a client address, or of everyone together (app/budget.py)."""
 
-    def __init__(self, what: str, seconds: int, wait: str) -> None:
+    def __init__(self, what: str, seconds: int, wait: Text) -> None:
         super().__init__(
-            f"{what} Veuillez réessayer dans {wait}.",
+            N_("%(what)s Veuillez réessayer dans %(wait)s."),
+            params={"what": Text(what), "wait": wait},
             headers={"Retry-After": str(seconds)},
             extra={"retry_after_seconds": seconds},
         )
@@ -143,18 +168,18 @@ class TooManyRequests(DomainError, status=429, code="TOO_MANY_REQUESTS"):
 
 class UserNotFound(DomainError, status=404, code="USER_NOT_FOUND"):
     def __init__(self, email: str) -> None:
-        super().__init__(f"Aucun compte pour {email}.")
+        super().__init__(N_("Aucun compte pour %(email)s."), params={"email": email})
 
 
 class InvalidCsv(DomainError, status=422, code="INVALID_CSV"):
-    message = "Le fichier contient des erreurs : aucun candidat n'a été importé."
+    message = N_("Le fichier contient des erreurs : aucun candidat n'a été importé.")
 
     def __init__(self, rows: list[dict[str, Any]]) -> None:
         super().__init__(extra={"rows": rows})
 
 
 class UnknownEncoding(InvalidCsv):
-    message = "Encodage du fichier non reconnu (UTF-8 attendu)."
+    message = N_("Encodage du fichier non reconnu (UTF-8 attendu).")
 
     def __init__(self) -> None:
         super().__init__([])
@@ -163,7 +188,8 @@ class UnknownEncoding(InvalidCsv):
 class CandidateAlreadyEnrolled(DomainError, status=409, code="CANDIDATE_ALREADY_ENROLLED"):
     def __init__(self, first_name: str, last_name: str, birthdate: dt.date) -> None:
         super().__init__(
-            f"{first_name} {last_name}, né(e) le {birthdate:%d/%m/%Y}, est déjà inscrit(e) à cette session."
+            N_("%(first_name)s %(last_name)s, né(e) le %(birthdate)s, est déjà inscrit(e) à cette session."),
+            params={"first_name": first_name, "last_name": last_name, "birthdate": birthdate},
         )
 
 
@@ -322,23 +348,23 @@ class QuestionNotCurrent(DomainError, status=409, code="QUESTION_NOT_CURRENT", m
 
 # ---------------------------------------------------------------- room control (app/actions/room.py)
 
-TEST_PAUSED = "Votre test est suspendu par votre surveillant : attendez qu'il le reprenne."
-TEST_ENDED_BY_EXPIRY = "Votre test a été fermé automatiquement : il était ouvert depuis trop longtemps."
-TEST_ALREADY_PAUSED = "Le test de ce candidat est déjà en pause."
-TEST_NOT_PAUSED = "Le test de ce candidat n'est pas en pause."
-NO_TEST_TO_PAUSE = "Aucun test en cours à mettre en pause."
-NO_TEST_PAUSED = "Aucun test n'est en pause."
-PRESENCE_ALREADY_CONFIRMED = "La présence de ce candidat est déjà confirmée."
-REASON_REQUIRED = "Indiquez le motif de l'ajustement du temps."
-MESSAGE_REQUIRED = "Écrivez le message à envoyer."
-UNKNOWN_BULK_ACTION = "Action groupée inconnue (confirm_presence, end_test, pause ou resume)."
-SELECTION_REQUIRED = "Sélectionnez les candidats dont vous confirmez la présence."
-NO_CANDIDATE_SELECTED = "Aucun candidat concerné."
-TOO_MANY_MESSAGES = "Vous avez envoyé beaucoup de messages en peu de temps : patientez une minute."
+TEST_PAUSED = N_("Votre test est suspendu par votre surveillant : attendez qu'il le reprenne.")
+TEST_ENDED_BY_EXPIRY = N_("Votre test a été fermé automatiquement : il était ouvert depuis trop longtemps.")
+TEST_ALREADY_PAUSED = N_("Le test de ce candidat est déjà en pause.")
+TEST_NOT_PAUSED = N_("Le test de ce candidat n'est pas en pause.")
+NO_TEST_TO_PAUSE = N_("Aucun test en cours à mettre en pause.")
+NO_TEST_PAUSED = N_("Aucun test n'est en pause.")
+PRESENCE_ALREADY_CONFIRMED = N_("La présence de ce candidat est déjà confirmée.")
+REASON_REQUIRED = N_("Indiquez le motif de l'ajustement du temps.")
+MESSAGE_REQUIRED = N_("Écrivez le message à envoyer.")
+UNKNOWN_BULK_ACTION = N_("Action groupée inconnue (confirm_presence, end_test, pause ou resume).")
+SELECTION_REQUIRED = N_("Sélectionnez les candidats dont vous confirmez la présence.")
+NO_CANDIDATE_SELECTED = N_("Aucun candidat concerné.")
+TOO_MANY_MESSAGES = N_("Vous avez envoyé beaucoup de messages en peu de temps : patientez une minute.")
 
 
 # Confirming, in a selection, the presence of a candidate who has already started.
-class StartedBeforePresence(CandidateAlreadyStarted, message="Ce candidat a déjà commencé son test."): ...
+class StartedBeforePresence(CandidateAlreadyStarted, message=N_("Ce candidat a déjà commencé son test.")): ...
 
 
 class TestPaused(DomainError, status=409, code="TEST_PAUSED", message=TEST_PAUSED): ...
@@ -348,8 +374,11 @@ class TestEndedByExpiry(DomainError, status=409, code="TEST_ENDED_BY_EXPIRY", me
 
 
 class SessionNotYetOpen(DomainError, status=412, code="SESSION_NOT_YET_OPEN"):
-    def __init__(self, opens: str) -> None:
-        super().__init__(f"Cette session n'est pas encore ouverte : vous pourrez la rejoindre à partir du {opens}.")
+    def __init__(self, opens: Text) -> None:
+        super().__init__(
+            N_("Cette session n'est pas encore ouverte : vous pourrez la rejoindre à partir du %(opens)s."),
+            params={"opens": opens},
+        )
 
 
 class TestAlreadyPaused(DomainError, status=409, code="TEST_ALREADY_PAUSED", message=TEST_ALREADY_PAUSED): ...
@@ -372,7 +401,8 @@ class PresenceAlreadyConfirmed(
 class MinutesOutOfRange(DomainError, status=422, code="MINUTES_OUT_OF_RANGE"):
     def __init__(self, low: int, high: int) -> None:
         super().__init__(
-            f"Le temps à ajouter ou retirer doit être compris entre {low} et +{high} minutes, et non nul.",
+            N_("Le temps à ajouter ou retirer doit être compris entre %(low)s et +%(high)s minutes, et non nul."),
+            params={"low": low, "high": high},
             extra={"field": "minutes"},
         )
 
@@ -380,8 +410,11 @@ class MinutesOutOfRange(DomainError, status=422, code="MINUTES_OUT_OF_RANGE"):
 class TimeAdjustmentLimit(DomainError, status=409, code="TIME_ADJUSTMENT_LIMIT"):
     def __init__(self, current: int, low: int, high: int) -> None:
         super().__init__(
-            f"Le temps de ce candidat est déjà ajusté de {current:+d} min : au total, "
-            f"l'ajustement doit rester entre {low} et +{high} minutes."
+            N_(
+                "Le temps de ce candidat est déjà ajusté de %(current)s min : au total, "
+                "l'ajustement doit rester entre %(low)s et +%(high)s minutes."
+            ),
+            params={"current": f"{current:+d}", "low": low, "high": high},
         )
 
 
@@ -392,12 +425,18 @@ class ReasonRequired(DomainError, status=422, code="REASON_REQUIRED", message=RE
 
 class ReasonTooLong(DomainError, status=422, code="REASON_TOO_LONG"):
     def __init__(self, limit: int) -> None:
-        super().__init__(f"Le motif ne peut dépasser {limit} caractères.", extra={"field": "reason"})
+        super().__init__(
+            N_("Le motif ne peut dépasser %(limit)s caractères."), params={"limit": limit}, extra={"field": "reason"}
+        )
 
 
 class PauseMessageTooLong(DomainError, status=422, code="PAUSE_MESSAGE_TOO_LONG"):
     def __init__(self, limit: int) -> None:
-        super().__init__(f"Le message de pause ne peut dépasser {limit} caractères.", extra={"field": "message"})
+        super().__init__(
+            N_("Le message de pause ne peut dépasser %(limit)s caractères."),
+            params={"limit": limit},
+            extra={"field": "message"},
+        )
 
 
 class MessageRequired(DomainError, status=422, code="MESSAGE_REQUIRED", message=MESSAGE_REQUIRED):
@@ -407,7 +446,9 @@ class MessageRequired(DomainError, status=422, code="MESSAGE_REQUIRED", message=
 
 class MessageTooLong(DomainError, status=422, code="MESSAGE_TOO_LONG"):
     def __init__(self, limit: int) -> None:
-        super().__init__(f"Le message ne peut dépasser {limit} caractères.", extra={"field": "text"})
+        super().__init__(
+            N_("Le message ne peut dépasser %(limit)s caractères."), params={"limit": limit}, extra={"field": "text"}
+        )
 
 
 class UnknownBulkAction(DomainError, status=422, code="UNKNOWN_BULK_ACTION", message=UNKNOWN_BULK_ACTION):
@@ -430,7 +471,8 @@ class BulkRefused(DomainError):
 
     def __init__(self, refusal: DomainError, name: str, candidate_id: int | None) -> None:
         super().__init__(
-            f"{name} : {refusal.message} Aucun candidat n'a été modifié.",
+            N_("%(name)s : %(refusal)s Aucun candidat n'a été modifié."),
+            params={"name": name, "refusal": refusal.words},
             status=refusal.status,
             extra={"candidate_id": candidate_id},
         )
@@ -440,28 +482,32 @@ class BulkRefused(DomainError):
 class TooManyMessages(DomainError, status=429, code="TOO_MANY_MESSAGES", message=TOO_MANY_MESSAGES):
     def __init__(self) -> None:
         super().__init__(headers={"Retry-After": "60"})
+
+
 class ServiceBusy(
     DomainError,
     status=503,
     code="SERVICE_BUSY",
-    message="Le service est très sollicité en ce moment. Veuillez réessayer dans quelques secondes.",
+    message=N_("Le service est très sollicité en ce moment. Veuillez réessayer dans quelques secondes."),
 ): ...
 
 
 class SupervisorNotFound(
-    DomainError, status=404, code="SUPERVISOR_NOT_FOUND", message="Ce surveillant n'a pas accès à cette session."
+    DomainError, status=404, code="SUPERVISOR_NOT_FOUND", message=N_("Ce surveillant n'a pas accès à cette session.")
 ): ...
+
+
 # ---------------------------------------------------------------- incidents (alerts, reports, records)
 
-ALERT_ALREADY_OPEN = "Vous avez déjà signalé un problème : votre surveillant a été prévenu et va venir."
-ALERT_PENDING = "Vous avez signalé un problème sur cette question : attendez votre surveillant."
-ALERT_NOT_FOUND = "Ce signalement n'existe pas dans cette session."
-NO_REPLACEMENT_QUESTION = (
+ALERT_ALREADY_OPEN = N_("Vous avez déjà signalé un problème : votre surveillant a été prévenu et va venir.")
+ALERT_PENDING = N_("Vous avez signalé un problème sur cette question : attendez votre surveillant.")
+ALERT_NOT_FOUND = N_("Ce signalement n'existe pas dans cette session.")
+NO_REPLACEMENT_QUESTION = N_(
     "Aucune question de remplacement n'est disponible pour ce candidat : refusez le signalement "
     "et rédigez un rapport d'incident."
 )
-REPORT_NOT_FOUND = "Ce rapport d'incident n'existe pas pour ce candidat."
-SESSION_NOT_FINALIZED = "Le procès-verbal est disponible une fois la session finalisée."
+REPORT_NOT_FOUND = N_("Ce rapport d'incident n'existe pas pour ce candidat.")
+SESSION_NOT_FINALIZED = N_("Le procès-verbal est disponible une fois la session finalisée.")
 
 
 class AlertAlreadyOpen(DomainError, status=409, code="ALERT_ALREADY_OPEN", message=ALERT_ALREADY_OPEN): ...
@@ -477,7 +523,11 @@ class AlertNotFound(DomainError, status=404, code="ALERT_NOT_FOUND", message=ALE
 # The second supervisor to decide is told who was first; the alert as it was decided comes along.
 class AlertAlreadyHandled(DomainError, status=409, code="ALERT_ALREADY_HANDLED"):
     def __init__(self, who: str | None, alert: dict[str, Any]) -> None:
-        super().__init__(f"{who or 'Un surveillant'} a déjà traité ce signalement.", extra={"alert": alert})
+        super().__init__(
+            N_("%(who)s a déjà traité ce signalement.") if who else N_("Un surveillant a déjà traité ce signalement."),
+            params={"who": who} if who else None,
+            extra={"alert": alert},
+        )
 
 
 class NoReplacementQuestion(
@@ -488,8 +538,14 @@ class NoReplacementQuestion(
 class TooManyAlerts(DomainError, status=429, code="TOO_MANY_ALERTS"):
     def __init__(self, seconds: int, minutes: int) -> None:
         super().__init__(
-            "Vous avez signalé trop de problèmes en peu de temps. Prévenez votre surveillant en levant la main, "
-            f"ou réessayez dans {minutes} minute{'s' if minutes > 1 else ''}.",
+            Text.ngettext(
+                "Vous avez signalé trop de problèmes en peu de temps. Prévenez votre surveillant en levant "
+                "la main, ou réessayez dans %(minutes)s minute.",
+                "Vous avez signalé trop de problèmes en peu de temps. Prévenez votre surveillant en levant "
+                "la main, ou réessayez dans %(minutes)s minutes.",
+                minutes,
+                minutes=minutes,
+            ),
             headers={"Retry-After": str(seconds)},
             extra={"retry_after_seconds": seconds},
         )
@@ -500,18 +556,23 @@ class ReportNotFound(DomainError, status=404, code="REPORT_NOT_FOUND", message=R
 
 class NotReportAuthor(DomainError, status=403, code="NOT_REPORT_AUTHOR"):
     def __init__(self, author: str) -> None:
-        super().__init__(f"Seul son auteur ({author}) peut modifier ou supprimer ce rapport.")
+        super().__init__(
+            N_("Seul son auteur (%(author)s) peut modifier ou supprimer ce rapport."), params={"author": author}
+        )
 
 
 # A finalisation reason for a candidate whose test is not unfinished.
 class ReasonNotNeeded(InvalidPayload):
     def __init__(self, first_name: str, last_name: str) -> None:
-        super().__init__("reasons", f"{first_name} {last_name} n'a pas de test inachevé.")
+        super().__init__(
+            "reasons",
+            N_("%(first_name)s %(last_name)s n'a pas de test inachevé."),
+            first_name=first_name,
+            last_name=last_name,
+        )
 
 
 class SessionNotFinalized(DomainError, status=409, code="SESSION_NOT_FINALIZED", message=SESSION_NOT_FINALIZED): ...
-
-
 
 
 class WrongPassword(DomainError, status=403, code="WRONG_PASSWORD", message=WRONG_PASSWORD): ...

@@ -20,6 +20,7 @@ from app.errors import (
     NotFound,
     PayloadTooLarge,
 )
+from app.i18n import N_
 from app.security import (
     CANDIDATE_COOKIE,
     CANDIDATE_MAX_AGE,
@@ -97,33 +98,33 @@ def text(body: dict[str, Any], name: str, *, max_length: int = 100, required: bo
     value = body.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise InvalidPayload(name, "champ obligatoire.")
+            raise InvalidPayload(name, N_("champ obligatoire."))
         return ""
     if not isinstance(value, str):
-        raise InvalidPayload(name, "doit être une chaîne de caractères.")
+        raise InvalidPayload(name, N_("doit être une chaîne de caractères."))
     value = " ".join(value.split())
     if len(value) > max_length:
-        raise InvalidPayload(name, f"{max_length} caractères au maximum.")
+        raise InvalidPayload(name, N_("%(limit)s caractères au maximum."), limit=max_length)
     if _CONTROL.search(value) or not is_text(value):
-        raise InvalidPayload(name, "caractères non autorisés.")
+        raise InvalidPayload(name, N_("caractères non autorisés."))
     return value
 
 
 def integer(body: dict[str, Any], name: str, *, low: int, high: int, default: int | None = None) -> int:
     value = body.get(name, default)
     if value is None:
-        raise InvalidPayload(name, "champ obligatoire.")
+        raise InvalidPayload(name, N_("champ obligatoire."))
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidPayload(name, "doit être un nombre entier.")
+        raise InvalidPayload(name, N_("doit être un nombre entier."))
     if not low <= value <= high:
-        raise InvalidPayload(name, f"doit être compris entre {low} et {high}.")
+        raise InvalidPayload(name, N_("doit être compris entre %(low)s et %(high)s."), low=low, high=high)
     return value
 
 
 def boolean(body: dict[str, Any], name: str) -> bool:
     value = body.get(name)
     if not isinstance(value, bool):
-        raise InvalidPayload(name, "doit valoir true ou false.")
+        raise InvalidPayload(name, N_("doit valoir true ou false."))
     return value
 
 
@@ -144,19 +145,19 @@ def parse_date(value: str) -> dt.date | None:
 def date(body: dict[str, Any], name: str, *, past: bool = False) -> dt.date:
     value = body.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise InvalidPayload(name, "date obligatoire (AAAA-MM-JJ).")
+        raise InvalidPayload(name, N_("date obligatoire (AAAA-MM-JJ)."))
     parsed = parse_date(value)
     if parsed is None or parsed.year < 1900 or parsed.year > 2200:
-        raise InvalidPayload(name, "date invalide (AAAA-MM-JJ).")
+        raise InvalidPayload(name, N_("date invalide (AAAA-MM-JJ)."))
     if past and parsed >= dt.date.today():
-        raise InvalidPayload(name, "la date doit être passée.")
+        raise InvalidPayload(name, N_("la date doit être passée."))
     return parsed
 
 
 def clock(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
-        raise InvalidPayload(name, "heure invalide (HH:MM).")
+        raise InvalidPayload(name, N_("heure invalide (HH:MM)."))
     return value.strip()
 
 
@@ -232,7 +233,7 @@ def session_number(body: dict[str, Any], name: str) -> int:
     if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) < 12:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
-        raise InvalidPayload(name, "numéro de session invalide.")
+        raise InvalidPayload(name, N_("numéro de session invalide."))
     return value
 
 

@@ -8,13 +8,16 @@ request all read the same choice without passing it through every call.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from babel import Locale as BabelLocale
+from babel.dates import format_date as format_babel_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -177,3 +180,62 @@ def install(env: Environment) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext)  # type: ignore[attr-defined]
     env.globals.update(locale=current.get, locales=choices, browser_catalog=lambda: browser_catalog(current.get()))
+
+
+def N_(message: str) -> str:
+    """Marks a French text for extraction where it is written (a class line, a table); it is
+    translated later, where it is shown, in the language current then."""
+    return message
+
+
+# A short date as each language writes it: the French one is the guide's (28/12/2021).
+_DATE_PATTERNS = {"fr": "dd/MM/yyyy", "en": "d MMM yyyy"}
+
+
+def format_date(value: dt.date, locale: str | None = None) -> str:
+    code = locale or current.get()
+    return format_babel_date(value, _DATE_PATTERNS.get(code, "medium"), locale=code)
+
+
+@dataclass(frozen=True)
+class Text:
+    """Words to say later: a msgid (a plural pair, when `plural` is given) and its named
+    values, put into words in whatever language is current when the text is read. Values
+    may be Texts themselves, and dates are written the reader's way."""
+
+    msgid: str
+    params: Mapping[str, object] = field(default_factory=dict)
+    plural: str | None = None
+    count: int = 0
+
+    def __str__(self) -> str:
+        words = ngettext(self.msgid, self.plural, self.count) if self.plural else gettext(self.msgid)
+        return words % self._values() if self.params else words
+
+    @classmethod
+    def gettext(cls, msgid: str, **params: object) -> Text:
+        # Named like the function so that extraction finds the msgid at the call.
+        return cls(msgid, params)
+
+    @classmethod
+    def ngettext(cls, singular: str, plural: str, count: int, **params: object) -> Text:
+        return cls(singular, params, plural, count)
+
+    def source(self) -> str:
+        """The French words, whatever the request's language (logs, the exception's str)."""
+        token = current.set(DEFAULT)
+        try:
+            return str(self)
+        finally:
+            current.reset(token)
+
+    def _values(self) -> dict[str, object]:
+        values: dict[str, object] = {}
+        for name, value in self.params.items():
+            if isinstance(value, Text):
+                values[name] = str(value)
+            elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                values[name] = format_date(value)
+            else:
+                values[name] = value
+        return values

@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from starlette.datastructures import Headers
 
 from app.errors import TooManyAttempts
+from app.i18n import N_
 from app.models import Attempt, utcnow
 
 # argon2id, memory-hard; parameters kept moderate so a login costs ~50 ms on 2 cores.
@@ -51,12 +52,13 @@ def verify_password(stored: str | None, password: str) -> bool:
 
 
 def password_problem(password: str) -> str | None:
+    """What is wrong with a new password, as a msgid (translated where it is shown)."""
     if len(password) < 8:
-        return "le mot de passe doit contenir au moins 8 caractères"
+        return N_("le mot de passe doit contenir au moins 8 caractères.")
     if len(password) > 200:
-        return "le mot de passe est trop long"
+        return N_("le mot de passe est trop long.")
     if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
-        return "le mot de passe doit contenir au moins une lettre et un chiffre"
+        return N_("le mot de passe doit contenir au moins une lettre et un chiffre.")
     return None
 
 

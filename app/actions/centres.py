@@ -27,6 +27,7 @@ from app.actions.rules import Rules
 from app.actions.transitions import Command
 from app.db import Tx
 from app.errors import CandidateAlreadyEnrolled, DomainError, InvalidCsv, NoAccessCodeLeft, UserNotFound
+from app.i18n import gettext
 from app.kit import KitInfo
 from app.models import Candidate, Centre, ExamSession, Membership, User, utcnow
 from app.pdf import Heading
@@ -197,7 +198,9 @@ def enrol_many(tx: Tx, session_id: int, user_id: int, rows: list[tuple[int, Enro
     for line, e in rows:
         key = (codes.identity_key(e.last_name, e.first_name), e.birthdate)
         if key in seen:
-            problems.append({"line": line, "field": "nom", "message": f"doublon de la ligne {seen[key]}"})
+            problems.append(
+                {"line": line, "field": "nom", "message": gettext("doublon de la ligne %(line)s") % {"line": seen[key]}}
+            )
         seen[key] = line
     if problems:
         raise InvalidCsv(problems)
@@ -205,7 +208,7 @@ def enrol_many(tx: Tx, session_id: int, user_id: int, rows: list[tuple[int, Enro
         try:
             enrol_into(tx, exam_session, e, rules, actor)
         except DomainError as refusal:
-            problems.append({"line": line, "field": "nom", "message": refusal.message})
+            problems.append({"line": line, "field": "nom", "message": refusal.text})
     if problems:
         raise InvalidCsv(problems)
     return len(rows)

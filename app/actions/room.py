@@ -56,6 +56,7 @@ from app.errors import (
     TooManyMessages,
     UnknownBulkAction,
 )
+from app.i18n import N_
 from app.kit import KitInfo
 from app.models import Candidate, ExamSession, SessionEvent, utcnow
 from vocabulary import ENDED, Action, CandidateStatus, EventName, ReportCategory, ReportOrigin
@@ -88,7 +89,7 @@ def _plain(value: str) -> str:
 
 def _refuse_controls(value: str, field: str) -> None:
     if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
-        raise InvalidPayload(field, "caractères non autorisés.")
+        raise InvalidPayload(field, N_("caractères non autorisés."))
 
 
 def _one_line(raw: str, field: str, limit: int, too_long: Callable[[int], DomainError]) -> str:

@@ -22,6 +22,7 @@ from app.http import (
     text,
     user_id,
 )
+from app.i18n import N_
 from app.models import User
 from app.redirects import safe_next
 from app.security import password_problem
@@ -36,16 +37,16 @@ def _lowered_email(body: dict[str, object]) -> str:
     # Lower case can be longer than what was typed ('İ' becomes two characters).
     email = text(body, "email", max_length=254).lower()
     if len(email) > 254:
-        raise InvalidPayload("email", "254 caractères au maximum.")
+        raise InvalidPayload("email", N_("254 caractères au maximum."))
     return email
 
 
 def _password(body: dict[str, object], name: str = "password") -> str:
     password = body.get(name)
     if not isinstance(password, str) or len(password) > 200:
-        raise InvalidPayload(name, "champ obligatoire.")
+        raise InvalidPayload(name, N_("champ obligatoire."))
     if not is_text(password):
-        raise InvalidPayload(name, "caractères non autorisés.")
+        raise InvalidPayload(name, N_("caractères non autorisés."))
     return password
 
 
@@ -53,14 +54,14 @@ def _new_password(body: dict[str, object], name: str) -> str:
     password = _password(body, name)
     problem = password_problem(password)
     if problem:
-        raise InvalidPayload(name, problem + ".")
+        raise InvalidPayload(name, problem)
     return password
 
 
 def _email(body: dict[str, object]) -> str:
     email = _lowered_email(body)
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
-        raise InvalidPayload("email", "adresse e-mail invalide.")
+        raise InvalidPayload("email", N_("adresse e-mail invalide."))
     return email
 
 

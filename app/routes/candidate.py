@@ -21,6 +21,7 @@ from app.http import (
     spend_budget,
     text,
 )
+from app.i18n import N_
 
 
 async def join(request: Request) -> Response:
@@ -70,9 +71,9 @@ async def answers(request: Request) -> Response:
     question_id = text(body, "question_id", max_length=20)
     choice = body.get("answer")
     if isinstance(choice, bool) or not isinstance(choice, int):
-        raise InvalidPayload("answer", "doit être le numéro (entier) du choix.")
+        raise InvalidPayload("answer", N_("doit être le numéro (entier) du choix."))
     if not 0 <= choice < 100:
-        raise InvalidPayload("answer", "réponse hors des choix proposés.")
+        raise InvalidPayload("answer", N_("réponse hors des choix proposés."))
     claim = candidate_claim(request)
     services = services_of(request)
     state = await services.db.write(lambda tx: candidate_test.answer(tx, claim, question_id, choice, services.rules))

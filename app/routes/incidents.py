@@ -14,6 +14,7 @@ from starlette.routing import Route
 from app.actions import alerts, closing, reports
 from app.errors import InvalidPayload
 from app.http import candidate_claim, json_body, json_response, path_id, services_of, text, user_id
+from app.i18n import N_
 from vocabulary import AlertCategory, ReportCategory
 
 log = logging.getLogger("surveillance.supervision")
@@ -23,7 +24,7 @@ def choice(body: dict[str, Any], name: str, allowed: Iterable[str]) -> str:
     value = body.get(name)
     options = list(allowed)
     if not isinstance(value, str) or value not in options:
-        raise InvalidPayload(name, f"valeur attendue parmi : {', '.join(options)}.")
+        raise InvalidPayload(name, N_("valeur attendue parmi : %(options)s."), options=", ".join(options))
     return value
 
 
@@ -76,7 +77,7 @@ async def edit_report(request: Request) -> Response:
     uid, sid, cid, rid = user_id(request), path_id(request, "sid"), path_id(request, "id"), path_id(request, "rid")
     body = await json_body(request)
     if "category" not in body and "comment" not in body:
-        raise InvalidPayload("category", "indiquez la catégorie ou le commentaire à modifier.")
+        raise InvalidPayload("category", N_("indiquez la catégorie ou le commentaire à modifier."))
     category = choice(body, "category", ReportCategory) if "category" in body else None
     comment = None
     if "comment" in body:

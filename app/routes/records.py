@@ -14,22 +14,23 @@ from app import records
 from app.actions import closing, reports
 from app.errors import InvalidPayload
 from app.http import attachment, json_body, json_response, path_id, services_of, text, user_id
+from app.i18n import N_
 from app.routes.incidents import reason_of
 
 
 def _reasons(body: dict[str, Any]) -> dict[int, reports.Reason]:
     raw = body.get("reasons", [])
     if not isinstance(raw, list) or len(raw) > 1000:
-        raise InvalidPayload("reasons", "doit être une liste de motifs.")
+        raise InvalidPayload("reasons", N_("doit être une liste de motifs."))
     reasons: dict[int, reports.Reason] = {}
     for item in raw:
         if not isinstance(item, dict):
-            raise InvalidPayload("reasons", "chaque motif est un objet {candidate_id, category, comment}.")
+            raise InvalidPayload("reasons", N_("chaque motif est un objet {candidate_id, category, comment}."))
         cid = item.get("candidate_id")
         if isinstance(cid, bool) or not isinstance(cid, int) or not 0 < cid < 2**31:
-            raise InvalidPayload("reasons", "candidate_id invalide.")
+            raise InvalidPayload("reasons", N_("candidate_id invalide."))
         if cid in reasons:
-            raise InvalidPayload("reasons", "un seul motif par candidat.")
+            raise InvalidPayload("reasons", N_("un seul motif par candidat."))
         reasons[cid] = reason_of(item)
     return reasons
 

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from app.actions import room
 from app.errors import InvalidPayload
 from app.http import attachment, integer, json_body, json_response, path_id, services_of, user_id
+from app.i18n import N_
 from app.kit import render_kit
 from app.routes.incidents import reason_of
 
@@ -22,7 +23,7 @@ log = logging.getLogger("surveillance.supervision")
 def _optional_text(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is not None and not isinstance(value, str):
-        raise InvalidPayload(name, "doit être une chaîne de caractères.")
+        raise InvalidPayload(name, N_("doit être une chaîne de caractères."))
     return value
 
 
@@ -35,18 +36,18 @@ def _ids(body: dict[str, Any]) -> list[int] | None:
     """`candidate_ids` (a list of numbers) or `all_in_progress: true`, never both."""
     everyone = body.get("all_in_progress", False)
     if not isinstance(everyone, bool):
-        raise InvalidPayload("all_in_progress", "doit valoir true ou false.")
+        raise InvalidPayload("all_in_progress", N_("doit valoir true ou false."))
     raw = body.get("candidate_ids")
     if everyone:
         if raw is not None:
-            raise InvalidPayload("candidate_ids", "à omettre avec all_in_progress.")
+            raise InvalidPayload("candidate_ids", N_("à omettre avec all_in_progress."))
         return None
     if not isinstance(raw, list) or not raw:
-        raise InvalidPayload("candidate_ids", "liste des candidats sélectionnés attendue.")
+        raise InvalidPayload("candidate_ids", N_("liste des candidats sélectionnés attendue."))
     if len(raw) > room.BULK_MAX:
-        raise InvalidPayload("candidate_ids", f"{room.BULK_MAX} candidats au maximum.")
+        raise InvalidPayload("candidate_ids", N_("%(limit)s candidats au maximum."), limit=room.BULK_MAX)
     if any(isinstance(i, bool) or not isinstance(i, int) or not 0 < i < 2**31 for i in raw):
-        raise InvalidPayload("candidate_ids", "numéros de candidats attendus.")
+        raise InvalidPayload("candidate_ids", N_("numéros de candidats attendus."))
     return [int(i) for i in raw]
 
 
@@ -105,7 +106,7 @@ async def bulk(request: Request) -> Response:
     body = await json_body(request)
     action = body.get("action")
     if not isinstance(action, str):
-        raise InvalidPayload("action", "champ obligatoire.")
+        raise InvalidPayload("action", N_("champ obligatoire."))
     ids = _ids(body)
     message = _optional_text(body, "message")
     # Ending tests takes the reason « Terminer le test » takes (optional, as there).
@@ -124,7 +125,7 @@ async def message(request: Request) -> Response:
     text = _required_text(body, "text")
     to = body.get("candidate_id")
     if to is not None and (isinstance(to, bool) or not isinstance(to, int) or not 0 < to < 2**31):
-        raise InvalidPayload("candidate_id", "numéro de candidat attendu.")
+        raise InvalidPayload("candidate_id", N_("numéro de candidat attendu."))
     s = services_of(request)
     sent = await s.db.write(lambda tx: room.send_message(tx, sid, uid, text, to, s.rules))
     _logged(request, "message", session_id=sid, candidate_id=to)
