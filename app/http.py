@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
+from app import i18n
 from app.actions.logins import Login
 from app.errors import (
     DomainError,
@@ -38,6 +39,7 @@ MAX_JSON_BYTES = 64 * 1024
 # Where the Logins middleware leaves the request's login session (scope key).
 LOGIN_SCOPE_KEY = "surveillance.login"
 MAX_UPLOAD_BYTES = 1024 * 1024
+LANG_MAX_AGE = 365 * 24 * 3600
 
 
 def services_of(conn: HTTPConnection) -> Services:
@@ -242,6 +244,13 @@ def _set_cookie(response: Response, request: Request, name: str, value: str, max
     # Path "/" and no Domain: both required by the __Host- prefix.
     response.set_cookie(
         cookie_name(name, secure), value, max_age=max_age, path="/", httponly=True, samesite="lax", secure=secure
+    )
+
+
+def set_lang_cookie(response: Response, request: Request, locale: str) -> None:
+    # Read by the Locale middleware (app.i18n) on every request: nothing secret, a year long.
+    response.set_cookie(
+        i18n.COOKIE, locale, max_age=LANG_MAX_AGE, path="/", samesite="lax", secure=secure_connection(request)
     )
 
 

@@ -19,7 +19,7 @@ from app.errors import DomainError, HttpRefusal, InternalError, MethodNotAllowed
 from app.http import error_response
 from app.i18n import Locale
 from app.middleware import JsonOnly, Logins, RequestLog, SameOrigin, SecurityHeaders
-from app.routes import auth, candidate, centre, i18n, incidents, live, ops, pages, records, room, supervision
+from app.routes import auth, candidate, centre, i18n, incidents, language, live, ops, pages, records, room, supervision
 from app.services import Services
 from app.settings import Settings, load_settings
 
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *ops.routes,
         *i18n.routes,
         *pages.routes,
+        *language.routes,
         Mount("/static", app=services.assets, name="static"),
     ]
     app = Starlette(

@@ -13,6 +13,7 @@ from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import i18n
 from app.actions import logins
 from app.errors import CsrfRejected, DomainError, UnsupportedMediaType
 from app.http import LOGIN_SCOPE_KEY, login_claim, services_of
@@ -219,7 +220,7 @@ class Logins:
             claim = login_claim(conn)
             if claim is not None:
                 try:
-                    scope[LOGIN_SCOPE_KEY] = await logins.authenticate(services_of(conn).db, claim)
+                    found = scope[LOGIN_SCOPE_KEY] = await logins.authenticate(services_of(conn).db, claim)
                 except DomainError as exc:
                     # The database is down: say so rather than "not logged in", which would
                     # send the pages to the login form.
@@ -228,4 +229,7 @@ class Logins:
                         return
                     await send({"type": "websocket.close", "code": 1013, "reason": "Service indisponible."})
                     return
+                if found is not None and found.locale:
+                    # The account's own choice outranks the cookie and the browser (app.i18n).
+                    i18n.current.set(i18n.negotiate(found.locale))
         await self.app(scope, receive, send)

@@ -28,6 +28,8 @@ class User(SQLModel, table=True):
     first_name: str = Field(max_length=100)
     last_name: str = Field(max_length=100)
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # The language chosen with the switch while logged in (app.i18n.LOCALES); None: not chosen.
+    locale: str | None = Field(default=None, max_length=10)
 
 
 class Centre(SQLModel, table=True):

@@ -118,3 +118,8 @@ def whoami(db: Session, user_id: int) -> tuple[User, list[Centre]]:
         ).scalars()
     )
     return user, centres
+
+
+def set_locale(tx: Tx, user_id: int, locale: str) -> None:
+    """Remember the account's language: applied wherever it logs in next (app.middleware.Logins)."""
+    tx.db.execute(update(User).where(col(User.id) == user_id).values(locale=locale))

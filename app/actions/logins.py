@@ -23,7 +23,7 @@ from sqlmodel import Session, col
 
 from app.db import Database, Tx
 from app.errors import DomainError, NotFound
-from app.models import LoginSession, utcnow
+from app.models import LoginSession, User, utcnow
 from app.security import LOGIN_MAX_AGE, LoginClaim
 
 log = logging.getLogger("surveillance.logins")
@@ -37,6 +37,8 @@ KEY_BYTES = 32
 class Login:
     user_id: int
     session_id: int
+    # The account's chosen language, found in the same lookup (None: never chosen).
+    locale: str | None = None
 
 
 def key_hash(key: str) -> str:
@@ -73,8 +75,18 @@ async def authenticate(db: Database, claim: LoginClaim) -> Login | None:
     hashed = key_hash(claim.key)
 
     def find(s: Session) -> Any:
-        columns = (LoginSession.id, LoginSession.user_id, LoginSession.expires_at, LoginSession.last_seen_at)
-        return s.execute(select(*(col(c) for c in columns)).where(col(LoginSession.key_hash) == hashed)).first()
+        columns = (
+            LoginSession.id,
+            LoginSession.user_id,
+            LoginSession.expires_at,
+            LoginSession.last_seen_at,
+            User.locale,
+        )
+        return s.execute(
+            select(*(col(c) for c in columns))
+            .join(User, col(User.id) == col(LoginSession.user_id))
+            .where(col(LoginSession.key_hash) == hashed)
+        ).first()
 
     row = await db.read(find)
     now = utcnow()
@@ -90,7 +102,7 @@ async def authenticate(db: Database, claim: LoginClaim) -> Login | None:
         except (SQLAlchemyError, DomainError) as exc:
             # Only a display value: a busy database must not log anyone out.
             log.warning("last_seen not updated: %s", type(exc).__name__)
-    return Login(user_id=row.user_id, session_id=row.id)
+    return Login(user_id=row.user_id, session_id=row.id, locale=row.locale)
 
 
 def list_sessions(db: Session, login: Login) -> list[dict[str, Any]]:

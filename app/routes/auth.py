@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app import i18n
 from app.actions import accounts, logins
 from app.errors import InvalidPayload
 from app.http import (
@@ -17,6 +18,7 @@ from app.http import (
     path_id,
     require_login,
     services_of,
+    set_lang_cookie,
     set_login_cookie,
     spend_budget,
     text,
@@ -94,6 +96,9 @@ async def login(request: Request) -> Response:
     response = json_response({"user": user_json(user), "next": safe_next(body.get("next"))})
     assert user.id is not None
     set_login_cookie(response, request, user.id, key)
+    if i18n.supported(user.locale):
+        # The account's language follows it to this browser, and stays after logging out.
+        set_lang_cookie(response, request, str(user.locale))
     return response
 
 

@@ -95,7 +95,6 @@ def candidate_verdict(token: int) -> Verdict:
     return judge
 
 
-
 async def _admit(websocket: WebSocket, services: Services) -> bool:
     # Close codes only exist once accepted, so refusals accept then close with a reason.
     await websocket.accept()
