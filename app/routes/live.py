@@ -14,6 +14,7 @@ from app.actions import candidate_test, guards, logins
 from app.db import Database
 from app.errors import DomainError, OpenedElsewhere
 from app.http import candidate_claim, current_login, services_of
+from app.i18n import N_, gettext
 from app.security import origin_allowed
 from app.services import Services
 from realtime.sockets import Handle, Verdict, serve_candidate_feed, serve_session_feed
@@ -23,10 +24,10 @@ CLOSE_POLICY = CloseCode.POLICY
 CLOSE_NOT_LOGGED_IN = CloseCode.NOT_LOGGED_IN
 CLOSE_NO_ACCESS = CloseCode.NO_ACCESS
 
-REPLACED = (CloseCode.REPLACED, "Ouvert dans un autre onglet ou sur un autre appareil.")
-ELSEWHERE = (CloseCode.ELSEWHERE, "Votre test a été ouvert sur un autre poste.")
-OVER = (CloseCode.OVER, "Votre test de certification est terminé.")
-REVOKED = (CloseCode.REVOKED, "Votre accès à la surveillance de cette session a été retiré par le centre.")
+REPLACED = (CloseCode.REPLACED, N_("Ouvert dans un autre onglet ou sur un autre appareil."))
+ELSEWHERE = (CloseCode.ELSEWHERE, N_("Votre test a été ouvert sur un autre poste."))
+OVER = (CloseCode.OVER, N_("Votre test de certification est terminé."))
+REVOKED = (CloseCode.REVOKED, N_("Votre accès à la surveillance de cette session a été retiré par le centre."))
 
 
 class Caps:
@@ -99,7 +100,7 @@ async def _admit(websocket: WebSocket, services: Services) -> bool:
     # Close codes only exist once accepted, so refusals accept then close with a reason.
     await websocket.accept()
     if not origin_allowed(websocket.headers, websocket.url.scheme, services.settings.allowed_origins):
-        await websocket.close(CLOSE_POLICY, "Origine refusée.")
+        await websocket.close(CLOSE_POLICY, gettext("Origine refusée."))
         return False
     return True
 
@@ -110,14 +111,14 @@ async def supervisor_live(websocket: WebSocket) -> None:
         return
     claim = current_login(websocket)
     if claim is None:
-        await websocket.close(CLOSE_NOT_LOGGED_IN, "Vous devez être connecté.")
+        await websocket.close(CLOSE_NOT_LOGGED_IN, gettext("Vous devez être connecté."))
         return
     raw = websocket.path_params.get("sid", "")
     session_id = int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdecimal() and len(raw) < 10 else 0
     try:
         await services.db.read(lambda db: guards.require_supervisor(db, session_id, claim.user_id))
     except DomainError:
-        await websocket.close(CLOSE_NO_ACCESS, "Accès refusé à cette session.")
+        await websocket.close(CLOSE_NO_ACCESS, gettext("Accès refusé à cette session."))
         return
     key, handle = ("supervisor", session_id, claim.user_id), Handle()
     caps(services).enter(key, handle, services.settings.supervisor_sockets)
@@ -151,7 +152,7 @@ async def _until_logged_out(services: Services, login: logins.Login, handle: Han
         await asyncio.sleep(every)
         with contextlib.suppress(DomainError):
             if not await services.login_checks.still_open(login, max_age=every / 2):
-                handle.close(CLOSE_NOT_LOGGED_IN, "Vous avez été déconnecté.")
+                handle.close(CLOSE_NOT_LOGGED_IN, gettext("Vous avez été déconnecté."))
                 return
 
 
@@ -163,10 +164,10 @@ async def candidate_live(websocket: WebSocket) -> None:
     try:
         join = await services.db.read(lambda db: candidate_test.listening_join(db, claim))
     except OpenedElsewhere:
-        await websocket.close(*ELSEWHERE)
+        await websocket.close(ELSEWHERE[0], gettext(ELSEWHERE[1]))
         return
     except DomainError:
-        await websocket.close(CLOSE_NOT_LOGGED_IN, "Rejoignez d'abord la session.")
+        await websocket.close(CLOSE_NOT_LOGGED_IN, gettext("Rejoignez d'abord la session."))
         return
     assert claim is not None
     sid, cid = claim.session_id, claim.candidate_id

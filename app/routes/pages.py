@@ -15,16 +15,17 @@ from app import labels
 from app.actions import accounts, centres, supervision
 from app.errors import DomainError, NotAuthenticated, SessionFinalized
 from app.http import optional_user_id, services_of
+from app.i18n import N_, gettext
 from app.redirects import safe_next
 from app.views import me_view
 
 # Only messages the pages themselves name travel in a URL, never free text:
 # someone could otherwise craft a link that makes the app say anything.
 ACCESS_NOTICES = {
-    "acces": "Vous n'avez pas accès à la surveillance de cette session. Saisissez son numéro et son mot de passe.",
-    "quitte": "Vous avez quitté la surveillance de la session.",
-    "finalisee": "Cette session est finalisée : la surveillance est terminée.",
-    "retire": "Votre accès à la surveillance de cette session a été retiré par le centre de certification.",
+    "acces": N_("Vous n'avez pas accès à la surveillance de cette session. Saisissez son numéro et son mot de passe."),
+    "quitte": N_("Vous avez quitté la surveillance de la session."),
+    "finalisee": N_("Cette session est finalisée : la surveillance est terminée."),
+    "retire": N_("Votre accès à la surveillance de cette session a été retiré par le centre de certification."),
 }
 
 
@@ -78,12 +79,13 @@ async def supervision_access(request: Request) -> Response:
     if optional_user_id(request) is None:
         return _to_login(request)
     prefill = request.query_params.get("session", "")
+    notice = ACCESS_NOTICES.get(request.query_params.get("info", ""))
     return await _render(
         request,
         "supervision_access.html",
         private=True,
         prefill=prefill if prefill.isdecimal() and len(prefill) < 10 else "",
-        notice=ACCESS_NOTICES.get(request.query_params.get("info", ""), ""),
+        notice=gettext(notice) if notice else "",
     )
 
 
@@ -152,7 +154,7 @@ async def centre_session(request: Request) -> Response:
         return _to_login(request)
     except DomainError as exc:
         # Not a member of its centre, or no such session: the page says so, in its own words.
-        response = await _render(request, "centre_session.html", private=True, session_id=sid, refusal=exc.message)
+        response = await _render(request, "centre_session.html", private=True, session_id=sid, refusal=exc.text)
         if response.status_code == 200:
             response.status_code = exc.status
         return response
