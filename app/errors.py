@@ -414,7 +414,7 @@ class TimeAdjustmentLimit(DomainError, status=409, code="TIME_ADJUSTMENT_LIMIT")
                 "Le temps de ce candidat est déjà ajusté de %(current)s min : au total, "
                 "l'ajustement doit rester entre %(low)s et +%(high)s minutes."
             ),
-            params={"current": f"{current:+d}", "low": low, "high": high},
+            params={"current": format(current, "+d"), "low": low, "high": high},
         )
 
 
