@@ -1,6 +1,7 @@
 """Every refusal of CONTRACT.md (Errors, Accounts, Centre, Supervision, Candidate), one
-table row each: the status, the `{"error": {"code", "message"}}` shape, a French
-message, no leak, and nothing changed in the database.
+table row each: the status, the `{"error": {"code", "message"}}` shape, a French message
+(asked in English: the same code and details, the words in English), no leak, and nothing
+changed in the database.
 
 One scene per backend is built once through the API (module scope) and every case runs
 against it; since no case may change anything, the scene stays the same throughout. The
@@ -24,7 +25,7 @@ import pytest_asyncio
 from sqlalchemy import create_engine, text
 from starlette.applications import Starlette
 
-from app import migrate
+from app import i18n, migrate
 from app.errors import INCORRECT_DATA, INVALID_SESSION_OR_CODE, NOT_AUTHORIZED_TO_JOIN
 from app.main import create_app
 from app.settings import load_settings
@@ -1227,26 +1228,30 @@ async def test_case_ids_are_unique() -> None:
 # ---------------------------------------------------------------- running a case
 
 
-async def send(scene: Scene, case: Case) -> httpx.Response:
+async def send(scene: Scene, case: Case, language: str | None = None) -> httpx.Response:
     ids = scene.ids
     path = case.path.format(**ids)
+    headers = case.headers
+    if language is not None:
+        headers = {**({"Origin": ORIGIN} if headers is None else headers), "Accept-Language": language}
     kwargs: dict[str, Any] = {}
     if isinstance(case.body, bytes):
         kwargs["content"] = case.body
         kwargs["headers"] = {"Content-Type": case.content_type or "application/json"}
     elif case.body is not None and case.method != "GET":
         kwargs["json"] = case.body(ids)
-    async with scene.client(case.who, case.headers) as c:
+    async with scene.client(case.who, headers) as c:
         return await c.request(case.method, path, **kwargs)
 
 
-def assert_clean_error(r: httpx.Response, scene: Scene, who: str) -> dict[str, Any]:
+def assert_clean_error(r: httpx.Response, scene: Scene, who: str, french: bool = True) -> dict[str, Any]:
     assert r.headers["content-type"].startswith("application/json"), r.headers
     body = r.json()
     assert isinstance(body, dict) and set(body["error"]) == {"code", "message"}, body
     code, message = body["error"]["code"], body["error"]["message"]
     assert re.fullmatch(r"[A-Z][A-Z0-9_]+", code)
-    assert isinstance(message, str) and message.strip() and FRENCH.search(message), message
+    assert isinstance(message, str) and message.strip(), message
+    assert bool(FRENCH.search(message)) or not french, message
     lowered = r.text.lower()
     for leak in LEAKS:
         assert leak not in lowered, (leak, r.text)
@@ -1274,6 +1279,40 @@ async def test_refusal(scene: Scene, case: Case) -> None:
         assert all(isinstance(row["message"], str) and row["message"] for row in body["rows"])
     if case.status == 429 or "retry_after_seconds" in body:
         raise AssertionError(f"unexpected rate limit: {body}")
+    assert digest(scene.app) == before, "a refused request changed the database"
+
+
+def _in_english(french: str) -> str:
+    token = i18n.current.set("en")
+    try:
+        return i18n.gettext(french)
+    finally:
+        i18n.current.reset(token)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+async def test_refusal_in_english(scene: Scene, case: Case) -> None:
+    """The same refusal asked in French then in English: same status, code and details, the
+    words translated (the French run is the contract's, checked by test_refusal)."""
+    _forget_attempts(scene.app)
+    before = digest(scene.app)
+    french = await send(scene, case, "fr")
+    _forget_attempts(scene.app)
+    english = await send(scene, case, "en-GB,en;q=0.9")
+    assert english.status_code == french.status_code == case.status, english.text
+    fr_body = assert_clean_error(french, scene, case.who)
+    en_body = assert_clean_error(english, scene, case.who, french=False)
+    fr_words, en_words = fr_body["error"].pop("message"), en_body["error"].pop("message")
+    assert en_words != fr_words, en_words
+    if case.message is not None:
+        assert en_words == _in_english(case.message) != case.message
+    if case.field is not None:
+        assert case.field in en_words
+    rows = en_body.pop("rows", None), fr_body.pop("rows", None)
+    if rows[0] is not None:
+        assert [(r["line"], r["field"]) for r in rows[0]] == [(r["line"], r["field"]) for r in rows[1] or []]
+        assert [r["message"] for r in rows[0]] != [r["message"] for r in rows[1] or []]
+    assert en_body == fr_body
     assert digest(scene.app) == before, "a refused request changed the database"
 
 
