@@ -1,0 +1,71 @@
+"""The language switch by keyboard alone: from French to English and back, remembered by the
+account, and axe clean on the English pages."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import NewContext, Server
+from tests.browser.support import api_login
+from tests.browser.test_accessibility import AXE, Audit
+
+pytestmark = pytest.mark.browser
+
+
+def tab_to(page: Page, name: str, limit: int = 30) -> None:
+    """Press Tab until the focused control is called `name`, as a keyboard user would."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement && document.activeElement.textContent.trim()")
+        if focused == name:
+            return
+    raise AssertionError(f"no control named {name!r} within {limit} presses of Tab")
+
+
+def test_switch_by_keyboard_then_english_pages_are_axe_clean(server: Server, new_context: NewContext) -> None:
+    if not AXE.exists():
+        pytest.fail("axe-core missing: npm install --prefix .cache axe-core@4 (scripts/test does it)")
+    audit = Audit()
+    page = new_context(locale="fr-FR").new_page()
+    page.goto("/connexion?next=/centre")
+    expect(page.get_by_role("heading", name="Connectez-vous")).to_be_visible()
+    switch = page.get_by_role("form", name="Langue").get_by_role("button", name="English")
+    expect(switch).to_have_attribute("lang", "en")
+
+    tab_to(page, "English")
+    page.keyboard.press("Enter")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_url(f"{server.base}/connexion?next=/centre")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(page.get_by_role("link", name="Skip to content")).to_be_attached()
+    audit.check(page, "login (en)")
+    for path in ("/", "/certification", "/surveillance/aide", "/nulle-part"):
+        page.goto(path)
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        audit.check(page, f"{path} (en)")
+
+    # Logged in: the account remembers English; another browser, French by default, follows it.
+    staff = new_context(locale="fr-FR")
+    api_login(staff, server)
+    mine = staff.new_page()
+    mine.goto("/compte")
+    expect(mine.get_by_role("heading", name="Mon compte")).to_be_visible()
+    tab_to(mine, "English")
+    mine.keyboard.press("Enter")
+    expect(mine.get_by_role("heading", name="My account")).to_be_visible()
+    audit.check(mine, "account (en)")
+    mine.goto("/centre")
+    audit.check(mine, "centre (en)")
+
+    elsewhere = new_context(locale="fr-FR")
+    api_login(elsewhere, server)
+    again = elsewhere.new_page()
+    again.goto("/compte")
+    expect(again.get_by_role("heading", name="My account")).to_be_visible()
+    tab_to(again, "Français")
+    again.keyboard.press("Enter")
+    expect(again.get_by_role("heading", name="Mon compte")).to_be_visible()
+    expect(again.locator("html")).to_have_attribute("lang", "fr")
+
+    assert audit.blocking() == {}
