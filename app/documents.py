@@ -17,14 +17,9 @@ from babel.dates import format_date, format_time, get_timezone_location
 from babel.numbers import format_decimal
 
 from app import i18n
+from app.i18n import N_ as N_  # the marker, where the documents name it
 
 _HOUR = re.compile(r"^\s*(\d{1,2})[:h](\d{2})\s*$")
-
-
-def N_(message: str) -> str:
-    """Marks a French text for extraction where no language is known yet (a module's table);
-    it is translated with `_()` where it is drawn."""
-    return message
 
 
 @contextmanager
@@ -52,14 +47,9 @@ def city(tz: dt.tzinfo) -> str:
     return str(get_timezone_location(tz, locale=i18n.babel_locale(), return_city=True))
 
 
-# A short date as each language writes it, the same as on the pages: the French one is the
-# guide's (28/12/2021); the English one names the month, which no reader can take for the day.
-_DAY = {"fr": "dd/MM/yyyy", "en": "d MMM yyyy"}
-
-
 def day(value: dt.date) -> str:
-    locale = i18n.current.get()
-    return str(format_date(value, _DAY.get(locale, "medium"), locale=locale))
+    """The short date the pages show too (28/12/2021, 28 Dec 2021): app.i18n.format_date."""
+    return i18n.format_date(value)
 
 
 def long_day(value: dt.date) -> str:

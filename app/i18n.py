@@ -188,13 +188,14 @@ def N_(message: str) -> str:
     return message
 
 
-# A short date as each language writes it: the French one is the guide's (28/12/2021).
+# A short date as each language writes it, on pages and documents alike: the French one is
+# the guide's (28/12/2021); the English one names the month, which no reader takes for the day.
 _DATE_PATTERNS = {"fr": "dd/MM/yyyy", "en": "d MMM yyyy"}
 
 
 def format_date(value: dt.date, locale: str | None = None) -> str:
     code = locale or current.get()
-    return format_babel_date(value, _DATE_PATTERNS.get(code, "medium"), locale=code)
+    return str(format_babel_date(value, _DATE_PATTERNS.get(code, "medium"), locale=code))
 
 
 @dataclass(frozen=True)

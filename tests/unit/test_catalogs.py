@@ -53,7 +53,9 @@ def forms(message: Message) -> list[str]:
 
 
 def key(message: Message) -> str:
-    return message.id if isinstance(message.id, str) else message.id[0]
+    """The msgid (the singular of a plural pair), after its context when it has one."""
+    msgid = message.id if isinstance(message.id, str) else message.id[0]
+    return f"{message.context}|{msgid}" if message.context else msgid
 
 
 def untranslated(fresh: Catalog, known: dict[str, Message]) -> list[str]:

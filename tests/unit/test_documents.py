@@ -332,7 +332,8 @@ def test_a_msgid_shared_by_pages_and_documents_reads_the_same_in_both() -> None:
         po = folder / f"{domain}.po"
         if po.exists():
             with po.open("rb") as source:
-                catalogs[domain] = {m.id: m.string for m in read_po(source, locale="en") if m.id}
+                # A msgctxt makes another entry: (context, msgid) is what gettext looks up.
+                catalogs[domain] = {(m.context, m.id): m.string for m in read_po(source, locale="en") if m.id}
     assert "documents" in catalogs
     for domain, entries in catalogs.items():
         for other, others in catalogs.items():
