@@ -273,7 +273,7 @@ def bulk(
     if change is None:
         raise UnknownBulkAction()
     if reason is not None and action != "end_test":
-        raise InvalidPayload("category", "un motif ne s'indique que pour terminer des tests.")
+        raise InvalidPayload("category", N_("un motif ne s'indique que pour terminer des tests."))
     text = pause_message(message) if action == "pause" else ""
     if candidate_ids is None and action == "confirm_presence":
         raise SelectionRequired()
