@@ -17,7 +17,8 @@ def tab_to(page: Page, name: str, limit: int = 30) -> None:
     """Press Tab until the focused control is called `name`, as a keyboard user would."""
     for _ in range(limit):
         page.keyboard.press("Tab")
-        focused = page.evaluate("document.activeElement && document.activeElement.textContent.trim()")
+        # innerText: what is shown (a phone shows the code, a desk the language's name).
+        focused = page.evaluate("document.activeElement && document.activeElement.innerText.trim()")
         if focused == name:
             return
     raise AssertionError(f"no control named {name!r} within {limit} presses of Tab")
@@ -67,5 +68,15 @@ def test_switch_by_keyboard_then_english_pages_are_axe_clean(server: Server, new
     again.keyboard.press("Enter")
     expect(again.get_by_role("heading", name="Mon compte")).to_be_visible()
     expect(again.locator("html")).to_have_attribute("lang", "fr")
+
+    # A phone shows the code; the button's name still holds both what is seen and the name.
+    phone = new_context(locale="fr-FR", viewport={"width": 360, "height": 640}).new_page()
+    phone.goto("/connexion")
+    small = phone.get_by_role("button", name="EN English", exact=True)
+    expect(small).to_be_visible()
+    expect(small.locator(".lang-switch__code")).to_be_visible()
+    hidden = small.locator(".lang-switch__name").bounding_box()
+    assert hidden is not None and hidden["width"] <= 1 and hidden["height"] <= 1
+    audit.check(phone, "login on a phone (fr)")
 
     assert audit.blocking() == {}

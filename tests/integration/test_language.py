@@ -28,9 +28,16 @@ def saved_locale(app: Starlette, email: str) -> str | None:
 async def test_every_page_has_the_switch_to_the_other_language(client: httpx.AsyncClient) -> None:
     for path in ("/", "/connexion", "/inscription", "/certification", "/surveillance/aide", "/nulle-part"):
         french = (await client.get(path)).text
-        assert 'action="/langue"' in french and 'name="lang" value="en" lang="en">English</button>' in french
+        assert (
+            'action="/langue"' in french
+            and 'name="lang" value="en" lang="en"><span class="lang-switch__code">EN</span> <span class="lang-switch__name">English</span></button>'
+            in french
+        )
         english = (await client.get(path, headers={"Accept-Language": "en"})).text
-        assert 'name="lang" value="fr" lang="fr">Français</button>' in english, path
+        assert (
+            'name="lang" value="fr" lang="fr"><span class="lang-switch__code">FR</span> <span class="lang-switch__name">Français</span></button>'
+            in english
+        ), path
         assert f'name="next" value="{path}"' in english
 
 
