@@ -11,7 +11,6 @@ from typing import Any
 
 from jinja2 import Environment
 
-from app import documents
 from app.i18n import N_, format_date, gettext
 from vocabulary import ENDED, CandidateStatus, SessionStatus
 
@@ -42,12 +41,6 @@ def short_date(value: str | dt.date | None) -> str:
         return ""
 
 
-def session_time(value: str) -> str:
-    """A session's scheduled hour as typed ("11:00"), the language's way (11:00 AM in English);
-    as typed when it is not an hour."""
-    return documents.hour(value) or value
-
-
 def percent(value: int) -> str:
     return gettext("%(value)s %%") % {"value": value}
 
@@ -67,11 +60,6 @@ def centre_status(c: Mapping[str, Any]) -> tuple[str, str]:
 def install(env: Environment) -> None:
     # fr_date: the name the templates used before the dates followed the language.
     env.filters.update(
-        short_date=short_date,
-        fr_date=short_date,
-        session_time=session_time,
-        percent=percent,
-        list_name=list_name,
-        centre_status=centre_status,
+        short_date=short_date, fr_date=short_date, percent=percent, list_name=list_name, centre_status=centre_status
     )
     env.globals.update(CandidateStatus=CandidateStatus, SessionStatus=SessionStatus, ENDED=ENDED)
