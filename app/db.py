@@ -11,14 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session, create_engine
 
@@ -31,12 +30,38 @@ T = TypeVar("T")
 Publish = Callable[[int, dict[str, Any]], Awaitable[None]]
 
 
-@dataclass
 class Tx:
-    """One open write transaction and the events it will publish once committed."""
+    """One open write transaction and the events it will publish once committed.
 
-    db: Session
-    events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    `conn` is the transaction's connection, for Core statements; `db`, an ORM session on
+    the same transaction, is made on first use: the answer path needs none, and making
+    one (with its transaction bookkeeping) costs more than the answer's own statements.
+    """
+
+    def __init__(self, source: Session | Connection) -> None:
+        self.events: list[tuple[int, dict[str, Any]]] = []
+        self._db: Session | None = None
+        if isinstance(source, Session):
+            self._db = source
+            self.conn = source.connection()
+        else:
+            self.conn = source
+
+    @property
+    def db(self) -> Session:
+        if self._db is None:
+            # The session joins the connection's transaction; Database.write commits it.
+            self._db = Session(bind=self.conn, expire_on_commit=False, join_transaction_mode="rollback_only")
+        return self._db
+
+    def flush(self) -> None:
+        """What the ORM session still holds, written into the transaction."""
+        if self._db is not None:
+            self._db.flush()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -167,17 +192,21 @@ class Database:
         """
 
         def work() -> tuple[T | DomainError, list[tuple[int, dict[str, Any]]]]:
-            with Session(self.engine, expire_on_commit=False) as db:
-                db.connection(execution_options={"immediate": True})
-                tx = Tx(db)
+            with self.engine.connect() as conn:
+                conn.execution_options(immediate=True).begin()
+                tx = Tx(conn)
                 try:
-                    result: T | DomainError = fn(tx)
-                except DomainError as refusal:
-                    if not refusal.commit:
-                        db.rollback()
-                        raise
-                    result = refusal
-                db.commit()
+                    try:
+                        result: T | DomainError = fn(tx)
+                    except DomainError as refusal:
+                        if not refusal.commit:
+                            conn.rollback()
+                            raise
+                        result = refusal
+                    tx.flush()
+                    conn.commit()
+                finally:
+                    tx.close()
                 return result, tx.events
 
         result, events = await self._in_thread(work)

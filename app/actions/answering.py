@@ -81,7 +81,7 @@ def lock_and_read(tx: Tx, claim: CandidateClaim | None) -> Locked:
     `locked_candidate`, which names the refusal."""
     row: Row[Any] | None = None
     if claim is not None:
-        row = tx.db.execute(
+        row = tx.conn.execute(
             select(_SESSION.c.status, _SESSION.c.version, *_COLUMNS)
             .join_from(_SESSION, _CANDIDATE, _CANDIDATE.c.session_id == _SESSION.c.id)
             .where(_SESSION.c.id == claim.session_id, _CANDIDATE.c.id == claim.candidate_id)
@@ -135,16 +135,16 @@ def record(
     candidate_row = update(_CANDIDATE).where(_CANDIDATE.c.id == candidate.id).values(changes)
     session_row = update(_SESSION).where(_SESSION.c.id == locked.session_id).values(version=version)
     counted = action in COUNTED_ACTIONS
-    postgres = tx.db.get_bind().dialect.name == "postgresql"
+    postgres = tx.conn.dialect.name == "postgresql"
     if counted or not postgres:
         # Counters are read after the candidate's change; SQLite has no DML in CTEs.
         for statement in (answer_row, candidate_row, session_row):
-            tx.db.execute(statement)
+            tx.conn.execute(statement)
         if counted:
             event["counts"] = session_counts(tx.db, locked.session_id)
-        tx.db.execute(_event_row(locked.session_id, version, candidate.id, actor, event, now))
+        tx.conn.execute(_event_row(locked.session_id, version, candidate.id, actor, event, now))
     else:
-        tx.db.execute(
+        tx.conn.execute(
             _event_row(locked.session_id, version, candidate.id, actor, event, now).add_cte(
                 answer_row.cte("a"), candidate_row.cte("c"), session_row.cte("s")
             )
