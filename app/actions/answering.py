@@ -14,9 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.sql.elements import ColumnElement
 
 from app.actions.eventlog import Actor, envelope, payload_text
 from app.actions.guards import locked_candidate, refuse_if_over
@@ -66,6 +65,46 @@ class CandidateState:
 
 _COLUMNS = [_CANDIDATE.c[f.name] for f in fields(CandidateState)]
 
+# Built once: a statement object keeps its compiled form and cache key, so each answer
+# only binds values (building them per answer cost more than running them).
+_READ = (
+    select(_SESSION.c.status, _SESSION.c.version, *_COLUMNS)
+    .join_from(_SESSION, _CANDIDATE, _CANDIDATE.c.session_id == _SESSION.c.id)
+    .where(_SESSION.c.id == bindparam("p_session"), _CANDIDATE.c.id == bindparam("p_candidate"))
+    # Both rows: after waiting for the session's lock PostgreSQL re-reads the rows it
+    # locks, and only those; an unlocked candidate would be the one seen before the wait,
+    # missing the answer just committed. Every change of a session locks its row first, so
+    # the candidate's lock is never waited for in reverse.
+    .with_for_update()
+)
+_ANSWER_ROW = insert(_ANSWER).values(
+    candidate_id=bindparam("p_candidate"),
+    question_id=bindparam("p_question"),
+    answer=bindparam("p_choice"),
+    correct=bindparam("p_correct"),
+    answered_at=bindparam("p_now"),
+)
+_ANSWERED = (
+    update(_CANDIDATE).where(_CANDIDATE.c.id == bindparam("p_candidate")).values(answered=bindparam("p_answered"))
+)
+# The last answer ends the test: a pending resume request or authorisation means nothing then.
+_FINISHED = _ANSWERED.values(
+    status=bindparam("p_status"), ended_at=bindparam("p_now"), resume_requested=False, resume_authorized=False
+)
+_VERSION = update(_SESSION).where(_SESSION.c.id == bindparam("p_session")).values(version=bindparam("p_version"))
+_EVENT_ROW = insert(_EVENT).values(
+    session_id=bindparam("p_session"),
+    version=bindparam("p_version"),
+    type=bindparam("p_type"),
+    candidate_id=bindparam("p_candidate"),
+    actor_user_id=bindparam("p_actor_user"),
+    actor_name=bindparam("p_actor_name"),
+    payload=bindparam("p_payload"),
+    at=bindparam("p_now"),
+)
+# PostgreSQL: the four writes in one statement, one round trip.
+_ALL_WRITES = _EVENT_ROW.add_cte(_ANSWER_ROW.cte("a"), _ANSWERED.cte("c"), _VERSION.cte("s"))
+
 
 @dataclass(frozen=True, slots=True)
 class Locked:
@@ -81,16 +120,7 @@ def lock_and_read(tx: Tx, claim: CandidateClaim | None) -> Locked:
     `locked_candidate`, which names the refusal."""
     row: Row[Any] | None = None
     if claim is not None:
-        row = tx.conn.execute(
-            select(_SESSION.c.status, _SESSION.c.version, *_COLUMNS)
-            .join_from(_SESSION, _CANDIDATE, _CANDIDATE.c.session_id == _SESSION.c.id)
-            .where(_SESSION.c.id == claim.session_id, _CANDIDATE.c.id == claim.candidate_id)
-            # Both rows: after waiting for the session's lock PostgreSQL re-reads the rows
-            # it locks, and only those; an unlocked candidate would be the one seen before
-            # the wait, missing the answer just committed. Every change of a session
-            # locks its row first, so the candidate's lock is never waited for in reverse.
-            .with_for_update()
-        ).first()
+        row = tx.conn.execute(_READ, {"p_session": claim.session_id, "p_candidate": claim.candidate_id}).first()
     if row is None or claim is None:
         locked_candidate(tx, claim)  # raises the refusal that applies
         raise NotJoined()
@@ -109,61 +139,44 @@ def record(
     question_id: str,
     choice: int,
     correct: bool,
-    ended: bool,
     action: Action,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """Writes the answer already applied to `locked.candidate`, bumps the version and
-    appends the event; returns the candidate's new view (the event's)."""
+    """Writes the answer already applied to `locked.candidate` (its count, and its status
+    and end when it was the last), bumps the version and appends the event; returns the
+    candidate's new view (the event's)."""
     candidate = locked.candidate
     version = locked.version + 1
     actor = Actor.candidate(candidate)
     view = rules.view(candidate, now)
     event = envelope(version, EventName.CANDIDATE_UPDATED, action, actor, now)
     event["candidate"] = view
-    answer_row = insert(_ANSWER).values(
-        candidate_id=candidate.id, question_id=question_id, answer=choice, correct=correct, answered_at=now
-    )
-    changes: dict[str, Any] = {"answered": candidate.answered}
-    if ended:
-        changes |= {
-            "status": candidate.status,
-            "ended_at": candidate.ended_at,
-            "resume_requested": False,
-            "resume_authorized": False,
-        }
-    candidate_row = update(_CANDIDATE).where(_CANDIDATE.c.id == candidate.id).values(changes)
-    session_row = update(_SESSION).where(_SESSION.c.id == locked.session_id).values(version=version)
-    counted = action in COUNTED_ACTIONS
-    postgres = tx.conn.dialect.name == "postgresql"
-    if counted or not postgres:
-        # Counters are read after the candidate's change; SQLite has no DML in CTEs.
-        for statement in (answer_row, candidate_row, session_row):
-            tx.conn.execute(statement)
-        if counted:
+    values: dict[str, Any] = {
+        "p_session": locked.session_id,
+        "p_candidate": candidate.id,
+        "p_question": question_id,
+        "p_choice": choice,
+        "p_correct": correct,
+        "p_now": now,
+        "p_answered": candidate.answered,
+        "p_status": candidate.status,
+        "p_version": version,
+        "p_type": EventName.CANDIDATE_UPDATED,
+        "p_actor_user": actor.user_id,
+        "p_actor_name": actor.name,
+    }
+    finished = action == Action.FINISHED
+    if finished or tx.conn.dialect.name != "postgresql":
+        # The counters are read after the candidate's change; SQLite has no DML in CTEs.
+        tx.conn.execute(_ANSWER_ROW, values)
+        tx.conn.execute(_FINISHED if finished else _ANSWERED, values)
+        tx.conn.execute(_VERSION, values)
+        if action in COUNTED_ACTIONS:
             event["counts"] = session_counts(tx.db, locked.session_id)
-        tx.conn.execute(_event_row(locked.session_id, version, candidate.id, actor, event, now))
+        values["p_payload"] = payload_text(event)
+        tx.conn.execute(_EVENT_ROW, values)
     else:
-        tx.conn.execute(
-            _event_row(locked.session_id, version, candidate.id, actor, event, now).add_cte(
-                answer_row.cte("a"), candidate_row.cte("c"), session_row.cte("s")
-            )
-        )
+        values["p_payload"] = payload_text(event)
+        tx.conn.execute(_ALL_WRITES, values)
     tx.events.append((locked.session_id, event))
     return view
-
-
-def _event_row(
-    session_id: int, version: int, candidate_id: int, actor: Actor, event: dict[str, Any], now: dt.datetime
-) -> Any:
-    values: dict[str, ColumnElement[Any] | Any] = {
-        "session_id": session_id,
-        "version": version,
-        "type": EventName.CANDIDATE_UPDATED,
-        "candidate_id": candidate_id,
-        "actor_user_id": actor.user_id,
-        "actor_name": actor.name,
-        "payload": payload_text(event),
-        "at": now,
-    }
-    return insert(_EVENT).values(values)

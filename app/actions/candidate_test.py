@@ -208,15 +208,14 @@ def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, 
     assert isinstance(after, CandidateStatus)
     now = utcnow()
     candidate.answered += 1
-    ended = after != candidate.status
-    if ended:
+    if after != candidate.status:
         candidate.status = after
         candidate.ended_at = now
         # A pending resume request or authorisation means nothing once the test is over.
         candidate.resume_requested = False
         candidate.resume_authorized = False
     action = Action.FINISHED if candidate.status == CandidateStatus.FINISHED else Action.ANSWERED
-    view = answering.record(tx, rules, locked, question_id, choice, choice == question.answer, ended, action, now)
+    view = answering.record(tx, rules, locked, question_id, choice, choice == question.answer, action, now)
     return test_state(candidate, rules, now, view)
 
 
