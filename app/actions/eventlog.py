@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -122,8 +123,8 @@ def envelope(version: int, name: EventName, action: Action, actor: Actor | None,
 
 
 def payload_text(event: dict[str, Any]) -> str:
-    """The event as the log stores it (and replays it)."""
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    """The event as the log stores it (and replays it): compact UTF-8 JSON."""
+    return orjson.dumps(event).decode()
 
 
 def _append(
