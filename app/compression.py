@@ -12,8 +12,10 @@ import brotli
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Below this a compressed body saves less than its headers and a round of CPU cost.
-MIN_SIZE = 500
+# Below this a body goes out in the same single TCP segment as its headers (about 500
+# bytes with the security headers) compressed or not: compressing saves no packet and costs
+# CPU on the hottest replies (brotli 5: about 24 µs for a 761-byte answer reply).
+MIN_SIZE = 1024
 # Per request: brotli 5 and gzip 6 compress a 20 KB page in well under a millisecond.
 BROTLI_QUALITY = 5
 GZIP_LEVEL = 6

@@ -8,17 +8,20 @@ serialised, so versions are contiguous and rule checks see the latest state.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session, create_engine
 
 from app.errors import DomainError, ServiceUnavailable
@@ -30,12 +33,38 @@ T = TypeVar("T")
 Publish = Callable[[int, dict[str, Any]], Awaitable[None]]
 
 
-@dataclass
 class Tx:
-    """One open write transaction and the events it will publish once committed."""
+    """One open write transaction and the events it will publish once committed.
 
-    db: Session
-    events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    `conn` is the transaction's connection, for Core statements; `db`, an ORM session on
+    the same transaction, is made on first use: the answer path needs none, and making
+    one (with its transaction bookkeeping) costs more than the answer's own statements.
+    """
+
+    def __init__(self, source: Session | Connection) -> None:
+        self.events: list[tuple[int, dict[str, Any]]] = []
+        self._db: Session | None = None
+        if isinstance(source, Session):
+            self._db = source
+            self.conn = source.connection()
+        else:
+            self.conn = source
+
+    @property
+    def db(self) -> Session:
+        if self._db is None:
+            # The session joins the connection's transaction; Database.write commits it.
+            self._db = Session(bind=self.conn, expire_on_commit=False, join_transaction_mode="rollback_only")
+        return self._db
+
+    def flush(self) -> None:
+        """What the ORM session still holds, written into the transaction."""
+        if self._db is not None:
+            self._db.flush()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -53,15 +82,15 @@ def make_engine(settings: Settings) -> Engine:
         )
         _sqlite_transactions(engine)
         return engine
-    # After a primary switch every pooled connection points at the dead primary: pre-ping
-    # replaces each one on checkout, a query cut mid-flight invalidates its connection (503),
-    # and a new connection goes through DATABASE_URL's host list, where
-    # target_session_attrs=read-write skips the standby until it is promoted.
-    return create_engine(
+    # After a primary switch every pooled connection points at the dead primary: a
+    # connection idle for a while is pinged on checkout and replaced if dead, a query cut
+    # mid-flight invalidates its connection (503), and a new connection goes through
+    # DATABASE_URL's host list, where target_session_attrs=read-write skips the standby
+    # until it is promoted.
+    engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=0,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={
             # Per host of the list: a primary whose machine is gone (no reset, no answer)
@@ -79,6 +108,33 @@ def make_engine(settings: Settings) -> Engine:
         # Bound values are names, birthdates, codes: never in an exception text or a log.
         hide_parameters=True,
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+# SQLAlchemy's pool_pre_ping costs a round trip (SELECT 1) before every transaction: on
+# the answer path, one round trip in four. A connection back in use within this many
+# seconds has just worked; only one idle for longer, where a dead primary hides, is pinged.
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @sa_event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa_event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_conn, None):
+                # The pool drops this connection and checks out (or opens) another.
+                raise DisconnectionError() from exc
+            raise
 
 
 def _sqlite_transactions(engine: Engine) -> None:
@@ -115,9 +171,12 @@ class Database:
         self.engine = make_engine(settings)
         self.publish = publish
         # As many threads as pooled connections: a thread never waits for a connection.
-        self.limiter = anyio.CapacityLimiter(settings.db_pool_size)
+        # A plain executor: anyio's to_thread (a checkpoint, a limiter, a cancel scope, a
+        # queue per worker) cost more per hop than the answer's own statements.
+        self._threads = ThreadPoolExecutor(max_workers=settings.db_pool_size, thread_name_prefix="db")
 
     def dispose(self) -> None:
+        self._threads.shutdown(wait=False)
         self.engine.dispose()
 
     async def read(self, fn: Callable[[Session], T]) -> T:
@@ -139,17 +198,21 @@ class Database:
         """
 
         def work() -> tuple[T | DomainError, list[tuple[int, dict[str, Any]]]]:
-            with Session(self.engine, expire_on_commit=False) as db:
-                db.connection(execution_options={"immediate": True})
-                tx = Tx(db)
+            with self.engine.connect() as conn:
+                conn.execution_options(immediate=True).begin()
+                tx = Tx(conn)
                 try:
-                    result: T | DomainError = fn(tx)
-                except DomainError as refusal:
-                    if not refusal.commit:
-                        db.rollback()
-                        raise
-                    result = refusal
-                db.commit()
+                    try:
+                        result: T | DomainError = fn(tx)
+                    except DomainError as refusal:
+                        if not refusal.commit:
+                            conn.rollback()
+                            raise
+                        result = refusal
+                    tx.flush()
+                    conn.commit()
+                finally:
+                    tx.close()
                 return result, tx.events
 
         result, events = await self._in_thread(work)
@@ -160,9 +223,22 @@ class Database:
             raise result
         return result
 
+    async def _run(self, work: Callable[[], T]) -> T:
+        # The caller's context goes along (the request id in logs written by the work).
+        context = contextvars.copy_context()
+        future = asyncio.get_running_loop().run_in_executor(self._threads, context.run, work)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # A transaction is never abandoned midway: it runs its course in its thread and
+            # the cancellation goes through once it is over (as anyio's run_sync did).
+            with contextlib.suppress(BaseException):
+                await future
+            raise
+
     async def _in_thread(self, work: Callable[[], T]) -> T:
         try:
-            return await anyio.to_thread.run_sync(work, limiter=self.limiter)
+            return await self._run(work)
         except DBAPIError as exc:
             if _is_connection_error(exc):
                 log.warning("database unavailable: %s", type(exc.orig).__name__)

@@ -74,13 +74,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await services.close()
 
     routes: list[BaseRoute] = [
+        # First: routing tries each route in turn, and the candidates' answers are most requests.
+        *candidate.routes,
         *auth.routes,
         *centre.routes,
         *supervision.routes,
         *room.routes,
         *incidents.routes,
         *records.routes,
-        *candidate.routes,
         *live.routes,
         *ops.routes,
         *i18n.routes,

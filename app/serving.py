@@ -10,6 +10,7 @@ the request's first byte; otherwise the connection is closed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -17,9 +18,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 ENV = "HEADER_TIMEOUT_SECONDS"
 
 
+@functools.cache
 def header_timeout() -> float:
     # Read from the environment that `surveillance serve` sets for its workers (which are
-    # spawned afresh and do not share the parent's Python state).
+    # spawned afresh and do not share the parent's Python state); once per process, not
+    # per request.
     try:
         return max(0.1, float(os.environ.get(ENV, "20")))
     except ValueError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -25,6 +25,53 @@ from app.models import (
 )
 from vocabulary import ENDED, Action, CandidateStatus, Connection, EventName
 
+
+class CandidateFields(Protocol):
+    """What a candidate's view is built from: the ORM row, or the plain copy the answer
+    path reads with one Core statement (`app.actions.answering`)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def last_name(self) -> str: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def birthdate(self) -> dt.date: ...
+    @property
+    def extra_time_percentage(self) -> int: ...
+    @property
+    def authorized_to_start(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def connection(self) -> str: ...
+    @property
+    def resume_requested(self) -> bool: ...
+    @property
+    def resume_authorized(self) -> bool: ...
+    @property
+    def started_at(self) -> dt.datetime | None: ...
+    @property
+    def ended_at(self) -> dt.datetime | None: ...
+    @property
+    def question_ids(self) -> str: ...
+    @property
+    def answered(self) -> int: ...
+    @property
+    def paused_since(self) -> dt.datetime | None: ...
+    @property
+    def paused_seconds(self) -> int: ...
+    @property
+    def pause_message(self) -> str | None: ...
+    @property
+    def time_adjustment_minutes(self) -> int: ...
+    @property
+    def pending_alert(self) -> str | None: ...
+    @property
+    def reports_count(self) -> int: ...
+
+
 # Builds one candidate's view at a given moment (`Rules.view`).
 CandidateView = Callable[[Candidate, dt.datetime | None], dict[str, Any]]
 
@@ -43,7 +90,7 @@ def iso(moment: dt.datetime | None) -> str | None:
     return moment.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
-def theoretical_end(c: Candidate, test_minutes: int) -> dt.datetime | None:
+def theoretical_end(c: CandidateFields, test_minutes: int) -> dt.datetime | None:
     """Start + time with extra time + the supervisors' adjustment + the pauses already over.
     A pause under way is not counted yet: its length is added when the test resumes."""
     if c.started_at is None:
@@ -52,23 +99,23 @@ def theoretical_end(c: Candidate, test_minutes: int) -> dt.datetime | None:
     return c.started_at + dt.timedelta(minutes=minutes, seconds=c.paused_seconds)
 
 
-def clock_now(c: Candidate, now: dt.datetime) -> dt.datetime:
+def clock_now(c: CandidateFields, now: dt.datetime) -> dt.datetime:
     """The moment the test's clock shows: frozen at the start of a pause."""
     return c.paused_since if c.paused_since is not None else now
 
 
-def time_left_seconds(c: Candidate, test_minutes: int, now: dt.datetime) -> int:
+def time_left_seconds(c: CandidateFields, test_minutes: int, now: dt.datetime) -> int:
     end = theoretical_end(c, test_minutes)
     if end is None or c.status != CandidateStatus.IN_PROGRESS:
         return 0
     return max(0, int((end - clock_now(c, now)).total_seconds()))
 
 
-def question_count(c: Candidate, default: int) -> int:
+def question_count(c: CandidateFields, default: int) -> int:
     return len(c.question_ids.split(",")) if c.question_ids else default
 
 
-def candidate_view(c: Candidate, test_minutes: int, questions: int, now: dt.datetime | None) -> dict[str, Any]:
+def candidate_view(c: CandidateFields, test_minutes: int, questions: int, now: dt.datetime | None) -> dict[str, Any]:
     """Called through `Rules.view` only, which knows the test's length and size."""
     end = theoretical_end(c, test_minutes)
     now = now or utcnow()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app import codes, views
-from app.actions import transitions
+from app.actions import answering, transitions
 from app.actions.eventlog import Actor, emit_candidate
 from app.actions.guards import claimed, enter_code, locked_candidate, refuse_if_over
 from app.actions.room import require_join_window
@@ -32,7 +32,7 @@ from app.errors import (
     SessionNotAccessible,
     TestPaused,
 )
-from app.models import Answer, Candidate, ExamSession, utcnow
+from app.models import Candidate, ExamSession, utcnow
 from app.questions import by_id, draw_test, public_view
 from app.security import CandidateClaim, claim_proves_join, new_join_secret, secret_digest
 from vocabulary import Action, CandidateStatus, Connection, MessageType, SessionStatus, own_view
@@ -163,8 +163,11 @@ def start(tx: Tx, claim: CandidateClaim | None, consent: bool, rules: Rules) -> 
     return own_view(rules.view(candidate))
 
 
-def test_state(candidate: Candidate, rules: Rules) -> dict[str, Any]:
-    now = utcnow()
+def test_state(
+    candidate: views.CandidateFields, rules: Rules, now: dt.datetime | None = None, view: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`view`: the candidate's view at `now`, when the caller has built it already."""
+    now = now or utcnow()
     ids = candidate.question_ids.split(",") if candidate.question_ids else []
     running = candidate.status == CandidateStatus.IN_PROGRESS
     question = None
@@ -172,7 +175,9 @@ def test_state(candidate: Candidate, rules: Rules) -> dict[str, Any]:
     if running and candidate.answered < len(ids) and candidate.paused_since is None:
         question = public_view(by_id(ids[candidate.answered]), candidate.answered)
     left = views.time_left_seconds(candidate, rules.test_minutes, now)
-    return {"candidate": own_view(rules.view(candidate, now)), "question": question, "time_left_seconds": left}
+    if view is None:
+        view = rules.view(candidate, now)
+    return {"candidate": own_view(view), "question": question, "time_left_seconds": left}
 
 
 def read_test(db: Session, claim: CandidateClaim | None, rules: Rules) -> dict[str, Any]:
@@ -183,7 +188,8 @@ def read_test(db: Session, claim: CandidateClaim | None, rules: Rules) -> dict[s
 
 
 def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, rules: Rules) -> dict[str, Any]:
-    exam_session, candidate = locked_candidate(tx, claim)
+    locked = answering.lock_and_read(tx, claim)
+    candidate = locked.candidate
     ids = candidate.question_ids.split(",") if candidate.question_ids else []
     if question_id in ids[: candidate.answered]:
         # A repeated answer (double click, retried request) changes nothing.
@@ -199,21 +205,18 @@ def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, 
     question = by_id(question_id)
     if not 0 <= choice < len(question.choices):
         raise InvalidPayload("answer", "réponse hors des choix proposés.")
-    assert candidate.id is not None and isinstance(after, CandidateStatus)
-    tx.db.add(
-        Answer(candidate_id=candidate.id, question_id=question_id, answer=choice, correct=choice == question.answer)
-    )
+    assert isinstance(after, CandidateStatus)
+    now = utcnow()
     candidate.answered += 1
     if after != candidate.status:
         candidate.status = after
-        candidate.ended_at = utcnow()
+        candidate.ended_at = now
         # A pending resume request or authorisation means nothing once the test is over.
         candidate.resume_requested = False
         candidate.resume_authorized = False
-    tx.db.add(candidate)
     action = Action.FINISHED if candidate.status == CandidateStatus.FINISHED else Action.ANSWERED
-    emit_candidate(tx, rules, exam_session, candidate, action, Actor.candidate(candidate))
-    return test_state(candidate, rules)
+    view = answering.record(tx, rules, locked, question_id, choice, choice == question.answer, action, now)
+    return test_state(candidate, rules, now, view)
 
 
 def is_waiting(view: dict[str, Any] | None) -> bool:

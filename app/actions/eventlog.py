@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -34,7 +35,7 @@ class Actor:
         return Actor(name=f"{user.first_name} {user.last_name}", user_id=user.id)
 
     @staticmethod
-    def candidate(candidate: Candidate) -> Actor:
+    def candidate(candidate: views.CandidateFields) -> Actor:
         return Actor(name=f"{candidate.first_name} {candidate.last_name}")
 
 
@@ -107,14 +108,23 @@ def _event(
 ) -> dict[str, Any]:
     """The envelope, in the key order clients have always received; bumps the version."""
     exam_session.version += 1
+    return envelope(exam_session.version, name, action, actor, now)
+
+
+def envelope(version: int, name: EventName, action: Action, actor: Actor | None, now: dt.datetime) -> dict[str, Any]:
     return {
         "type": MessageType.EVENT,
-        "version": exam_session.version,
+        "version": version,
         "name": name,
         "action": action,
         "at": views.iso(now),
         "actor": {"name": actor.name} if actor else None,
     }
+
+
+def payload_text(event: dict[str, Any]) -> str:
+    """The event as the log stores it (and replays it): compact UTF-8 JSON."""
+    return orjson.dumps(event).decode()
 
 
 def _append(
@@ -138,7 +148,7 @@ def _append(
             candidate_id=candidate_id,
             actor_user_id=actor.user_id if actor else None,
             actor_name=actor.name if actor else None,
-            payload=json.dumps(event, ensure_ascii=False, separators=(",", ":")),
+            payload=payload_text(event),
             at=now,
         )
     )

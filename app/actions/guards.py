@@ -33,6 +33,7 @@ from app.errors import (
 )
 from app.models import Candidate, Centre, ExamSession, Membership, SupervisorAccess, User
 from app.security import CandidateClaim, claim_proves_join
+from app.views import CandidateFields
 from vocabulary import CandidateStatus, SessionStatus
 
 
@@ -153,7 +154,7 @@ def claimed(db: Session, claim: CandidateClaim | None) -> Candidate:
     return candidate
 
 
-def refuse_if_over(candidate: Candidate, session_status: str) -> None:
+def refuse_if_over(candidate: CandidateFields, session_status: str) -> None:
     """The test is over for the candidate's own pages: whoever ended it, they are told."""
     if candidate.status == CandidateStatus.ENDED_BY_SUPERVISOR:
         raise TestEndedBySupervisor()

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from app import views
-from app.models import Candidate
 from app.security import RateLimiter
 from app.settings import Settings
 
@@ -44,6 +43,6 @@ class Rules:
             account_limiter=RateLimiter(settings.supervisor_account_attempts, window),
         )
 
-    def view(self, candidate: Candidate, now: dt.datetime | None = None) -> dict[str, Any]:
+    def view(self, candidate: views.CandidateFields, now: dt.datetime | None = None) -> dict[str, Any]:
         """A candidate as every client sees it: in events, snapshots and answers alike."""
         return views.candidate_view(candidate, self.test_minutes, self.questions_per_test, now)

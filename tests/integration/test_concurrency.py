@@ -14,8 +14,11 @@ from collections import Counter
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
 
 from tests.conftest import World, event_log
+from tests.integration.conftest import Cluster, _close, http_state, plan_day
+from tests.live import Candidate, SupervisorFeed, comparable
 
 TRIALS = 100
 BIRTH = "2000-01-01"
@@ -251,3 +254,66 @@ async def test_finalising_while_supervisors_act_leaves_nothing_after_the_end(wor
         assert log[-1][1] == "session.updated", f"trial {trial}: a change was recorded after finalisation: {log[-3:]}"
         refused = [r for r in results if r.status_code == 403]
         assert all(r.json()["error"]["code"] == "SESSION_FINALIZED" for r in refused)
+
+
+async def test_twenty_candidates_answering_at_the_same_instant_reach_every_supervisor(cluster: Cluster) -> None:
+    """Real server processes (SQLite and one process; PostgreSQL, two processes and Redis):
+    the 20 candidates of a session send their answer at the same instant. Every answer is
+    acknowledged, each is one version of the session's log with no hole, and every
+    supervisor, whichever process holds their socket, receives all twenty, in order."""
+    count = 20
+    day = await plan_day(cluster, candidates=count)
+    sid = day.session["id"]
+    feeds = [
+        await SupervisorFeed.open(cluster.a.ws_url, sid, day.marie, cluster.a.url),
+        await SupervisorFeed.open(cluster.b.ws_url, sid, day.pierre, cluster.b.url),
+    ]
+    people: list[Candidate] = []
+    for i, (name, cid) in enumerate(sorted(day.ids.items())):
+        r = await day.marie.post(
+            f"/api/supervision/sessions/{sid}/candidates/{cid}/presence", json={"authorized": True}
+        )
+        assert r.status_code == 200, r.text
+        # Spread over the processes: the answers race on the session's lock from both.
+        p = Candidate((cluster.a if i % 2 else cluster.b).url, day.session, name, f"Prenom{i}", "2000-01-01")
+        assert (await p.join()).status_code == 200
+        assert (await p.start()).status_code == 201
+        people.append(p)
+    questions = [(await p.http.get("/api/candidate/test")).json()["question"]["id"] for p in people]
+    before, _ = await http_state(day)
+
+    answers = await asyncio.gather(
+        *(
+            p.http.post("/api/candidate/answers", json={"question_id": q, "answer": 0})
+            for p, q in zip(people, questions, strict=True)
+        )
+    )
+
+    assert [r.status_code for r in answers] == [200] * count, [r.text for r in answers if r.status_code != 200]
+    assert all(r.json()["candidate"]["progress"]["answered"] == 1 for r in answers)
+    version, state = await http_state(day)
+    assert version == before + count
+    engine = create_engine(cluster.env["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        logged = conn.execute(
+            text("SELECT version, candidate_id FROM session_event WHERE session_id = :s ORDER BY version"), {"s": sid}
+        ).all()
+    engine.dispose()
+    assert [v for v, _ in logged] == list(range(1, version + 1))
+    # One version per answer, one answer per candidate.
+    assert sorted(cid for v, cid in logged if v > before) == sorted(day.ids.values())
+    for feed in feeds:
+        await feed.wait(lambda f: f.version >= version, 10)
+        assert feed.versions == list(range(feed.first_version + 1, version + 1))
+        answered = {
+            m["candidate"]["id"]
+            for m in feed.messages
+            if m.get("type") == "event" and m["version"] > before and m.get("action") == "answered"
+        }
+        assert answered == set(day.ids.values())
+        assert comparable(feed.candidates) == state
+    for feed in feeds:
+        await feed.close()
+    for p in people:
+        await p.close()
+    await _close(cluster)
