@@ -40,3 +40,25 @@ async def test_connection_losses_reach_the_feed_coalesced(world: World) -> None:
     # The supervisors' own lines are still there, in order.
     assert recent[-1]["action"] == "connected"
     assert any(e["action"] == "started" for e in recent)
+
+
+async def test_one_renewal_covers_exactly_the_current_joins_and_accesses(world: World) -> None:
+    """The batched renewal touches the pairs it is given and no other row, on both databases."""
+    room = await open_room(world)
+    s = world.services
+    paul, simon = room.ids["Paul"], room.ids["Simon"]
+    marie = int((await room.marie.get("/api/me")).json()["user"]["id"])
+    old = "2000-01-01 00:00:00"
+    with s.db.engine.begin() as conn:
+        conn.execute(text("UPDATE candidate SET lease_until = :t"), {"t": old})
+        conn.execute(text("UPDATE supervisor_access SET lease_until = :t"), {"t": old})
+        joins = dict(conn.execute(text("SELECT id, join_token FROM candidate")).tuples().all())
+    # Paul's current join, Simon's older one (renews nothing), Marie's access.
+    pairs = [(paul, joins[paul]), (simon, joins[simon] - 1)]
+    await s.db.write(lambda tx: presence.renew_leases(tx, pairs, [(room.sid, marie)], 10))
+    with s.db.engine.connect() as conn:
+        leases = dict(conn.execute(text("SELECT id, lease_until FROM candidate")).tuples().all())
+        accesses = dict(conn.execute(text("SELECT user_id, lease_until FROM supervisor_access")).tuples().all())
+    renewed = {cid for cid, at in leases.items() if not str(at).startswith("2000")}
+    assert renewed == {paul}
+    assert {uid for uid, at in accesses.items() if not str(at).startswith("2000")} == {marie}
