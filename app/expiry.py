@@ -6,16 +6,12 @@ one that finds a test to end: the session's lock makes the others find nothing l
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.actions import room
 from app.actions.rules import Rules
 from app.db import Database
-
-log = logging.getLogger("surveillance.expiry")
+from app.periodic import Periodic
 
 
 @dataclass
@@ -23,27 +19,16 @@ class Expiry:
     db: Database
     rules: Rules
     every: float = 60.0
-    _task: asyncio.Task[None] | None = None
+    _loop: Periodic = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._loop = Periodic("expiry", self.every, self.sweep, at_once=True)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="expiry")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # The database may be down for a while; the next sweep catches up.
-                log.warning("expiry sweep failed", exc_info=True)
-            await asyncio.sleep(self.every)
+        await self._loop.stop()
 
     async def sweep(self) -> int:
         ended = 0

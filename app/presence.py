@@ -9,9 +9,6 @@ at once; a short drop inside the lease shows nothing.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,9 +16,7 @@ from dataclasses import dataclass, field
 from app.actions import presence as leases
 from app.actions.rules import Rules
 from app.db import Database
-from app.errors import ServiceUnavailable
-
-log = logging.getLogger("surveillance.presence")
+from app.periodic import Periodic
 
 
 @dataclass
@@ -33,7 +28,11 @@ class Presence:
     _candidates: Counter[tuple[int, int, int]] = field(default_factory=Counter)
     _last_beat: dict[tuple[int, int, int], float] = field(default_factory=dict)
     _supervisors: Counter[tuple[int, int]] = field(default_factory=Counter)
-    _task: asyncio.Task[None] | None = None
+    _last_renew: float = 0.0
+    _loop: Periodic = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._loop = Periodic("presence", self.sweep_every, self.tick, at_once=False)
 
     # Candidates are keyed by (session, candidate, join): only sockets of the newest join
     # renew a lease; a join of -1 (a listener that counts for nothing) is not kept.
@@ -71,32 +70,19 @@ class Presence:
             del self._supervisors[key]
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="presence")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        last_renew = 0.0
-        while True:
-            await asyncio.sleep(self.sweep_every)
-            try:
-                now = time.monotonic()
-                if now - last_renew >= self.renew_every:
-                    await self.renew()
-                    last_renew = now
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except ServiceUnavailable:
-                # The database is down or switching primary: renewed first thing when it
-                # returns (last_renew is left behind), so no lease runs out for the outage.
-                log.warning("presence tick skipped: database unavailable")
-            except Exception:
-                log.warning("presence tick failed", exc_info=True)
+    async def tick(self) -> None:
+        now = time.monotonic()
+        if now - self._last_renew >= self.renew_every:
+            # Set only once done: after a database outage the first tick renews at once,
+            # so no lease runs out for the outage.
+            await self.renew()
+            self._last_renew = now
+        await self.sweep()
 
     async def renew(self) -> None:
         now = time.monotonic()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from app.actions.logins import LoginChecks
 from app.actions.rules import Rules
 from app.assets import Assets
 from app.budget import Budget, budget_for
+from app.caps import Caps
 from app.db import Database
 from app.expiry import Expiry
 from app.feeds import CandidateFeed, SessionFeed
@@ -44,6 +45,8 @@ class Services:
     budget: Budget
     hashes: HashPool
     login_checks: LoginChecks
+    # The live sockets each person holds on this process (app/caps.py).
+    caps: Caps = field(default_factory=Caps)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import weakref
 from typing import Any
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
 from app.actions import candidate_test, guards, logins
-from app.db import Database
 from app.errors import DomainError, OpenedElsewhere
 from app.http import candidate_claim, current_login, services_of
 from app.i18n import N_, gettext
@@ -24,39 +22,9 @@ CLOSE_POLICY = CloseCode.POLICY
 CLOSE_NOT_LOGGED_IN = CloseCode.NOT_LOGGED_IN
 CLOSE_NO_ACCESS = CloseCode.NO_ACCESS
 
-REPLACED = (CloseCode.REPLACED, N_("Ouvert dans un autre onglet ou sur un autre appareil."))
 ELSEWHERE = (CloseCode.ELSEWHERE, N_("Votre test a été ouvert sur un autre poste."))
 OVER = (CloseCode.OVER, N_("Votre test de certification est terminé."))
 REVOKED = (CloseCode.REVOKED, N_("Votre accès à la surveillance de cette session a été retiré par le centre."))
-
-
-class Caps:
-    """The live sockets of each person on this process, oldest first. Past the cap the
-    oldest is closed: the newest tab is the one in front of its user."""
-
-    def __init__(self) -> None:
-        self._open: dict[tuple[str, int, int], list[Handle]] = {}
-
-    def enter(self, key: tuple[str, int, int], handle: Handle, cap: int) -> None:
-        held = self._open.setdefault(key, [])
-        held.append(handle)
-        while len(held) > cap:
-            held.pop(0).close(*REPLACED)
-
-    def leave(self, key: tuple[str, int, int], handle: Handle) -> None:
-        held = self._open.get(key, [])
-        if handle in held:
-            held.remove(handle)
-        if not held:
-            self._open.pop(key, None)
-
-
-# Per database (so per app).
-_caps: weakref.WeakKeyDictionary[Database, Caps] = weakref.WeakKeyDictionary()
-
-
-def caps(services: Services) -> Caps:
-    return _caps.setdefault(services.db, Caps())
 
 
 def supervisor_verdict(user_id: int) -> Verdict:
@@ -121,7 +89,7 @@ async def supervisor_live(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_NO_ACCESS, gettext("Accès refusé à cette session."))
         return
     key, handle = ("supervisor", session_id, claim.user_id), Handle()
-    caps(services).enter(key, handle, services.settings.supervisor_sockets)
+    services.caps.enter(key, handle, services.settings.supervisor_sockets)
     # The login may be ended meanwhile (logout, « Mon compte », a password change): a copied
     # cookie must not keep a dashboard open either.
     watch = asyncio.ensure_future(_until_logged_out(services, claim, handle))
@@ -143,7 +111,7 @@ async def supervisor_live(websocket: WebSocket) -> None:
         watch.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watch
-        caps(services).leave(key, handle)
+        services.caps.leave(key, handle)
 
 
 async def _until_logged_out(services: Services, login: logins.Login, handle: Handle) -> None:
@@ -172,7 +140,7 @@ async def candidate_live(websocket: WebSocket) -> None:
     assert claim is not None
     sid, cid = claim.session_id, claim.candidate_id
     key, handle = ("candidate", sid, cid), Handle()
-    caps(services).enter(key, handle, services.settings.candidate_sockets)
+    services.caps.enter(key, handle, services.settings.candidate_sockets)
     try:
         await services.presence.candidate_connected(sid, cid, join)
         try:
@@ -188,7 +156,7 @@ async def candidate_live(websocket: WebSocket) -> None:
         finally:
             services.presence.candidate_disconnected(sid, cid, join)
     finally:
-        caps(services).leave(key, handle)
+        services.caps.leave(key, handle)
 
 
 routes = [
