@@ -9,7 +9,6 @@ from typing import Any
 from starlette.templating import Jinja2Templates
 
 from app import display, i18n
-from app.actions.logins import LoginChecks
 from app.actions.rules import Rules
 from app.assets import Assets
 from app.budget import Budget, budget_for
@@ -18,6 +17,7 @@ from app.db import Database
 from app.expiry import Expiry
 from app.feeds import CandidateFeed, SessionFeed
 from app.hashing import HashPool
+from app.logouts import Logouts
 from app.presence import Presence
 from app.security import Signer
 from app.settings import Settings
@@ -44,7 +44,7 @@ class Services:
     expiry: Expiry
     budget: Budget
     hashes: HashPool
-    login_checks: LoginChecks
+    logouts: Logouts
     # The live sockets each person holds on this process (app/caps.py).
     caps: Caps = field(default_factory=Caps)
 
@@ -77,15 +77,17 @@ class Services:
                 settings.redis_url, settings.address_budget, settings.global_budget, settings.budget_window_seconds
             ),
             hashes=HashPool(settings.hash_workers, settings.hash_queue),
-            login_checks=LoginChecks(db),
+            logouts=Logouts(db, settings.login_recheck_seconds),
         )
 
     async def open(self) -> None:
         await self.hub.start()
         self.presence.start()
         self.expiry.start()
+        self.logouts.start()
 
     async def close(self) -> None:
+        await self.logouts.stop()
         await self.expiry.stop()
         await self.presence.stop()
         await self.hub.close()

@@ -9,7 +9,6 @@ the cookie was copied.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -145,38 +144,12 @@ def end_current(tx: Tx, login: Login) -> None:
     tx.db.execute(delete(LoginSession).where(col(LoginSession.id) == login.session_id))
 
 
-class LoginChecks:
-    """The last check of each login an open socket holds, shared by that login's sockets:
-    one lookup per login and period, however many dashboards it has open. One per app,
-    built with its services."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._recent: dict[int, tuple[float, asyncio.Future[bool]]] = {}
-
-    async def still_open(self, login: Login, max_age: float) -> bool:
-        """Whether this login still exists and has not expired (checked at most every max_age)."""
-        checks = self._recent
-        now = asyncio.get_running_loop().time()
-        recent = checks.get(login.session_id)
-        if recent is None or now - recent[0] >= max_age:
-            if len(checks) > 10_000:
-                for sid in [k for k, (at, _) in checks.items() if now - at >= max_age]:
-                    del checks[sid]
-
-            def exists(s: Session) -> bool:
-                found = s.execute(
-                    select(col(LoginSession.id)).where(
-                        col(LoginSession.id) == login.session_id, col(LoginSession.expires_at) > utcnow()
-                    )
-                ).first()
-                return found is not None
-
-            recent = checks[login.session_id] = (now, asyncio.ensure_future(self.db.read(exists)))
-        try:
-            return await asyncio.shield(recent[1])
-        except Exception:
-            # A failed check (database away) is no verdict: forget it, try again next time.
-            if checks.get(login.session_id) is recent:
-                del checks[login.session_id]
-            return True
+def open_among(db: Session, ids: list[int]) -> set[int]:
+    """Which of these logins still exist and have not expired (one lookup for all the
+    dashboards of a process; see app/logouts.py)."""
+    if not ids:
+        return set()
+    found = db.execute(
+        select(col(LoginSession.id)).where(col(LoginSession.id).in_(ids), col(LoginSession.expires_at) > utcnow())
+    ).scalars()
+    return set(found)

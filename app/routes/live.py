@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from app.actions import candidate_test, guards, logins
+from app.actions import candidate_test, guards
 from app.errors import DomainError, OpenedElsewhere
 from app.http import candidate_claim, current_login, services_of
 from app.i18n import N_, gettext
@@ -91,8 +89,8 @@ async def supervisor_live(websocket: WebSocket) -> None:
     key, handle = ("supervisor", session_id, claim.user_id), Handle()
     services.caps.enter(key, handle, services.settings.supervisor_sockets)
     # The login may be ended meanwhile (logout, « Mon compte », a password change): a copied
-    # cookie must not keep a dashboard open either.
-    watch = asyncio.ensure_future(_until_logged_out(services, claim, handle))
+    # cookie must not keep a dashboard open either (checked for the whole process, app/logouts.py).
+    services.logouts.hold(claim.session_id, handle, gettext("Vous avez été déconnecté."))
     try:
         await services.presence.supervisor_connected(session_id, claim.user_id)
         try:
@@ -108,20 +106,8 @@ async def supervisor_live(websocket: WebSocket) -> None:
         finally:
             services.presence.supervisor_disconnected(session_id, claim.user_id)
     finally:
-        watch.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watch
+        services.logouts.release(claim.session_id, handle)
         services.caps.leave(key, handle)
-
-
-async def _until_logged_out(services: Services, login: logins.Login, handle: Handle) -> None:
-    every = services.settings.login_recheck_seconds
-    while True:
-        await asyncio.sleep(every)
-        with contextlib.suppress(DomainError):
-            if not await services.login_checks.still_open(login, max_age=every / 2):
-                handle.close(CLOSE_NOT_LOGGED_IN, gettext("Vous avez été déconnecté."))
-                return
 
 
 async def candidate_live(websocket: WebSocket) -> None:
