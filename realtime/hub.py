@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -53,12 +54,20 @@ Item = Published | Resync | Overflow
 
 
 class Watch:
-    """One socket's view of a session: a bounded queue the hub fills."""
+    """One socket's view of a session: a bounded queue the hub fills.
+
+    A plain deque and at most one waiting future, rather than an asyncio.Queue read by a
+    task: the socket's sender waits on one future for an event, its receiver or its
+    timer, so an event costs a wake-up per socket and no task."""
+
+    __slots__ = ("_accept", "_items", "_size", "_waiter", "overflowed", "session_id")
 
     def __init__(self, session_id: int, accept: Accept | None, queue_size: int) -> None:
         self.session_id = session_id
         self._accept = accept
-        self._queue: asyncio.Queue[Published | Resync] = asyncio.Queue(queue_size)
+        self._items: deque[Published | Resync] = deque()
+        self._size = queue_size
+        self._waiter: asyncio.Future[None] | None = None
         self.overflowed = False
 
     def accepts(self, event: dict[str, Any]) -> bool:
@@ -74,35 +83,46 @@ class Watch:
         """Queue without waiting; False when this push made the watch overflow."""
         if self.overflowed:
             return True
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
+        if len(self._items) >= self._size:
             self.overflowed = True
             # Free the memory now; nothing queued will be sent anyway.
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            # A marker so a reader waiting in get() wakes up and sees the flag.
-            self._queue.put_nowait(RESYNC)
+            self._items.clear()
+            self._notify()
             return False
+        self._items.append(item)
+        self._notify()
         return True
 
+    def notify_to(self, waiter: asyncio.Future[None] | None) -> None:
+        """The future to resolve at the next push (one at a time; None: nobody waits)."""
+        self._waiter = waiter
+
+    def _notify(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     async def get(self) -> Item:
-        if self.overflowed:
-            return OVERFLOW
-        item = await self._queue.get()
-        return OVERFLOW if self.overflowed else item
+        while True:
+            item = self.get_nowait()
+            if item is not None:
+                return item
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                if self._waiter is waiter:
+                    self._waiter = None
 
     def get_nowait(self) -> Item | None:
         """The next item if one is already queued, else None."""
         if self.overflowed:
             return OVERFLOW
-        try:
-            return self._queue.get_nowait()
-        except asyncio.QueueEmpty:
-            return None
+        return self._items.popleft() if self._items else None
 
     def qsize(self) -> int:
-        return self._queue.qsize()
+        return len(self._items)
 
 
 class Hub:

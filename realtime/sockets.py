@@ -157,9 +157,14 @@ class _Connection:
         self.watch = watch
         self.send_timeout = send_timeout
         self.errors_pending = 0
-        self._wake = asyncio.Event()
-        self._get_task: asyncio.Task[Item] | None = None
-        self._wake_task: asyncio.Task[bool] | None = None
+        # The sender waits on one future at a time, resolved by the watch (an event), the
+        # receiver (wake) or the timer; the timer is kept while its deadline stands (the next
+        # heartbeat), so an event costs no task and no timer per socket.
+        self._woken = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._wakeable = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
         self._window_start = 0.0
         self._window_count = 0
         self._loop = asyncio.get_running_loop()
@@ -214,41 +219,58 @@ class _Connection:
         self.wake()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._woken = True
+        if self._wakeable:
+            self._resolve()
+
+    def _resolve(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _on_timer(self) -> None:
+        self._timer = self._timer_at = None
+        self._resolve()
 
     # -- waiting (sender task) --
 
-    async def next_item(self, wait_seconds: float | None) -> Item | None:
-        """Next queued item, or None when woken by the receiver or timed out."""
-        if self._get_task is None:
-            # Fast path for a busy session: no task per event when one is waiting.
-            # (A pending get task must be used instead: it may already hold one.)
-            ready = self.watch.get_nowait()
-            if ready is not None:
-                return ready
-            self._get_task = asyncio.create_task(self.watch.get())
-        if self._wake_task is None:
-            self._wake_task = asyncio.create_task(self._wake.wait())
-        get_task, wake_task = self._get_task, self._wake_task
-        done, _ = await asyncio.wait((get_task, wake_task), timeout=wait_seconds, return_when=asyncio.FIRST_COMPLETED)
-        if wake_task in done:
-            self._wake.clear()
-            self._wake_task = None
-        if get_task in done:
-            self._get_task = None
-            return get_task.result()
-        return None
+    async def next_item(self, until: float | None) -> Item | None:
+        """Next queued item, or None when woken by the receiver or at `until` (loop time)."""
+        return await self._next(until, wakeable=True)
 
-    async def next_queued(self, wait_seconds: float) -> Item | None:
-        """Next queued item only (the receiver's requests can wait), or None on timeout."""
-        if self._get_task is None:
-            self._get_task = asyncio.create_task(self.watch.get())
-        get_task = self._get_task
-        done, _ = await asyncio.wait((get_task,), timeout=max(wait_seconds, 0.0))
-        if get_task in done:
-            self._get_task = None
-            return get_task.result()
-        return None
+    async def next_queued(self, until: float) -> Item | None:
+        """Next queued item only (the receiver's requests can wait), or None at `until`."""
+        return await self._next(until, wakeable=False)
+
+    async def _next(self, until: float | None, *, wakeable: bool) -> Item | None:
+        item = self.watch.get_nowait()
+        if item is not None:
+            return item
+        if wakeable and self._woken:
+            self._woken = False
+            return None
+        if until is not None and self._loop.time() >= until:
+            return None
+        if until != self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer, self._timer_at = None, None
+            if until is not None:
+                self._timer, self._timer_at = self._loop.call_at(until, self._on_timer), until
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self.watch.notify_to(waiter)
+        self._waiter, self._wakeable = waiter, wakeable
+        try:
+            await waiter
+        finally:
+            self.watch.notify_to(None)
+            self._wakeable = False
+            if self._waiter is waiter:
+                self._waiter = None
+        item = self.watch.get_nowait()
+        if item is None and wakeable:
+            self._woken = False
+        return item
 
     # -- sending (sender task) --
 
@@ -287,14 +309,11 @@ class _Connection:
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (*tasks, self._get_task, self._wake_task):
-                if task is not None:
-                    task.cancel()
+            for task in tasks:
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for task in (self._get_task, self._wake_task):
-                if task is not None:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+            if self._timer is not None:
+                self._timer.cancel()
         close: _Close | None = None
         for task in tasks:
             if task.cancelled():
@@ -363,7 +382,7 @@ class _SessionFeed:
             wake_at = next_heartbeat
             if self.resync_since is not None:
                 wake_at = min(wake_at, self.next_resync_at)
-            item = await self.conn.next_item(max(wake_at - loop.time(), 0.0))
+            item = await self.conn.next_item(wake_at)
             self.conn.check_closing()
             await self.conn.send_errors()
             if self.resync_since is not None and loop.time() >= self.next_resync_at:
@@ -407,7 +426,7 @@ class _SessionFeed:
             await self.flush(buffered)
             if not buffered:
                 return
-            item = await self.conn.next_queued(deadline - loop.time())
+            item = await self.conn.next_queued(deadline)
             if item is None:
                 break
             if isinstance(item, Overflow):
@@ -561,7 +580,7 @@ class _CandidateFeed:
             self.conn.check_closing()
             if self.stale:
                 next_refresh = min(next_refresh, loop.time() + STALE_RETRY_SECONDS)
-            item = await self.conn.next_item(max(0.0, next_refresh - loop.time()))
+            item = await self.conn.next_item(next_refresh)
             self.conn.check_closing()
             await self.conn.send_errors()
             if loop.time() >= next_refresh:
