@@ -11,18 +11,23 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from app import views
 from app.actions import candidate_test, eventlog
 from app.actions.rules import Rules
 from app.db import Database
+from app.models import ExamSession
 from app.presence import Presence
 from realtime.metrics import Metrics
 
 # A version this old at most is shared by all heartbeats of a session: it only delays
 # noticing a lost last event by one heartbeat.
 VERSION_MAX_AGE = 1.0
+# Heartbeats asking within this window share one query for all their sessions: the reads
+# then scale with the processes, not with the sessions watched.
+VERSION_BATCH_SECONDS = 0.5
 
 
 class _SnapshotRead:
@@ -48,8 +53,10 @@ class SessionFeed:
     replay_limit: int
     # The snapshot reads waiting for a worker thread, by session.
     pending_reads: dict[int, _SnapshotRead] = field(default_factory=dict)
-    # When each session's version was last read for a heartbeat, and that read.
-    recent_versions: dict[int, tuple[float, asyncio.Future[int]]] = field(default_factory=dict)
+    # When each session's version was last asked for a heartbeat, and the read that answers.
+    recent_versions: dict[int, tuple[float, asyncio.Future[dict[int, int]]]] = field(default_factory=dict)
+    # The read that the heartbeats of the next VERSION_BATCH_SECONDS join.
+    version_batch: _VersionBatch | None = None
 
     async def snapshot(self, session_id: int) -> dict[str, Any]:
         self.metrics.snapshot_requests_total.inc()
@@ -81,7 +88,8 @@ class SessionFeed:
         return await self.db.read(lambda db: eventlog.events_since(db, session_id, since, limit))
 
     async def current_version(self, session_id: int) -> int:
-        """For heartbeats: one read per session per VERSION_MAX_AGE, shared by all its sockets."""
+        """For heartbeats: a version at most VERSION_MAX_AGE old, shared by all the session's
+        sockets; the sessions asked within VERSION_BATCH_SECONDS are read in one query."""
         versions = self.recent_versions
         now = asyncio.get_running_loop().time()
         recent = versions.get(session_id)
@@ -89,14 +97,51 @@ class SessionFeed:
             if len(versions) > 10_000:
                 for stale in [k for k, (at, _) in versions.items() if now - at > VERSION_MAX_AGE]:
                     del versions[stale]
-            read = asyncio.ensure_future(self.db.read(lambda db: eventlog.current_version(db, session_id)))
-            recent = versions[session_id] = (now, read)
+            recent = versions[session_id] = (now, self._batched(session_id))
         try:
-            return await asyncio.shield(recent[1])
+            read = await asyncio.shield(recent[1])
         except Exception:
             if versions.get(session_id) is recent:
                 del versions[session_id]
             raise
+        return read.get(session_id, 0)
+
+    def _batched(self, session_id: int) -> asyncio.Future[dict[int, int]]:
+        batch = self.version_batch
+        if batch is None:
+            batch = self.version_batch = _VersionBatch()
+            loop = asyncio.get_running_loop()
+            loop.call_later(VERSION_BATCH_SECONDS, lambda: asyncio.ensure_future(self._read_batch(batch)))
+        batch.sessions.add(session_id)
+        return batch.result
+
+    async def _read_batch(self, batch: _VersionBatch) -> None:
+        if self.version_batch is batch:
+            self.version_batch = None
+        ids = sorted(batch.sessions)
+        try:
+            found = await self.db.read(lambda db: _versions(db, ids))
+        except Exception as exc:
+            batch.result.set_exception(exc)
+            # Each waiter sees it; unretrieved when nobody is left to wait.
+            batch.result.exception()
+            return
+        batch.result.set_result(found)
+
+
+def _versions(db: Session, ids: list[int]) -> dict[int, int]:
+    rows = db.execute(select(col(ExamSession.id), col(ExamSession.version)).where(col(ExamSession.id).in_(ids)))
+    return {int(sid): int(version) for sid, version in rows.tuples()}
+
+
+class _VersionBatch:
+    """The sessions whose version the next batched read fetches, and its outcome."""
+
+    __slots__ = ("result", "sessions")
+
+    def __init__(self) -> None:
+        self.sessions: set[int] = set()
+        self.result: asyncio.Future[dict[int, int]] = asyncio.get_running_loop().create_future()
 
 
 @dataclass

@@ -43,6 +43,9 @@ class _Metric(ABC):
         self.labelnames = tuple(labelnames)
 
     def _key(self, labels: dict[str, str]) -> LabelValues:
+        # Every delivery counts; without labels there is nothing to check.
+        if not labels and not self.labelnames:
+            return ()
         if set(labels) != set(self.labelnames):
             raise ValueError(f"{self.name} expects labels {self.labelnames}, got {sorted(labels)}")
         return tuple(labels[name] for name in self.labelnames)
