@@ -28,11 +28,14 @@ class Presence:
     _candidates: Counter[tuple[int, int, int]] = field(default_factory=Counter)
     _last_beat: dict[tuple[int, int, int], float] = field(default_factory=dict)
     _supervisors: Counter[tuple[int, int]] = field(default_factory=Counter)
-    _last_renew: float = 0.0
-    _loop: Periodic = field(init=False)
+    _renewal: Periodic = field(init=False)
+    _sweep: Periodic = field(init=False)
 
     def __post_init__(self) -> None:
-        self._loop = Periodic("presence", self.sweep_every, self.tick, at_once=False)
+        # Two loops: a sweep that has many sessions to expire (a busy database) must never
+        # hold back the renewal, or the late renewal lets more leases run out, and so on.
+        self._renewal = Periodic("presence-renewal", self.renew_every, self.renew, at_once=False)
+        self._sweep = Periodic("presence-sweep", self.sweep_every, self.sweep, at_once=False)
 
     # Candidates are keyed by (session, candidate, join): only sockets of the newest join
     # renew a lease; a join of -1 (a listener that counts for nothing) is not kept.
@@ -70,19 +73,12 @@ class Presence:
             del self._supervisors[key]
 
     def start(self) -> None:
-        self._loop.start()
+        self._renewal.start()
+        self._sweep.start()
 
     async def stop(self) -> None:
-        await self._loop.stop()
-
-    async def tick(self) -> None:
-        now = time.monotonic()
-        if now - self._last_renew >= self.renew_every:
-            # Set only once done: after a database outage the first tick renews at once,
-            # so no lease runs out for the outage.
-            await self.renew()
-            self._last_renew = now
-        await self.sweep()
+        await self._sweep.stop()
+        await self._renewal.stop()
 
     async def renew(self) -> None:
         now = time.monotonic()
