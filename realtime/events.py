@@ -10,6 +10,7 @@ each process can measure fan-out latency without trusting clocks beyond
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -58,25 +59,56 @@ class Published:
 
 
 def wrap(event: dict[str, Any], *, now: float | None = None) -> str:
-    """Broker wire format: the client event plus its publish wall-clock time."""
-    return encode({"t": time.time() if now is None else now, "e": event})
+    """Broker wire format: the client event plus its publish wall-clock time, as one JSON
+    object whose event is the exact text every socket will be sent."""
+    return _wrap_text(encode(event), time.time() if now is None else now)
+
+
+def _wrap_text(text: str, now: float) -> str:
+    return f'{_HEAD}{encode(now)}{_EVENT}{text}}}'
+
+
+_HEAD = '{"t":'
+_EVENT = ',"e":'
 
 
 def unwrap(session_id: int, data: str) -> Published:
-    """Turn a broker payload into a ``Published``; ValueError if it is not ours."""
+    """Turn a broker payload into a ``Published``; ValueError if it is not ours.
+
+    Our own wrapper is cut apart rather than parsed whole: the event's text is taken as it
+    is, so each process decodes an event once and never encodes it again. Anything else
+    (another writer's spacing, a field order of its own) is parsed in full."""
+    if data.startswith(_HEAD) and data.endswith("}"):
+        cut = data.find(_EVENT, len(_HEAD))
+        if cut > 0:
+            try:
+                sent: float | None = float(data[len(_HEAD) : cut])
+                text = data[cut + len(_EVENT) : -1]
+                event = decode(text)
+            except ValueError:
+                pass
+            else:
+                if sent is not None and not math.isfinite(sent):
+                    sent = None
+                return Published(session_id, _version(event), event, text, sent)
     outer = decode(data)
-    event = outer.get("e")
-    if not isinstance(event, dict):
+    inner = outer.get("e")
+    if not isinstance(inner, dict):
         raise ValueError("missing event")
+    version = _version(inner)
+    sent_at = outer.get("t")
+    published_at = None
+    if isinstance(sent_at, int | float) and not isinstance(sent_at, bool):
+        published_at = float(sent_at)
+    return Published(session_id, version, inner, encode(inner), published_at)
+
+
+def _version(event: dict[str, Any]) -> int:
     version = event.get("version")
     # bool is an int subclass; a True version would silently mean 1.
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise ValueError("missing or invalid version")
-    sent = outer.get("t")
-    published_at = None
-    if isinstance(sent, int | float) and not isinstance(sent, bool):
-        published_at = float(sent)
-    return Published(session_id, version, event, encode(event), published_at)
+    return version
 
 
 def session_id_from_channel(channel: str) -> int | None:

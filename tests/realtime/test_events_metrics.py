@@ -83,3 +83,17 @@ def test_metric_types_guard_their_use() -> None:
     label = Counter("x_total", "x", ("path",))
     label.inc(path='a"b\\c\nd')
     assert label.samples() == ['x_total{path="a\\"b\\\\c\\nd"} 1']
+
+
+def test_the_event_text_is_passed_on_as_published() -> None:
+    """Our wrapper is cut apart, not re-encoded; another writer's JSON is still understood."""
+    event = {"type": "event", "version": 2, "name": "candidate.updated", "candidate": {"id": 1, "n": "é\u2028"}}
+    data = wrap(event, now=5.0)
+    assert decode(data) == {"t": 5.0, "e": event}  # still one JSON object for any reader
+    assert unwrap(9, data).text == encode(event)
+    spaced = '{"e": {"version": 3, "x": [1, 2]}, "t": 6}'
+    published = unwrap(9, spaced)
+    assert (published.version, published.text, published.published_at) == (3, '{"version":3,"x":[1,2]}', 6.0)
+    extra = '{"t":1,"e":{"version":4},"x":2}'
+    assert unwrap(9, extra).text == '{"version":4}'
+    assert unwrap(9, '{"t":NaN,"e":{"version":5}}').published_at is None
