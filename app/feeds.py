@@ -26,8 +26,10 @@ from realtime.metrics import Metrics
 # noticing a lost last event by one heartbeat.
 VERSION_MAX_AGE = 1.0
 # Heartbeats asking within this window share one query for all their sessions: the reads
-# then scale with the processes, not with the sessions watched.
-VERSION_BATCH_SECONDS = 0.5
+# then scale with the processes, not with the sessions watched. Sockets heartbeat on a common
+# grid (realtime/sockets.py), so a short window gathers them all; a socket's sender waits
+# this long at most, with its queue filling meanwhile.
+VERSION_BATCH_SECONDS = 0.01
 
 
 class _SnapshotRead:

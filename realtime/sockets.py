@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Final, Protocol, TypeGuard
@@ -142,6 +143,12 @@ class Handle:
 
 class _Gone(Exception):
     """The client disconnected."""
+
+
+def _on_grid(now: float, every: float) -> float:
+    """The next multiple of `every`: every socket of the process heartbeats at the same
+    instants, so their version checks share one read (app/feeds.py) and one wake-up."""
+    return (math.floor(now / every) + 1) * every
 
 
 def _is_version(value: object) -> TypeGuard[int]:
@@ -376,7 +383,7 @@ class _SessionFeed:
     async def sender(self) -> None:
         loop = asyncio.get_running_loop()
         await self.send_snapshot()
-        next_heartbeat = loop.time() + self.heartbeat_seconds
+        next_heartbeat = _on_grid(loop.time(), self.heartbeat_seconds)
         while True:
             self.conn.check_closing()
             wake_at = next_heartbeat
@@ -400,7 +407,7 @@ class _SessionFeed:
                     logger.info("session %s: catch-up deferred, database unavailable", self.session_id)
             if loop.time() >= next_heartbeat:
                 await self.heartbeat()
-                next_heartbeat = loop.time() + self.heartbeat_seconds
+                next_heartbeat = _on_grid(loop.time(), self.heartbeat_seconds)
 
     async def handle(self, item: Item) -> None:
         if isinstance(item, Overflow):
