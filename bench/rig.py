@@ -131,10 +131,13 @@ class Rig:
         r = await self.fleet.all("connect_dashboards")
         log(f"dashboards connected: {sum(x['connected'] for x in r)} {[x['errors'] for x in r if x['errors']]}")
         if confirm:
+            # Beating from the moment each socket opens, as a browser does: started after the
+            # last join (a minute at full size), the first sockets' leases ran out meanwhile
+            # and the server rightly showed their candidates « connexion perdue ».
+            await self.fleet.all("heartbeats", every=shape.heartbeat)
             r = await self.fleet.all("join", start=start)
             errors = [x["errors"] for x in r if x["errors"]]
             log(f"candidates joined{' and started' if start else ''}: {sum(x['ok'] for x in r)} {errors}")
-            await self.fleet.all("heartbeats", every=shape.heartbeat)
         return self
 
     async def up_floor(self) -> Rig:
