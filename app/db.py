@@ -30,7 +30,9 @@ from app.settings import Settings
 log = logging.getLogger("surveillance.db")
 
 T = TypeVar("T")
-Publish = Callable[[int, dict[str, Any]], Awaitable[None]]
+# An event is handed on as the JSON text its transaction wrote to the log: one encoding
+# per event, whatever the number of processes and sockets it reaches.
+Publish = Callable[[int, str], Awaitable[None]]
 
 
 class Tx:
@@ -42,7 +44,7 @@ class Tx:
     """
 
     def __init__(self, source: Session | Connection) -> None:
-        self.events: list[tuple[int, dict[str, Any]]] = []
+        self.events: list[tuple[int, str]] = []
         self._db: Session | None = None
         if isinstance(source, Session):
             self._db = source
@@ -197,7 +199,7 @@ class Database:
         like a resume request) commits first, then propagates.
         """
 
-        def work() -> tuple[T | DomainError, list[tuple[int, dict[str, Any]]]]:
+        def work() -> tuple[T | DomainError, list[tuple[int, str]]]:
             with self.engine.connect() as conn:
                 conn.execution_options(immediate=True).begin()
                 tx = Tx(conn)
@@ -217,8 +219,8 @@ class Database:
 
         result, events = await self._in_thread(work)
         if self.publish is not None:
-            for session_id, payload in events:
-                await self.publish(session_id, payload)
+            for session_id, text in events:
+                await self.publish(session_id, text)
         if isinstance(result, DomainError):
             raise result
         return result

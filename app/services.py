@@ -52,7 +52,7 @@ class Services:
     def build(cls, settings: Settings) -> Services:
         metrics = Metrics()
         hub = Hub(broker_from_url(settings.redis_url), metrics, queue_size=settings.socket_queue_size)
-        db = Database(settings, publish=hub.publish)
+        db = Database(settings, publish=hub.publish_text)
         rules = Rules.from_settings(settings)
         templates = Jinja2Templates(directory=str(ROOT / "templates"))
         assets = Assets(ROOT / "static")

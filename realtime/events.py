@@ -61,11 +61,13 @@ class Published:
 def wrap(event: dict[str, Any], *, now: float | None = None) -> str:
     """Broker wire format: the client event plus its publish wall-clock time, as one JSON
     object whose event is the exact text every socket will be sent."""
-    return _wrap_text(encode(event), time.time() if now is None else now)
+    return wrap_text(encode(event), now=now)
 
 
-def _wrap_text(text: str, now: float) -> str:
-    return f'{_HEAD}{encode(now)}{_EVENT}{text}}}'
+def wrap_text(text: str, *, now: float | None = None) -> str:
+    """The same wrapper around an event already encoded (the text its transaction wrote to
+    the log), so the publisher does not encode it a second time."""
+    return f'{_HEAD}{encode(time.time() if now is None else now)}{_EVENT}{text}}}'
 
 
 _HEAD = '{"t":'

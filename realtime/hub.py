@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 from realtime.broker import Broker, BrokerUnavailable
-from realtime.events import Published, channel_for, session_id_from_channel, unwrap, wrap
+from realtime.events import Published, channel_for, encode, session_id_from_channel, unwrap, wrap_text
 from realtime.metrics import Metrics
 from vocabulary import CloseCode
 
@@ -145,8 +145,13 @@ class Hub:
 
     async def publish(self, session_id: int, event: dict[str, Any]) -> None:
         """Best effort: the change is already committed, clients recover from the log."""
+        await self.publish_text(session_id, encode(event))
+
+    async def publish_text(self, session_id: int, text: str) -> None:
+        """Publish an event given as its JSON object's text (compact, UTF-8, a ``version``
+        field), sent to every socket as it is."""
         try:
-            data = wrap(event)
+            data = wrap_text(text)
             await self.broker.publish(channel_for(session_id), data)
         except BrokerUnavailable as exc:
             self.metrics.publish_failures_total.inc()

@@ -173,10 +173,10 @@ def record(
         tx.conn.execute(_VERSION, values)
         if action in COUNTED_ACTIONS:
             event["counts"] = session_counts(tx.db, locked.session_id)
-        values["p_payload"] = payload_text(event)
+        values["p_payload"] = text = payload_text(event)
         tx.conn.execute(_EVENT_ROW, values)
     else:
-        values["p_payload"] = payload_text(event)
+        values["p_payload"] = text = payload_text(event)
         tx.conn.execute(_ALL_WRITES, values)
-    tx.events.append((locked.session_id, event))
+    tx.events.append((locked.session_id, text))
     return view

@@ -140,6 +140,7 @@ def _append(
     if event["action"] in views.COUNTED_ACTIONS:
         # The counters as of this version, so that no page has to recount them.
         event["counts"] = views.session_counts(tx.db, exam_session.id)
+    text = payload_text(event)
     tx.db.add(
         SessionEvent(
             session_id=exam_session.id,
@@ -148,11 +149,11 @@ def _append(
             candidate_id=candidate_id,
             actor_user_id=actor.user_id if actor else None,
             actor_name=actor.name if actor else None,
-            payload=payload_text(event),
+            payload=text,
             at=now,
         )
     )
-    tx.events.append((exam_session.id, event))
+    tx.events.append((exam_session.id, text))
 
 
 def events_since(db: Session, session_id: int, since: int, limit: int) -> list[dict[str, Any]] | None:

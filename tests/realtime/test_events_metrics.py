@@ -10,6 +10,7 @@ from realtime.events import (
     session_id_from_channel,
     unwrap,
     wrap,
+    wrap_text,
 )
 from realtime.metrics import Counter, Gauge, Histogram, Metrics
 
@@ -43,6 +44,18 @@ def test_wire_format_carries_event_and_publish_time() -> None:
     for bad in ('{"t": 1}', '{"e": {"version": -1}}', '{"e": {"version": true}}', "[]"):
         with pytest.raises(ValueError):
             unwrap(9, bad)
+
+
+def test_an_event_published_as_text_reaches_sockets_as_that_text() -> None:
+    text = '{"type":"event","version":8,"name":"candidate.updated","candidate":{"id":3,"name":"Zoé"}}'
+    data = wrap_text(text, now=12.25)
+    assert decode(data) == {"t": 12.25, "e": decode(text)}
+    published = unwrap(4, data)
+    assert published.text == text
+    assert published.version == 8
+    assert published.event["candidate"]["name"] == "Zoé"
+    assert published.published_at == 12.25
+    assert wrap_text(encode(decode(text)), now=1.0) == wrap(decode(text), now=1.0)
 
 
 def test_prometheus_text() -> None:
