@@ -30,6 +30,10 @@ from app.settings import Settings
 log = logging.getLogger("surveillance.db")
 
 T = TypeVar("T")
+
+# Connections kept apart from the request threads: one for the lease renewal, whose
+# timing must not depend on how many answers are waiting for a thread.
+LANES = 1
 # An event is handed on as the JSON text its transaction wrote to the log: one encoding
 # per event, whatever the number of processes and sockets it reaches.
 Publish = Callable[[int, str], Awaitable[None]]
@@ -78,7 +82,7 @@ def make_engine(settings: Settings) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=settings.db_pool_size,
+            pool_size=settings.db_pool_size + LANES,
             max_overflow=0,
             hide_parameters=True,
         )
@@ -91,7 +95,7 @@ def make_engine(settings: Settings) -> Engine:
     # until it is promoted.
     engine = create_engine(
         url,
-        pool_size=settings.db_pool_size,
+        pool_size=settings.db_pool_size + LANES,
         max_overflow=0,
         pool_recycle=1800,
         connect_args={
@@ -176,9 +180,14 @@ class Database:
         # A plain executor: anyio's to_thread (a checkpoint, a limiter, a cancel scope, a
         # queue per worker) cost more per hop than the answer's own statements.
         self._threads = ThreadPoolExecutor(max_workers=settings.db_pool_size, thread_name_prefix="db")
+        # The renewal's own thread, and a pooled connection always free for it (the pool
+        # holds LANES more than the request threads can take): renewals arriving late
+        # under a full answer load would show connected people as lost.
+        self._lane = ThreadPoolExecutor(max_workers=LANES, thread_name_prefix="db-lane")
 
     def dispose(self) -> None:
         self._threads.shutdown(wait=False)
+        self._lane.shutdown(wait=False)
         self.engine.dispose()
 
     async def read(self, fn: Callable[[Session], T]) -> T:
@@ -192,11 +201,12 @@ class Database:
         """One round trip, for readiness checks; raises when the database does not answer."""
         await self.read(lambda db: db.execute(text("SELECT 1")))
 
-    async def write(self, fn: Callable[[Tx], T]) -> T:
+    async def write(self, fn: Callable[[Tx], T], *, apart: bool = False) -> T:
         """Run fn in one transaction; publish its events after commit, in version order.
 
         A DomainError raised with commit=True (a refusal that still records something,
-        like a resume request) commits first, then propagates.
+        like a resume request) commits first, then propagates. `apart`: in the lane of
+        its own (the lease renewal), not behind the requests' transactions.
         """
 
         def work() -> tuple[T | DomainError, list[tuple[int, str]]]:
@@ -217,7 +227,7 @@ class Database:
                     tx.close()
                 return result, tx.events
 
-        result, events = await self._in_thread(work)
+        result, events = await self._in_thread(work, self._lane if apart else self._threads)
         if self.publish is not None:
             for session_id, text in events:
                 await self.publish(session_id, text)
@@ -225,10 +235,10 @@ class Database:
             raise result
         return result
 
-    async def _run(self, work: Callable[[], T]) -> T:
+    async def _run(self, work: Callable[[], T], threads: ThreadPoolExecutor) -> T:
         # The caller's context goes along (the request id in logs written by the work).
         context = contextvars.copy_context()
-        future = asyncio.get_running_loop().run_in_executor(self._threads, context.run, work)
+        future = asyncio.get_running_loop().run_in_executor(threads, context.run, work)
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
@@ -238,9 +248,9 @@ class Database:
                 await future
             raise
 
-    async def _in_thread(self, work: Callable[[], T]) -> T:
+    async def _in_thread(self, work: Callable[[], T], threads: ThreadPoolExecutor | None = None) -> T:
         try:
-            return await self._run(work)
+            return await self._run(work, self._threads if threads is None else threads)
         except DBAPIError as exc:
             if _is_connection_error(exc):
                 log.warning("database unavailable: %s", type(exc.orig).__name__)

@@ -86,7 +86,9 @@ class Presence:
         alive = [(cid, join) for (_, cid, join), beat in self._last_beat.items() if now - beat < fresh]
         supervisors = list(self._supervisors)
         if alive or supervisors:
-            await self.db.write(lambda tx: leases.renew_leases(tx, alive, supervisors, self.rules.lease_seconds))
+            await self.db.write(
+                lambda tx: leases.renew_leases(tx, alive, supervisors, self.rules.lease_seconds), apart=True
+            )
 
     async def sweep(self) -> None:
         for session_id in await self.db.read(leases.expired_sessions):

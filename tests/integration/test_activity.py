@@ -3,7 +3,11 @@ once per run of a flapping network, and a first connection is not news."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 from sqlalchemy import text
+from sqlmodel import Session
 
 from app.actions import presence
 from tests.conftest import World
@@ -62,3 +66,35 @@ async def test_one_renewal_covers_exactly_the_current_joins_and_accesses(world: 
     renewed = {cid for cid, at in leases.items() if not str(at).startswith("2000")}
     assert renewed == {paul}
     assert {uid for uid, at in accesses.items() if not str(at).startswith("2000")} == {marie}
+
+
+async def test_the_renewal_goes_through_while_every_request_thread_is_taken(world: World) -> None:
+    """Under a full load of requests the renewal does not queue behind them: it has a thread
+    and a connection of its own (without them this renewal would wait for the release)."""
+    room = await open_room(world)
+    s = world.services
+    paul = room.ids["Paul"]
+    with s.db.engine.begin() as conn:
+        conn.execute(text("UPDATE candidate SET lease_until = :t"), {"t": "2000-01-01 00:00:00"})
+        join = conn.execute(text("SELECT join_token FROM candidate WHERE id = :id"), {"id": paul}).scalar_one()
+    release = threading.Event()
+    holding = threading.Semaphore(0)
+
+    def hold(db: Session) -> None:
+        db.execute(text("SELECT 1"))  # checks a connection out of the pool
+        holding.release()
+        release.wait()
+
+    busy = [asyncio.ensure_future(s.db.read(hold)) for _ in range(s.settings.db_pool_size)]
+    try:
+        for _ in busy:
+            assert await asyncio.to_thread(holding.acquire, True, 30)
+        renewal = s.db.write(lambda tx: presence.renew_leases(tx, [(paul, join)], [], 10), apart=True)
+        await asyncio.wait_for(renewal, 30)
+        assert not any(task.done() for task in busy)
+    finally:
+        release.set()
+        await asyncio.gather(*busy)
+    with s.db.engine.connect() as conn:
+        lease = conn.execute(text("SELECT lease_until FROM candidate WHERE id = :id"), {"id": paul}).scalar_one()
+    assert not str(lease).startswith("2000")
