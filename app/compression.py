@@ -12,6 +12,8 @@ import brotli
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.headers import request_headers
+
 # Below this a body goes out in the same single TCP segment as its headers (about 500
 # bytes with the security headers) compressed or not: compressing saves no packet and costs
 # CPU on the hottest replies (brotli 5: about 24 µs for a 761-byte answer reply).
@@ -110,7 +112,7 @@ class Compress:
         if scope["type"] != "http" or scope["method"] == "HEAD":
             await self.app(scope, receive, send)
             return
-        encoding = choose_encoding(Headers(scope=scope).get("accept-encoding", ""))
+        encoding = choose_encoding(request_headers(scope).get("accept-encoding", ""))
         start: Message | None = None
         encoder: _Encoder | None = None
         passthrough = False

@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale as BabelLocale
@@ -22,9 +22,10 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment
-from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.headers import request_headers
 
 LOCALES = ("fr", "en")
 DEFAULT = "fr"
@@ -166,13 +167,21 @@ class Locale:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        cookie = cookie_parser(headers.get("cookie", "")).get(COOKIE)
-        token = current.set(negotiate(cookie, accept_language=headers.get("accept-language")))
+        headers = request_headers(scope)
+        cookies = headers.get("cookie", "")
+        # A candidate's cookie header rarely holds a language choice: no parse for nothing.
+        cookie = cookie_parser(cookies).get(COOKIE) if COOKIE in cookies else None
+        token = current.set(_negotiated(cookie, headers.get("accept-language")))
         try:
             await self.app(scope, receive, send)
         finally:
             current.reset(token)
+
+
+@lru_cache(maxsize=256)
+def _negotiated(cookie: str | None, accept_language: str | None) -> str:
+    # A few browsers' headers and two cookie values in practice: parsed once each.
+    return negotiate(cookie, accept_language=accept_language)
 
 
 def install(env: Environment) -> None:

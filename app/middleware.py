@@ -9,13 +9,13 @@ import re
 import secrets
 import time
 
-from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
 from app.actions import logins
 from app.errors import CsrfRejected, DomainError, UnsupportedMediaType
+from app.headers import request_headers
 from app.http import LOGIN_SCOPE_KEY, login_claim, services_of
 from app.logs import request_id
 from app.security import CANDIDATE_COOKIE, LOGIN_COOKIE, origin_allowed
@@ -36,7 +36,7 @@ class RequestLog:
             return
         # A caller's id (nginx's $request_id, a client's trace id) is kept when it looks like one;
         # anything else is replaced rather than echoed into logs and headers.
-        given = Headers(scope=scope).get("x-request-id", "")
+        given = request_headers(scope).get("x-request-id", "")
         rid = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
         token = request_id.set(rid)
         started = time.perf_counter()
@@ -101,7 +101,7 @@ class JsonOnly:
             and scope["path"].startswith("/api/")
             and not _FILE_ROUTES.fullmatch(scope["path"])
         ):
-            headers = Headers(scope=scope)
+            headers = request_headers(scope)
             ctype = headers.get("content-type")
             has_body = headers.get("content-length", "0").strip() not in ("", "0") or "transfer-encoding" in headers
             if ctype is None and not has_body:
@@ -136,6 +136,19 @@ OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'"
 # The kit: browsers show a PDF with a viewer of their own that a default-src would hamper.
 PDF_POLICY = "frame-ancestors 'none'"
 HSTS = b"max-age=31536000"
+_COMMON = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+# Per policy, without and with HSTS: the headers are the same bytes on every answer.
+_ADDED = {
+    (policy, secure): [(b"content-security-policy", policy.encode()), *_COMMON]
+    + ([(b"strict-transport-security", HSTS)] if secure else [])
+    for policy in (PAGE_POLICY, PDF_POLICY, OTHER_POLICY)
+    for secure in (False, True)
+}
 
 
 class SecurityHeaders:
@@ -157,25 +170,25 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                names = {name.lower() for name, _ in headers}
-                ctype = next((v for n, v in headers if n.lower() == b"content-type"), b"")
-                if ctype.startswith(b"text/html"):
+                ctype: bytes | None = None
+                cached = False
+                for name, value in headers:
+                    lowered = name.lower()
+                    if lowered == b"content-type" and ctype is None:
+                        ctype = value
+                    elif lowered == b"cache-control":
+                        cached = True
+                if ctype is None:
+                    policy = OTHER_POLICY
+                elif ctype.startswith(b"text/html"):
                     policy = PAGE_POLICY
                 elif ctype.startswith(b"application/pdf"):
                     policy = PDF_POLICY
                 else:
                     policy = OTHER_POLICY
-                headers += [
-                    (b"content-security-policy", policy.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                ]
-                if secure:
-                    # Only when cookies are Secure: over plain HTTP the header is ignored anyway.
-                    headers.append((b"strict-transport-security", HSTS))
-                if (api or policy is PAGE_POLICY) and b"cache-control" not in names:
+                # HSTS only when cookies are Secure: over plain HTTP the header is ignored anyway.
+                headers += _ADDED[policy, secure]
+                if (api or policy is PAGE_POLICY) and not cached:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
@@ -192,7 +205,7 @@ class SameOrigin:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in UNSAFE:
-            headers = Headers(scope=scope)
+            headers = request_headers(scope)
             cookie = headers.get("cookie", "")
             # Substrings: "surveillance_login" is also found in its "__Host-" name.
             if (LOGIN_COOKIE in cookie or CANDIDATE_COOKIE in cookie) and not origin_allowed(
@@ -215,7 +228,12 @@ class Logins:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and not scope["path"].startswith(_NO_LOGIN):
+        # Without a login cookie there is nothing to look up (a candidate's requests).
+        if (
+            scope["type"] in ("http", "websocket")
+            and not scope["path"].startswith(_NO_LOGIN)
+            and LOGIN_COOKIE in request_headers(scope).get("cookie", "")
+        ):
             conn = HTTPConnection(scope)
             claim = login_claim(conn)
             if claim is not None:

@@ -8,6 +8,7 @@ import hmac
 import math
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +18,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
-from starlette.datastructures import Headers
 
 from app.errors import TooManyAttempts
 from app.i18n import N_
@@ -184,7 +184,7 @@ def _loads(verified: _Verified, value: str | None, max_age: int) -> dict[str, An
     return data if isinstance(data, dict) else None
 
 
-def own_origins(headers: Headers, scheme: str) -> set[str]:
+def own_origins(headers: Mapping[str, str], scheme: str) -> set[str]:
     host = headers.get("host", "")
     forwarded_proto = headers.get("x-forwarded-proto")
     schemes = {scheme, forwarded_proto or scheme}
@@ -193,7 +193,7 @@ def own_origins(headers: Headers, scheme: str) -> set[str]:
     return {f"{mapped.get(s, s)}://{host}" for s in schemes if s}
 
 
-def origin_allowed(headers: Headers, scheme: str, allowed: tuple[str, ...]) -> bool:
+def origin_allowed(headers: Mapping[str, str], scheme: str, allowed: tuple[str, ...]) -> bool:
     """Same-origin check for state changes and websockets: Origin, else Referer."""
     origin = headers.get("origin")
     if not origin:
