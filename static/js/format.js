@@ -2,14 +2,19 @@
 // durations in the page's language (Intl, with <html lang>).
 import { lang, t } from "./i18n.js";
 
+// The same folding as the server's (app/codes.py), so both sort the list in one order.
 export function fold(text) {
   return String(text ?? "")
-    .normalize("NFD")
-    .replace(/[\u0300-\u036f]/g, "")
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g, "")
     .toLocaleLowerCase("fr")
-    .replace(/[-\s]+/g, " ")
+    .replace(/[-\u2010-\u2014'\u2019_.\s]+/g, " ")
     .trim();
 }
+
+// Times are shown in the sessions' time zone (the page says which), as the server renders
+// them: a browser set to another zone shows the same hours as the HTML it was sent.
+const ZONE = (typeof document !== "undefined" && document.documentElement.dataset.timezone) || undefined;
 
 // "DUPONT Paul", as in the guide's candidate list (in every language: names are not translated).
 export function listName(c) {
@@ -37,7 +42,7 @@ export function clock(isoDateTime, { seconds = false } = {}) {
   if (!isoDateTime) return "";
   const d = new Date(isoDateTime);
   if (Number.isNaN(d.getTime())) return "";
-  const parts = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  const parts = { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: ZONE };
   if (seconds) parts.second = "2-digit";
   return d.toLocaleTimeString(lang(), parts);
 }

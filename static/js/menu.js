@@ -1,38 +1,18 @@
-// Menu button, keyboard as in the WAI-ARIA Authoring Practices' "menu button" pattern.
-import { h } from "./dom.js";
+// Menu button, keyboard as in the WAI-ARIA Authoring Practices' "menu button" pattern, over
+// markup the page already holds (a .menu-wrap with its button and [role=menu] list). Entries
+// that are hidden do not count: a row shows the ones its candidate's state allows.
 
 let openMenu = null;
-let counter = 0;
 
 document.addEventListener("pointerdown", (event) => {
   if (openMenu && !openMenu.root.contains(event.target)) openMenu.close(false);
 });
 
-export function actionMenu({ label, items, disabled = false }) {
-  const id = `menu-${++counter}`;
-  const button = h("button", {
-    type: "button",
-    class: "menu-button",
-    "aria-haspopup": "menu",
-    "aria-expanded": "false",
-    "aria-controls": id,
-    "aria-label": label,
-    disabled,
-    text: "⋮",
-  });
-  const list = h("ul", { class: "menu", id, role: "menu", "aria-label": label, hidden: true });
-  const entries = items.map((item) => {
-    const entry = h("li", {
-      role: "menuitem",
-      tabindex: "-1",
-      class: `menu__item${item.danger ? " menu__item--danger" : ""}`,
-      text: item.label,
-    });
-    entry.addEventListener("click", () => choose(item));
-    list.append(entry);
-    return entry;
-  });
-  const root = h("div", { class: "menu-wrap" }, button, list);
+// onChoose(action): the chosen entry's data-action.
+export function bindMenu(root, onChoose) {
+  const button = root.querySelector(".menu-button");
+  const list = root.querySelector("[role=menu]");
+  const entries = () => [...list.querySelectorAll("[role=menuitem]")].filter((e) => !e.hidden);
 
   const state = {
     root,
@@ -45,17 +25,19 @@ export function actionMenu({ label, items, disabled = false }) {
   };
 
   function open(focusIndex = 0) {
+    const shown = entries();
+    if (!shown.length) return;
     if (openMenu && openMenu !== state) openMenu.close(false);
     list.hidden = false;
     button.setAttribute("aria-expanded", "true");
     openMenu = state;
-    entries[(focusIndex + entries.length) % entries.length].focus();
+    shown[(focusIndex + shown.length) % shown.length].focus();
   }
 
-  function choose(item) {
+  function choose(entry) {
     state.close(true);
     // After the focus is back on the button, so the dialog returns it there too.
-    item.onSelect();
+    onChoose(entry.dataset.action);
   }
 
   button.addEventListener("click", () => (list.hidden ? open(0) : state.close(true)));
@@ -68,12 +50,17 @@ export function actionMenu({ label, items, disabled = false }) {
       open(-1);
     }
   });
+  list.addEventListener("click", (event) => {
+    const entry = event.target.closest("[role=menuitem]");
+    if (entry && !entry.hidden) choose(entry);
+  });
   list.addEventListener("keydown", (event) => {
-    const index = entries.indexOf(document.activeElement);
-    const moves = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: entries.length - 1 };
+    const shown = entries();
+    const index = shown.indexOf(document.activeElement);
+    const moves = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: shown.length - 1 };
     if (event.key in moves) {
       event.preventDefault();
-      entries[(moves[event.key] + entries.length) % entries.length].focus();
+      shown[(moves[event.key] + shown.length) % shown.length].focus();
     } else if (event.key === "Escape") {
       event.preventDefault();
       state.close(true);
@@ -81,8 +68,8 @@ export function actionMenu({ label, items, disabled = false }) {
       state.close(false);
     } else if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
-      if (index >= 0) choose(items[index]);
+      if (index >= 0) choose(shown[index]);
     }
   });
-  return { root, button, isOpen: () => !list.hidden };
+  return { button, isOpen: () => !list.hidden, close: state.close };
 }

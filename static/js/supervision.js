@@ -1,21 +1,23 @@
 // The espace surveillant of one session: live list, presence, resume, end of test.
-import { alertBadge, alertButton, alertsOnEvent, renderAlerts, setupAlerts } from "./alerts.js";
+import { alertsOnEvent, openAlert, renderAlerts, setupAlerts } from "./alerts.js";
 import { activityItem, connectionActivity, isConnectionEvent, resetActivity } from "./activity.js";
 import { inFilter, renderFilters, setupFilters } from "./filters.js";
-import { endTestWithReason, openReports, reportsLink, reportsOnEvent, reportsOnSnapshot, setupReports } from "./reports.js";
+import { fillRow, isOvertime, newRow } from "./candidate-row.js";
+import { endTestWithReason, openReports, reportsOnEvent, reportsOnSnapshot, setupReports } from "./reports.js";
 import { api, loginUrl } from "./api.js";
 import { embedded, h, $ } from "./dom.js";
-import { clock, fold, listName, personName, shortDate } from "./format.js";
+import { fold, listName, personName, shortDate } from "./format.js";
 import { t } from "./i18n.js";
 import { Link, LiveFeed, liveUrl } from "./live.js";
-import { actionMenu } from "./menu.js";
+import { bindMenu } from "./menu.js";
 import { announce, confirmDialog, toast } from "./ui.js";
 import { Action, CandidateStatus as Status, CloseCode, Connection, EventName, SessionStatus, isEnded } from "./vocabulary.js";
-import { ROOM_ACTIVITY, initRoom, renderRoom, roomChanges, roomMenuItems, roomSignature, roomTags, selectBox } from "./room.js";
+import { ROOM_ACTIONS, ROOM_ACTIVITY, initRoom, renderRoom, roomChanges, select, selection } from "./room.js";
 
 const main = $("[data-dashboard]");
 const sessionId = Number(main.dataset.sessionId);
 const listEl = $("[data-candidates]");
+const emptyEl = $("[data-empty]", listEl);
 const searchEl = $("[data-search]");
 const OVERTIME_CHECK_MS = 30000;
 const ACTIVITY_MAX = 30;
@@ -36,15 +38,6 @@ const state = {
 };
 
 // ------------------------------------------------------------------ derived facts
-
-function isOvertime(c) {
-  if (c.status !== Status.IN_PROGRESS) return false;
-  if (c.overtime) return true;
-  // A paused clock stands still: the server's word holds until the test resumes.
-  if (c.paused) return false;
-  // The server computes overtime when it sends; time passes between events.
-  return Boolean(c.theoretical_end_at) && Date.now() > Date.parse(c.theoretical_end_at);
-}
 
 // Rows that need a supervisor come first, the most urgent first; then the rest by name.
 function attention(c) {
@@ -81,202 +74,84 @@ const frozen = () => state.link !== Link.LIVE || finalized();
 
 // ------------------------------------------------------------------ rendering
 
-function tag(text, kind) {
-  return h("span", { class: `tag tag--${kind}`, text });
+// What a row shows beyond its candidate's view; a row is filled again only when this changes.
+function rowView(c) {
+  return { frozen: frozen(), pending: state.pending.get(c.id), ...selection(c.id), now: Date.now() };
 }
 
-function statusTags(c) {
-  const tags = [];
-  if (c.status === Status.IN_PROGRESS) {
-    if (c.resume_requested) tags.push(tag(t("Reprise demandée"), "warning"));
-    tags.push(tag(t("En cours"), "success"));
-    if (c.resume_authorized) tags.push(tag(t("Reprise autorisée"), "info"));
-  } else if (isEnded(c.status)) {
-    tags.push(tag(t("Terminé"), "neutral"));
-  }
-  tags.push(...roomTags(c, tag));
-  if (c.connection === Connection.LOST && !isEnded(c.status)) tags.push(tag(t("Connexion perdue"), "danger"));
-  if (isOvertime(c)) tags.push(tag(t("Temps écoulé"), "danger"));
-  // A pending alert outranks every other tag: it comes first, whatever else is true.
-  if (c.alert) tags.unshift(alertBadge(c));
-  return tags;
+function signature(c, view) {
+  const paused = c.paused ? Math.floor((view.now - Date.parse(c.paused_since)) / 60000) : null;
+  return JSON.stringify([c, isOvertime(c, view.now), view.pending, view.frozen, view.selecting, view.selected, paused]);
 }
 
-function endNote(c) {
-  if (c.status === Status.ENDED_BY_SUPERVISOR) return t("Test terminé par un surveillant");
-  if (c.status === Status.ENDED_BY_FINALIZATION) return t("Test terminé à la finalisation de la session");
-  if (c.status === Status.ENDED_BY_EXPIRY) return t("Test fermé automatiquement (ouvert depuis trop longtemps)");
-  return null;
+const ROW_ACTIONS = {
+  authorize_resume: (id) => authorizeResume(id),
+  ...ROOM_ACTIONS,
+  report: (id) => openReports(id),
+  end_test: (id) => endTestWithReason(id),
+};
+
+// Once per row element, whichever way it came (the server's HTML or the template): its
+// controls act on the candidate the row shows now, read from the state when they are used.
+function bindRow(el) {
+  const id = () => Number(el.dataset.candidateId);
+  const box = $("[data-part=presence]", el);
+  box.addEventListener("click", (event) => {
+    if (state.pending.has(id())) event.preventDefault();
+  });
+  box.addEventListener("change", () => {
+    const c = state.candidates.get(id());
+    if (c) setPresence(c, box.checked);
+  });
+  const pick = $("[data-part=select] input", el);
+  pick.addEventListener("change", () => select(id(), pick.checked));
+  $("[data-part=alert]", el).addEventListener("click", () => openAlert(id()));
+  $("[data-part=reports]", el).addEventListener("click", () => openReports(id()));
+  return bindMenu($(".menu-wrap", el), (action) => ROW_ACTIONS[action](id()));
 }
 
-function progress(c) {
-  const { answered, total } = c.progress;
-  const percent = total ? Math.round((answered / total) * 100) : 0;
-  return h(
-    "div",
-    { class: "progress" },
-    h("span", { class: "progress__text", "aria-hidden": "true", text: `${answered}/${total}` }),
-    h(
-      "span",
-      {
-        class: "progress__bar",
-        role: "progressbar",
-        "aria-label": t("Questions répondues par %(name)s", { name: listName(c) }),
-        "aria-valuemin": "0",
-        "aria-valuemax": String(total),
-        "aria-valuenow": String(answered),
-        "aria-valuetext": t("%(answered)s sur %(total)s", { answered, total }),
-      },
-      h("span", { class: "progress__fill", style: { width: `${percent}%` } }),
-    ),
-  );
-}
-
-function timing(c) {
-  if (!c.started_at) return null;
-  const parts = [t("Début %(time)s", { time: clock(c.started_at) })];
-  if (c.theoretical_end_at && !isEnded(c.status)) parts.push(t("fin théorique %(time)s", { time: clock(c.theoretical_end_at) }));
-  if (isEnded(c.status) && c.ended_at) parts.push(t("fin %(time)s", { time: clock(c.ended_at) }));
-  if (c.extra_time_percentage) parts.push(t("temps majoré +%(percent)s %%", { percent: c.extra_time_percentage }));
-  return h("p", { class: "candidate__timing", text: parts.join(" · ") });
-}
-
-function identity(c) {
-  return [
-    h("span", { class: "candidate__name", text: listName(c) }),
-    h("span", { class: "candidate__birth", text: shortDate(c.birthdate) }),
-  ];
-}
-
-function renderRow(c) {
-  const classes = ["candidate"];
-  if (c.resume_requested && c.status === Status.IN_PROGRESS) classes.push("candidate--attention");
-  if (isEnded(c.status)) classes.push("candidate--done");
-  if (c.alert) classes.push("candidate--alert");
-  const row = h("li", { class: classes.join(" "), dataset: { candidateId: String(c.id) } });
-
-  if (c.status === Status.NOT_STARTED) {
-    const asked = state.pending.get(c.id);
-    const checked = asked !== undefined ? asked : c.authorized_to_start;
-    const box = h("input", {
-      type: "checkbox",
-      id: `presence-${c.id}`,
-      class: "candidate__check",
-      checked,
-      disabled: frozen(),
-      // While the tick is on its way the box stays focusable (a disabled one would drop
-      // the keyboard to the page body): aria-disabled, and clicks are ignored.
-      "aria-disabled": asked !== undefined ? "true" : undefined,
-      dataset: { focusKey: "presence" },
-    });
-    box.addEventListener("click", (event) => {
-      if (state.pending.has(c.id)) event.preventDefault();
-    });
-    box.addEventListener("change", () => setPresence(c, box.checked));
-    row.append(
-      h(
-        "div",
-        { class: "candidate__who" },
-        selectBox(c),
-        box,
-        h("label", { for: `presence-${c.id}`, class: "candidate__label" }, identity(c)),
-      ),
-    );
-  } else {
-    row.append(h("div", { class: "candidate__who" }, selectBox(c), h("span", { class: "candidate__spacer", "aria-hidden": "true" }), h("div", { class: "candidate__label" }, identity(c))));
-  }
-
-  const details = h("div", { class: "candidate__details" });
-  const tags = statusTags(c);
-  if (tags.length) details.append(h("div", { class: "tags" }, tags));
-  if (c.resume_while_connected && c.status === "in_progress") {
-    // Someone asks to resume while the browser taking the test is still connected:
-    // it may be someone else claiming to be this candidate.
-    details.append(
-      h("p", {
-        class: "candidate__warning",
-        "data-resume-warning": "",
-        text: t("Attention : le poste d'origine de ce candidat est toujours connecté. Vérifiez qui demande la reprise avant de l'autoriser."),
-      }),
-    );
-  }
-  const note = endNote(c);
-  if (note) details.append(h("p", { class: "candidate__timing", text: note }));
-  if (c.status !== Status.NOT_STARTED) details.append(progress(c));
-  const times = timing(c);
-  if (times) details.append(times);
-  row.append(details);
-
-  const actions = h("div", { class: "candidate__actions" });
-  if (c.alert) details.append(alertButton(c, frozen()));
-  const reports = reportsLink(c, frozen());
-  if (reports) details.append(reports);
-  const report = { label: t("Rédiger un rapport d'incident"), onSelect: () => openReports(c.id) };
-  const items =
-    c.status === Status.IN_PROGRESS
-      ? [
-          { label: t("Autoriser la reprise du test"), onSelect: () => authorizeResume(c.id) },
-          ...roomMenuItems(c),
-          report,
-          // The irreversible one stays last.
-          { label: t("Terminer le test"), danger: true, onSelect: () => endTestWithReason(c.id) },
-        ]
-      : [report];
-  const menu = actionMenu({ label: t("Afficher les actions pour %(name)s", { name: listName(c) }), disabled: frozen(), items });
-  menu.button.dataset.focusKey = "menu";
-  row.menu = menu;
-  actions.append(menu.root);
-  row.append(actions);
-  return row;
-}
-
-function signature(c) {
-  return JSON.stringify([c, isOvertime(c), state.pending.get(c.id), frozen(), roomSignature(c)]);
+// The row of a candidate: the one already drawn, the server's (first paint), or a new clone.
+function rowOf(id) {
+  const known = state.rows.get(id);
+  if (known) return known;
+  const el = listEl.querySelector(`:scope > [data-candidate-id="${id}"]`) || newRow();
+  const entry = { el, sig: null, menu: bindRow(el) };
+  state.rows.set(id, entry);
+  return entry;
 }
 
 function renderList() {
   if (!state.session) return;
   const active = document.activeElement;
   const activeRow = active && active.closest ? active.closest("[data-candidate-id]") : null;
-  const activeKey = active && active.dataset ? active.dataset.focusKey : undefined;
 
-  const wanted = sorted();
   const rows = [];
   const seen = new Set();
-  for (const c of wanted) {
+  for (const c of sorted()) {
     seen.add(c.id);
-    const previous = state.rows.get(c.id);
-    const sig = signature(c);
-    let el = previous && previous.sig === sig ? previous.el : null;
-    // Never pull a menu from under the keyboard; the row is redrawn when it closes.
-    if (!el && previous && previous.el.menu && previous.el.menu.isOpen()) el = previous.el;
-    if (!el) {
-      el = renderRow(c);
-      state.rows.set(c.id, { el, sig });
+    const entry = rowOf(c.id);
+    const view = rowView(c);
+    const sig = signature(c, view);
+    // Never change a menu under the keyboard; the row catches up when it closes.
+    if (entry.sig !== sig && !entry.menu.isOpen()) {
+      fillRow(entry.el, c, view);
+      entry.sig = sig;
     }
-    el.hidden = !matches(c);
-    rows.push(el);
+    entry.el.hidden = !matches(c);
+    rows.push(entry.el);
   }
   for (const id of [...state.rows.keys()]) if (!seen.has(id)) state.rows.delete(id);
+  emptyEl.hidden = rows.length > 0;
+  rows.push(emptyEl);
 
   const current = [...listEl.children];
   const sameOrder = current.length === rows.length && current.every((el, i) => el === rows[i]);
   if (!sameOrder) listEl.replaceChildren(...rows);
-  if (!rows.length) listEl.append(h("li", { class: "candidate-list__empty muted", text: t("Aucun candidat n'est inscrit à cette session.") }));
   renderAlerts();
-  $("[data-no-match]").hidden = !(rows.length && rows.every((r) => r.hidden));
+  $("[data-no-match]").hidden = !(rows.length > 1 && rows.every((r) => r.hidden));
 
-  // Keep the keyboard where it was when its row was redrawn or moved.
-  if (active && active !== document.activeElement && activeRow) {
-    const id = Number(activeRow.dataset.candidateId);
-    const row = state.rows.get(id);
-    if (active.isConnected) active.focus();
-    else if (row) {
-      const target = (activeKey && row.el.querySelector(`[data-focus-key="${activeKey}"]`)) || row.el.querySelector("input, button");
-      if (target && !target.disabled) target.focus();
-      else if (row.el) row.el.querySelector("input, button")?.focus();
-    }
-  }
+  // Moving a row takes the keyboard off it: put it back where it was.
+  if (active && active !== document.activeElement && activeRow && active.isConnected) active.focus();
 }
 
 function renderCounts() {

@@ -1,0 +1,158 @@
+// One row of the dashboard's candidate list, filled from a candidate's view. The markup is the
+// server's (templates/_candidate_row.html): rows of the first paint are adopted as they are, a
+// row for a candidate who arrives later is a clone of <template id="candidate-row">. Filling
+// only shows or hides parts and sets texts and attributes, and touches nothing already right:
+// filling a row the server rendered from the same view changes nothing on the page.
+//
+// No module state and no listeners here (supervision.js owns them): a test can fill a fresh
+// clone and compare it with the server's row.
+import { clock, listName, pausedFor, shortDate, signed } from "./format.js";
+import { CandidateStatus as Status, Connection, isEnded } from "./vocabulary.js";
+
+export function isOvertime(c, now = Date.now()) {
+  if (c.status !== Status.IN_PROGRESS) return false;
+  if (c.overtime) return true;
+  // A paused clock stands still: the server's word holds until the test resumes.
+  if (c.paused) return false;
+  // The server computes overtime when it sends; time passes between events.
+  return Boolean(c.theoretical_end_at) && now > Date.parse(c.theoretical_end_at);
+}
+
+export function newRow(doc = document) {
+  return doc.getElementById("candidate-row").content.firstElementChild.cloneNode(true);
+}
+
+const part = (row, name) => row.querySelector(`[data-part="${name}"]`);
+
+function show(el, on) {
+  if (el.hidden === on) el.hidden = !on;
+}
+
+function text(el, value) {
+  if (el.textContent !== value) el.textContent = value;
+}
+
+function attr(el, name, value) {
+  if (value === null) {
+    if (el.hasAttribute(name)) el.removeAttribute(name);
+  } else if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+
+function prop(el, name, value) {
+  if (el[name] !== value) el[name] = value;
+}
+
+function slot(row, name, value) {
+  for (const el of row.querySelectorAll(`[data-slot="${name}"]`)) text(el, value);
+}
+
+// "1 rapport d'incident", "2 rapports d'incident": the words are the template's.
+function plural(el, n) {
+  text(el, n > 1 ? el.dataset.many : el.dataset.one);
+}
+
+// view: { frozen, pending (the presence tick on its way, or undefined), selecting, selected, now }
+export function fillRow(row, c, view) {
+  const running = c.status === Status.IN_PROGRESS;
+  const ended = isEnded(c.status);
+  const waiting = c.status === Status.NOT_STARTED;
+  const id = String(c.id);
+  const { frozen } = view;
+
+  attr(row, "data-candidate-id", id);
+  row.classList.toggle("candidate--attention", running && Boolean(c.resume_requested));
+  row.classList.toggle("candidate--done", ended);
+  row.classList.toggle("candidate--alert", Boolean(c.alert));
+  slot(row, "name", listName(c));
+  slot(row, "birth", shortDate(c.birthdate));
+
+  const select = part(row, "select");
+  show(select, view.selecting);
+  const selectBox = select.querySelector("input");
+  prop(selectBox, "checked", view.selecting && view.selected);
+  prop(selectBox, "disabled", frozen);
+
+  // While the tick is on its way the box stays focusable (a disabled one would drop the
+  // keyboard to the page body): aria-disabled, and the page ignores its clicks.
+  const box = part(row, "presence");
+  show(box, waiting);
+  attr(box, "id", `presence-${id}`);
+  prop(box, "checked", view.pending !== undefined ? view.pending : Boolean(c.authorized_to_start));
+  prop(box, "disabled", frozen);
+  attr(box, "aria-disabled", view.pending !== undefined ? "true" : null);
+  show(part(row, "spacer"), !waiting);
+  attr(part(row, "label"), "for", waiting ? `presence-${id}` : null);
+
+  const paused = running && Boolean(c.paused);
+  const overtime = isOvertime(c, view.now);
+  const lost = c.connection === Connection.LOST && !ended;
+  const tags = {
+    "alert-tag": Boolean(c.alert),
+    "resume-requested": running && Boolean(c.resume_requested),
+    running,
+    "resume-authorized": running && Boolean(c.resume_authorized),
+    ended,
+    paused,
+    adjusted: Boolean(c.time_adjustment_minutes),
+    lost,
+    overtime,
+  };
+  for (const [name, on] of Object.entries(tags)) show(part(row, name), on);
+  show(part(row, "tags"), Object.values(tags).some(Boolean));
+  attr(part(row, "alert-tag"), "title", c.alert ? c.alert.category_label : "");
+  slot(row, "paused-for", paused ? pausedFor(c.paused_since, view.now) : "");
+  slot(row, "adjustment", c.time_adjustment_minutes ? signed(c.time_adjustment_minutes) : "");
+
+  show(part(row, "warning"), running && Boolean(c.resume_while_connected));
+  for (const note of row.querySelectorAll("[data-end-note]")) show(note, note.dataset.endNote === c.status);
+
+  const { answered, total } = c.progress;
+  show(part(row, "progress"), !waiting);
+  slot(row, "progress", `${answered}/${total}`);
+  const bar = row.querySelector("progress");
+  attr(bar, "id", `progress-${id}`);
+  attr(row.querySelector("label[for^='progress-']"), "for", `progress-${id}`);
+  attr(bar, "max", String(total || 1));
+  attr(bar, "value", String(answered));
+  attr(bar, "aria-valuetext", bar.dataset.valuetext.replace("{answered}", answered).replace("{total}", total));
+
+  show(part(row, "timing"), Boolean(c.started_at));
+  const showEnd = Boolean(c.theoretical_end_at) && !ended;
+  const showEnded = ended && Boolean(c.ended_at);
+  slot(row, "started", clock(c.started_at));
+  show(part(row, "theoretical-end"), showEnd);
+  slot(row, "theoretical-end", showEnd ? clock(c.theoretical_end_at) : "");
+  show(part(row, "ended-at"), showEnded);
+  slot(row, "ended-at", showEnded ? clock(c.ended_at) : "");
+  show(part(row, "extra-time"), Boolean(c.extra_time_percentage));
+  slot(row, "extra-time", c.extra_time_percentage ? String(c.extra_time_percentage) : "");
+
+  const alert = part(row, "alert");
+  show(alert, Boolean(c.alert));
+  prop(alert, "disabled", frozen);
+  const reports = part(row, "reports");
+  const n = c.reports_count || 0;
+  show(reports, n > 0);
+  prop(reports, "disabled", frozen);
+  slot(row, "reports", String(n));
+  plural(reports.querySelector("[data-plural]"), n);
+
+  const button = row.querySelector(".menu-button");
+  attr(button, "id", `actions-${id}`);
+  attr(button, "aria-controls", `menu-${id}`);
+  prop(button, "disabled", frozen);
+  const menu = row.querySelector("[role=menu]");
+  attr(menu, "id", `menu-${id}`);
+  attr(menu, "aria-labelledby", `actions-${id}`);
+  const items = {
+    authorize_resume: running,
+    pause: running && !paused,
+    unpause: paused,
+    adjust_time: running,
+    message: running,
+    report: true,
+    end_test: running,
+  };
+  for (const item of menu.querySelectorAll("[data-action]")) show(item, Boolean(items[item.dataset.action]));
+  return row;
+}
