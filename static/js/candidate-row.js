@@ -104,7 +104,10 @@ export function fillRow(row, c, view) {
   slot(row, "adjustment", c.time_adjustment_minutes ? signed(c.time_adjustment_minutes) : "");
 
   show(part(row, "warning"), running && Boolean(c.resume_while_connected));
-  for (const note of row.querySelectorAll("[data-end-note]")) show(note, note.dataset.endNote === c.status);
+  const note = part(row, "end-note");
+  const words = note.getAttribute(`data-note-${c.status}`);
+  show(note, words !== null);
+  text(note, words || "");
 
   const { answered, total } = c.progress;
   show(part(row, "progress"), !waiting);
