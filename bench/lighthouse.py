@@ -39,7 +39,6 @@ LIGHTHOUSE = ROOT / ".cache" / "node_modules" / ".bin" / "lighthouse"
 RESULTS = ROOT / "bench" / "results" / "lighthouse"
 BIN = Path(sys.executable).parent / "surveillance"
 DEMO_EMAIL = "surveillant@testix.fr"
-DEMO_PASSWORD = "Testix2021"
 CANDIDATES = 30
 CATEGORIES = ("performance", "accessibility", "best-practices")
 METRICS = {
@@ -86,9 +85,11 @@ def server(folder: Path) -> Iterator[tuple[str, dict[str, str]]]:
         "session": re.search(r"Numéro de session\s*:\s*(\d+)", out),
         "password": re.search(r"Mot de passe de la session\s*:\s*(\S+)", out),
         "code": re.search(r"Code d'accès\s*:\s*(\S+)", out),
+        # The demo account's password is drawn anew by each `demo` and printed once.
+        "demo_password": re.search(r"Mot de passe\s*:\s*(\S+)\s+\(affiché une seule fois\)", out),
     }
     found = {k: m.group(1) for k, m in codes.items() if m}
-    assert len(found) == 3, out
+    assert len(found) == 4, out
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = (folder / "server.log").open("ab")
@@ -124,7 +125,7 @@ def populate(base: str, codes: dict[str, str]) -> str:
     """The demo session grown to 30 candidates in every state; returns the demo account's cookie."""
     sid = int(codes["session"])
     staff = httpx.Client(base_url=base, headers={"Origin": base}, timeout=30)
-    staff.post("/api/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}).raise_for_status()
+    staff.post("/api/auth/login", json={"email": DEMO_EMAIL, "password": codes["demo_password"]}).raise_for_status()
     staff.post(
         "/api/supervision/access", json={"session_id": sid, "supervisor_password": codes["password"]}
     ).raise_for_status()
