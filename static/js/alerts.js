@@ -2,7 +2,7 @@
 // the tab title that count pending alerts, « Traiter le signalement », and the sound and
 // desktop notification a supervisor may turn on.
 import { api } from "./api.js";
-import { h, $ } from "./dom.js";
+import { h, setText, $ } from "./dom.js";
 import { clock, listName, personName } from "./format.js";
 import { t, tn } from "./i18n.js";
 import { alertCategory } from "./labels.js";
@@ -37,11 +37,11 @@ export function pendingAlerts() {
 export function renderAlerts() {
   const pending = pendingAlerts();
   const n = pending.length;
-  banner.hidden = n === 0;
+  if (banner.hidden !== (n === 0)) banner.hidden = n === 0;
   if (n) {
-    $("[data-alert-banner-count]").textContent = String(n);
+    setText($("[data-alert-banner-count]"), String(n));
     const words = $("[data-plural]", banner);
-    words.textContent = n > 1 ? words.dataset.many : words.dataset.one;
+    setText(words, n > 1 ? words.dataset.many : words.dataset.one);
   }
   const title = n ? `(${n}) ${baseTitle}` : baseTitle;
   if (document.title !== title) document.title = title;

@@ -22,7 +22,26 @@ export function newRow(doc = document) {
   return doc.getElementById("candidate-row").content.firstElementChild.cloneNode(true);
 }
 
-const part = (row, name) => row.querySelector(`[data-part="${name}"]`);
+// Each row's elements, looked up once: a row is filled again on every change to its candidate.
+const found = new WeakMap();
+
+function partsOf(row) {
+  let p = found.get(row);
+  if (!p) {
+    p = { part: {}, slots: {} };
+    for (const el of row.querySelectorAll("[data-part]")) p.part[el.dataset.part] = el;
+    for (const el of row.querySelectorAll("[data-slot]")) (p.slots[el.dataset.slot] ||= []).push(el);
+    p.selectBox = p.part.select.querySelector("input");
+    p.bar = row.querySelector("progress");
+    p.barLabel = row.querySelector("label[for^='progress-']");
+    p.plural = p.part.reports.querySelector("[data-plural]");
+    p.button = row.querySelector(".menu-button");
+    p.menu = row.querySelector("[role=menu]");
+    p.items = [...p.menu.querySelectorAll("[data-action]")];
+    found.set(row, p);
+  }
+  return p;
+}
 
 function show(el, on) {
   if (el.hidden === on) el.hidden = !on;
@@ -43,7 +62,7 @@ function prop(el, name, value) {
 }
 
 function slot(row, name, value) {
-  for (const el of row.querySelectorAll(`[data-slot="${name}"]`)) text(el, value);
+  for (const el of partsOf(row).slots[name]) text(el, value);
 }
 
 // "1 rapport d'incident", "2 rapports d'incident": the words are the template's.
@@ -58,6 +77,8 @@ export function fillRow(row, c, view) {
   const waiting = c.status === Status.NOT_STARTED;
   const id = String(c.id);
   const { frozen } = view;
+  const p = partsOf(row);
+  const part = (_row, name) => p.part[name];
 
   attr(row, "data-candidate-id", id);
   row.classList.toggle("candidate--attention", running && Boolean(c.resume_requested));
@@ -68,7 +89,7 @@ export function fillRow(row, c, view) {
 
   const select = part(row, "select");
   show(select, view.selecting);
-  const selectBox = select.querySelector("input");
+  const selectBox = p.selectBox;
   prop(selectBox, "checked", view.selecting && view.selected);
   prop(selectBox, "disabled", frozen);
 
@@ -112,9 +133,9 @@ export function fillRow(row, c, view) {
   const { answered, total } = c.progress;
   show(part(row, "progress"), !waiting);
   slot(row, "progress", `${answered}/${total}`);
-  const bar = row.querySelector("progress");
+  const bar = p.bar;
   attr(bar, "id", `progress-${id}`);
-  attr(row.querySelector("label[for^='progress-']"), "for", `progress-${id}`);
+  attr(p.barLabel, "for", `progress-${id}`);
   attr(bar, "max", String(total || 1));
   attr(bar, "value", String(answered));
   attr(bar, "aria-valuetext", bar.dataset.valuetext.replace("{answered}", answered).replace("{total}", total));
@@ -138,13 +159,13 @@ export function fillRow(row, c, view) {
   show(reports, n > 0);
   prop(reports, "disabled", frozen);
   slot(row, "reports", String(n));
-  plural(reports.querySelector("[data-plural]"), n);
+  plural(p.plural, n);
 
-  const button = row.querySelector(".menu-button");
+  const button = p.button;
   attr(button, "id", `actions-${id}`);
   attr(button, "aria-controls", `menu-${id}`);
   prop(button, "disabled", frozen);
-  const menu = row.querySelector("[role=menu]");
+  const menu = p.menu;
   attr(menu, "id", `menu-${id}`);
   attr(menu, "aria-labelledby", `actions-${id}`);
   const items = {
@@ -156,6 +177,6 @@ export function fillRow(row, c, view) {
     report: true,
     end_test: running,
   };
-  for (const item of menu.querySelectorAll("[data-action]")) show(item, Boolean(items[item.dataset.action]));
+  for (const item of p.items) show(item, Boolean(items[item.dataset.action]));
   return row;
 }

@@ -1,75 +1,83 @@
-// Menu button, keyboard as in the WAI-ARIA Authoring Practices' "menu button" pattern, over
-// markup the page already holds (a .menu-wrap with its button and [role=menu] list). Entries
-// that are hidden do not count: a row shows the ones its candidate's state allows.
+// Menu buttons, keyboard as in the WAI-ARIA Authoring Practices' "menu button" pattern, over
+// markup the page already holds: each .menu-wrap has its .menu-button and [role=menu] list.
+// One set of listeners on a container serves every menu inside it, however many rows come
+// and go. Hidden entries do not count: a row shows the ones its candidate's state allows.
 
-let openMenu = null;
+let openMenu = null; // the .menu-wrap whose list is shown
+
+const parts = (wrap) => ({ button: wrap.querySelector(".menu-button"), list: wrap.querySelector("[role=menu]") });
+const entries = (wrap) => [...parts(wrap).list.querySelectorAll("[role=menuitem]")].filter((e) => !e.hidden);
+
+function close(wrap, returnFocus = true) {
+  const { button, list } = parts(wrap);
+  list.hidden = true;
+  button.setAttribute("aria-expanded", "false");
+  if (openMenu === wrap) openMenu = null;
+  if (returnFocus) button.focus();
+}
+
+function open(wrap, focusIndex = 0) {
+  const shown = entries(wrap);
+  if (!shown.length) return;
+  if (openMenu && openMenu !== wrap) close(openMenu, false);
+  const { button, list } = parts(wrap);
+  list.hidden = false;
+  button.setAttribute("aria-expanded", "true");
+  openMenu = wrap;
+  shown[(focusIndex + shown.length) % shown.length].focus();
+}
+
+export const isOpen = (wrap) => !parts(wrap).list.hidden;
 
 document.addEventListener("pointerdown", (event) => {
-  if (openMenu && !openMenu.root.contains(event.target)) openMenu.close(false);
+  if (openMenu && !openMenu.contains(event.target)) close(openMenu, false);
 });
 
-// onChoose(action): the chosen entry's data-action.
-export function bindMenu(root, onChoose) {
-  const button = root.querySelector(".menu-button");
-  const list = root.querySelector("[role=menu]");
-  const entries = () => [...list.querySelectorAll("[role=menuitem]")].filter((e) => !e.hidden);
-
-  const state = {
-    root,
-    close(returnFocus = true) {
-      list.hidden = true;
-      button.setAttribute("aria-expanded", "false");
-      if (openMenu === state) openMenu = null;
-      if (returnFocus) button.focus();
-    },
+// onChoose(action, wrap): the chosen entry's data-action, after the focus is back on the
+// button (so that a dialog it opens returns the focus there too).
+export function menus(container, onChoose) {
+  const choose = (wrap, entry) => {
+    close(wrap, true);
+    onChoose(entry.dataset.action, wrap);
   };
-
-  function open(focusIndex = 0) {
-    const shown = entries();
-    if (!shown.length) return;
-    if (openMenu && openMenu !== state) openMenu.close(false);
-    list.hidden = false;
-    button.setAttribute("aria-expanded", "true");
-    openMenu = state;
-    shown[(focusIndex + shown.length) % shown.length].focus();
-  }
-
-  function choose(entry) {
-    state.close(true);
-    // After the focus is back on the button, so the dialog returns it there too.
-    onChoose(entry.dataset.action);
-  }
-
-  button.addEventListener("click", () => (list.hidden ? open(0) : state.close(true)));
-  button.addEventListener("keydown", (event) => {
-    if (event.key === "ArrowDown" || event.key === "Enter" || event.key === " ") {
-      event.preventDefault();
-      open(0);
-    } else if (event.key === "ArrowUp") {
-      event.preventDefault();
-      open(-1);
+  container.addEventListener("click", (event) => {
+    const wrap = event.target.closest(".menu-wrap");
+    if (!wrap) return;
+    const entry = event.target.closest("[role=menuitem]");
+    if (entry && !entry.hidden) choose(wrap, entry);
+    else if (event.target.closest(".menu-button")) {
+      if (isOpen(wrap)) close(wrap, true);
+      else open(wrap, 0);
     }
   });
-  list.addEventListener("click", (event) => {
-    const entry = event.target.closest("[role=menuitem]");
-    if (entry && !entry.hidden) choose(entry);
-  });
-  list.addEventListener("keydown", (event) => {
-    const shown = entries();
+  container.addEventListener("keydown", (event) => {
+    const wrap = event.target.closest(".menu-wrap");
+    if (!wrap) return;
+    if (event.target.closest(".menu-button")) {
+      if (event.key === "ArrowDown" || event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        open(wrap, 0);
+      } else if (event.key === "ArrowUp") {
+        event.preventDefault();
+        open(wrap, -1);
+      }
+      return;
+    }
+    const shown = entries(wrap);
     const index = shown.indexOf(document.activeElement);
+    if (index < 0) return;
     const moves = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: shown.length - 1 };
     if (event.key in moves) {
       event.preventDefault();
       shown[(moves[event.key] + shown.length) % shown.length].focus();
     } else if (event.key === "Escape") {
       event.preventDefault();
-      state.close(true);
+      close(wrap, true);
     } else if (event.key === "Tab") {
-      state.close(false);
+      close(wrap, false);
     } else if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
-      if (index >= 0) choose(shown[index]);
+      choose(wrap, shown[index]);
     }
   });
-  return { button, isOpen: () => !list.hidden, close: state.close };
 }

@@ -4,7 +4,7 @@
 // supervision.js owns the list and the live feed; this module adds to each row (tags,
 // menu entries, a selection box) and drives the room's toolbar and its dialogs.
 import { api } from "./api.js";
-import { h, $ } from "./dom.js";
+import { h, setText, $ } from "./dom.js";
 import { listName, personName, signed } from "./format.js";
 import { t, tn } from "./i18n.js";
 import { confirmDialog, toast } from "./ui.js";
@@ -371,21 +371,23 @@ export function renderRoom() {
   for (const id of [...room.selected]) if (!known.has(id)) room.selected.delete(id);
   const paused = live.filter((c) => c.paused).length;
   const inProgress = tn("%(n)s test en cours", "%(n)s tests en cours", live.length);
-  $("[data-room-status]").textContent = paused
-    ? tn("%(n)s test en pause sur %(running)s", "%(n)s tests en pause sur %(running)s", paused, { running: inProgress })
-    : inProgress;
+  setText(
+    $("[data-room-status]"),
+    paused ? tn("%(n)s test en pause sur %(running)s", "%(n)s tests en pause sur %(running)s", paused, { running: inProgress }) : inProgress,
+  );
   $("[data-room-pause]").disabled = frozen || !live.some((c) => !c.paused);
   $("[data-room-resume]").disabled = frozen || !live.some((c) => c.paused);
   $("[data-room-message]").disabled = frozen;
   $("[data-room-end-all]").disabled = frozen || !live.length;
   const toggle = $("[data-room-select]");
   toggle.setAttribute("aria-pressed", room.selecting ? "true" : "false");
-  toggle.textContent = room.selecting ? t("Fermer la sélection") : t("Sélectionner des candidats");
+  setText(toggle, room.selecting ? t("Fermer la sélection") : t("Sélectionner des candidats"));
   const selection = $("[data-room-selection]");
   selection.hidden = !room.selecting;
-  $("[data-room-count]").textContent = room.selected.size
-    ? tn("%(n)s candidat sélectionné", "%(n)s candidats sélectionnés", room.selected.size)
-    : t("Aucun candidat sélectionné");
+  setText(
+    $("[data-room-count]"),
+    room.selected.size ? tn("%(n)s candidat sélectionné", "%(n)s candidats sélectionnés", room.selected.size) : t("Aucun candidat sélectionné"),
+  );
   for (const button of selection.querySelectorAll("[data-bulk]")) button.disabled = frozen || !room.selected.size;
 }
 

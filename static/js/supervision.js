@@ -5,11 +5,11 @@ import { inFilter, renderFilters, setupFilters } from "./filters.js";
 import { fillRow, isOvertime, newRow } from "./candidate-row.js";
 import { endTestWithReason, openReports, reportsOnEvent, reportsOnSnapshot, setupReports } from "./reports.js";
 import { api, loginUrl } from "./api.js";
-import { embedded, h, $ } from "./dom.js";
+import { embedded, h, setText, $ } from "./dom.js";
 import { fold, listName, personName, shortDate } from "./format.js";
 import { t } from "./i18n.js";
 import { Link, LiveFeed, liveUrl } from "./live.js";
-import { bindMenu } from "./menu.js";
+import { isOpen, menus } from "./menu.js";
 import { announce, confirmDialog, toast } from "./ui.js";
 import { Action, CandidateStatus as Status, CloseCode, Connection, EventName, SessionStatus, isEnded } from "./vocabulary.js";
 import { ROOM_ACTIONS, ROOM_ACTIVITY, initRoom, renderRoom, roomChanges, select, selection } from "./room.js";
@@ -34,6 +34,8 @@ const state = {
   // Presence ticks sent but not yet confirmed by the live feed: shown as asked, not as done.
   pending: new Map(),
   rows: new Map(),
+  // The page's first snapshot is the one the server drew the rows from: they are adopted as drawn.
+  asServed: false,
   query: "",
 };
 
@@ -91,32 +93,37 @@ const ROW_ACTIONS = {
   end_test: (id) => endTestWithReason(id),
 };
 
-// Once per row element, whichever way it came (the server's HTML or the template): its
-// controls act on the candidate the row shows now, read from the state when they are used.
-function bindRow(el) {
-  const id = () => Number(el.dataset.candidateId);
-  const box = $("[data-part=presence]", el);
-  box.addEventListener("click", (event) => {
-    if (state.pending.has(id())) event.preventDefault();
-  });
-  box.addEventListener("change", () => {
-    const c = state.candidates.get(id());
-    if (c) setPresence(c, box.checked);
-  });
-  const pick = $("[data-part=select] input", el);
-  pick.addEventListener("change", () => select(id(), pick.checked));
-  $("[data-part=alert]", el).addEventListener("click", () => openAlert(id()));
-  $("[data-part=reports]", el).addEventListener("click", () => openReports(id()));
-  return bindMenu($(".menu-wrap", el), (action) => ROW_ACTIONS[action](id()));
-}
+// The rows' controls, for every row at once (the server's, and clones added later): each acts
+// on the candidate its row shows now, read from the state when it is used.
+const rowId = (el) => Number(el.closest("[data-candidate-id]").dataset.candidateId);
 
-// The row of a candidate: the one already drawn, the server's (first paint), or a new clone.
-function rowOf(id) {
-  const known = state.rows.get(id);
+listEl.addEventListener("click", (event) => {
+  const box = event.target.closest("[data-part=presence]");
+  if (box && state.pending.has(rowId(box))) event.preventDefault();
+  const button = event.target.closest("[data-part=alert], [data-part=reports]");
+  if (button && button.dataset.part === "alert") openAlert(rowId(button));
+  else if (button) openReports(rowId(button));
+});
+
+listEl.addEventListener("change", (event) => {
+  const input = event.target;
+  if (input.matches("[data-part=presence]")) {
+    const c = state.candidates.get(rowId(input));
+    if (c) setPresence(c, input.checked);
+  } else if (input.matches("[data-part=select] input")) select(rowId(input), input.checked);
+});
+
+menus(listEl, (action, wrap) => ROW_ACTIONS[action](rowId(wrap)));
+
+// The row of a candidate: the one already drawn, the server's, or a new clone. The server
+// drew its rows from the very snapshot the page starts from, so they are taken as they are
+// (a test holds the two renderings equal); a clone is filled before it is shown.
+function rowOf(c, sig) {
+  const known = state.rows.get(c.id);
   if (known) return known;
-  const el = listEl.querySelector(`:scope > [data-candidate-id="${id}"]`) || newRow();
-  const entry = { el, sig: null, menu: bindRow(el) };
-  state.rows.set(id, entry);
+  const served = listEl.querySelector(`:scope > [data-candidate-id="${c.id}"]`);
+  const entry = served && state.asServed ? { el: served, sig } : { el: served || newRow(), sig: null };
+  state.rows.set(c.id, entry);
   return entry;
 }
 
@@ -129,19 +136,20 @@ function renderList() {
   const seen = new Set();
   for (const c of sorted()) {
     seen.add(c.id);
-    const entry = rowOf(c.id);
     const view = rowView(c);
     const sig = signature(c, view);
+    const entry = rowOf(c, sig);
     // Never change a menu under the keyboard; the row catches up when it closes.
-    if (entry.sig !== sig && !entry.menu.isOpen()) {
+    if (entry.sig !== sig && !isOpen($(".menu-wrap", entry.el))) {
       fillRow(entry.el, c, view);
       entry.sig = sig;
     }
-    entry.el.hidden = !matches(c);
+    if (entry.el.hidden === matches(c)) entry.el.hidden = !matches(c);
     rows.push(entry.el);
   }
   for (const id of [...state.rows.keys()]) if (!seen.has(id)) state.rows.delete(id);
-  emptyEl.hidden = rows.length > 0;
+  state.asServed = false;
+  if (emptyEl.hidden !== rows.length > 0) emptyEl.hidden = rows.length > 0;
   rows.push(emptyEl);
 
   const current = [...listEl.children];
@@ -158,25 +166,30 @@ function renderCounts() {
   if (!state.counts) return;
   for (const [key, value] of Object.entries(state.counts)) {
     const el = $(`[data-count="${key}"]`);
-    if (el) el.textContent = String(value);
+    if (el) setText(el, String(value));
     // "1 terminé", "2 terminés": every label agrees with its number.
     const label = $(`[data-count-label="${key}"]`);
-    if (label) label.textContent = value > 1 ? label.dataset.many : label.dataset.one;
+    if (label) setText(label, value > 1 ? label.dataset.many : label.dataset.one);
   }
   renderFilters(state.candidates.values(), attention);
 }
 
 function renderSession() {
   const s = state.session;
-  $("[data-session-date]").textContent = `${shortDate(s.date)} · ${s.time}`;
-  $("[data-session-site]").textContent = s.address || s.centre;
-  $("[data-session-room]").textContent = s.room;
-  $("[data-session-examiner]").textContent = s.examiner;
-  $("[data-session-code]").textContent = s.access_code || "";
-  $("[data-finalized-banner]").hidden = !finalized();
+  setText($("[data-session-date]"), `${shortDate(s.date)} · ${s.time}`);
+  setText($("[data-session-site]"), s.address || s.centre);
+  setText($("[data-session-room]"), s.room);
+  setText($("[data-session-examiner]"), s.examiner);
+  setText($("[data-session-code]"), s.access_code || "");
+  if ($("[data-finalized-banner]").hidden !== !finalized()) $("[data-finalized-banner]").hidden = !finalized();
 }
 
+let shownSupervisors = null;
+
 function renderSupervisors() {
+  const shown = JSON.stringify([state.supervisors, state.me && state.me.id]);
+  if (shown === shownSupervisors) return;
+  shownSupervisors = shown;
   const el = $("[data-supervisors]");
   el.replaceChildren(
     ...state.supervisors.map((s) =>
@@ -294,8 +307,16 @@ function tellActivity(event) {
 
 // ------------------------------------------------------------------ live feed
 
+let firstSnapshot = true;
+let shownEvents = null;
+
 function applySnapshot(snapshot) {
-  if (Array.isArray(snapshot.recent_events)) {
+  state.asServed = firstSnapshot && snapshot.version === Number(listEl.dataset.version);
+  firstSnapshot = false;
+  // The socket's first snapshot is most often the page's own again: what it repeats is not redrawn.
+  const events = JSON.stringify(snapshot.recent_events);
+  if (Array.isArray(snapshot.recent_events) && events !== shownEvents) {
+    shownEvents = events;
     const list = $("[data-activity]");
     for (const item of list.querySelectorAll(".activity__item")) item.remove();
     resetActivity();
