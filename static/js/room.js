@@ -361,6 +361,10 @@ function toggleSelecting() {
   room.rerender();
 }
 
+function disable(el, on) {
+  if (el.disabled !== on) el.disabled = on;
+}
+
 export function renderRoom() {
   const bar = $("[data-room-bar]");
   if (!bar) return;
@@ -375,20 +379,20 @@ export function renderRoom() {
     $("[data-room-status]"),
     paused ? tn("%(n)s test en pause sur %(running)s", "%(n)s tests en pause sur %(running)s", paused, { running: inProgress }) : inProgress,
   );
-  $("[data-room-pause]").disabled = frozen || !live.some((c) => !c.paused);
-  $("[data-room-resume]").disabled = frozen || !live.some((c) => c.paused);
-  $("[data-room-message]").disabled = frozen;
-  $("[data-room-end-all]").disabled = frozen || !live.length;
+  disable($("[data-room-pause]"), frozen || !live.some((c) => !c.paused));
+  disable($("[data-room-resume]"), frozen || !live.some((c) => c.paused));
+  disable($("[data-room-message]"), frozen);
+  disable($("[data-room-end-all]"), frozen || !live.length);
   const toggle = $("[data-room-select]");
   toggle.setAttribute("aria-pressed", room.selecting ? "true" : "false");
   setText(toggle, room.selecting ? t("Fermer la sélection") : t("Sélectionner des candidats"));
   const selection = $("[data-room-selection]");
-  selection.hidden = !room.selecting;
+  if (selection.hidden === room.selecting) selection.hidden = !room.selecting;
   setText(
     $("[data-room-count]"),
     room.selected.size ? tn("%(n)s candidat sélectionné", "%(n)s candidats sélectionnés", room.selected.size) : t("Aucun candidat sélectionné"),
   );
-  for (const button of selection.querySelectorAll("[data-bulk]")) button.disabled = frozen || !room.selected.size;
+  for (const button of selection.querySelectorAll("[data-bulk]")) disable(button, frozen || !room.selected.size);
 }
 
 export function initRoom({ sessionId, candidates, frozen, rerender, refusal }) {
