@@ -20,6 +20,8 @@ const listEl = $("[data-candidates]");
 const emptyEl = $("[data-empty]", listEl);
 const searchEl = $("[data-search]");
 const OVERTIME_CHECK_MS = 30000;
+// The snapshot the server rendered the page from.
+const initial = embedded("snapshot");
 const ACTIVITY_MAX = 30;
 
 const state = {
@@ -184,24 +186,24 @@ function renderSession() {
   if ($("[data-finalized-banner]").hidden !== !finalized()) $("[data-finalized-banner]").hidden = !finalized();
 }
 
-let shownSupervisors = null;
+// The server drew the supervisors of the embedded snapshot: the same list is not drawn again.
+let shownSupervisors = JSON.stringify([(initial || {}).supervisors || [], state.me && state.me.id]);
 
 function renderSupervisors() {
   const shown = JSON.stringify([state.supervisors, state.me && state.me.id]);
   if (shown === shownSupervisors) return;
   shownSupervisors = shown;
-  const el = $("[data-supervisors]");
-  el.replaceChildren(
-    ...state.supervisors.map((s) =>
-      h(
-        "li",
-        { class: "person" },
-        h("span", { class: `dot ${s.online ? "dot--on" : "dot--off"}`, "aria-hidden": "true" }),
-        h("span", { class: "person__name", text: s.name }),
-        state.me && s.id === state.me.id ? h("span", { class: "person__me", text: t("(vous)") }) : null,
-        h("span", { class: "person__state", text: s.online ? t("en ligne") : t("hors ligne") }),
-      ),
-    ),
+  const template = document.getElementById("person").content.firstElementChild;
+  $("[data-supervisors]").replaceChildren(
+    ...state.supervisors.map((s) => {
+      const item = template.cloneNode(true);
+      $("[data-person-dot]", item).className = `dot ${s.online ? "dot--on" : "dot--off"}`;
+      $("[data-person-name]", item).textContent = s.name;
+      $("[data-person-me]", item).hidden = !(state.me && s.id === state.me.id);
+      const words = $("[data-person-state]", item);
+      words.textContent = s.online ? words.dataset.on : words.dataset.off;
+      return item;
+    }),
   );
 }
 
@@ -482,4 +484,4 @@ initRoom({
 });
 
 feed.start();
-feed.seed(embedded("snapshot"));
+feed.seed(initial);
