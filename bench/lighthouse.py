@@ -265,7 +265,7 @@ def line(r: Result) -> str:
     runs = "" if len(r.runs) == 1 else f" ({', '.join(map(str, r.runs))})"
     scores = " | ".join(str(r.scores[c]) + (runs if c == "performance" else "") for c in CATEGORIES)
     return (
-        f"| {r.page.name} | `{r.page.path}` | {r.preset} | {scores}{runs} | "
+        f"| {r.page.name} | `{r.page.path}` | {r.preset} | {scores} | "
         + " | ".join(metric(k) for k in METRICS)
         + " |"
     )

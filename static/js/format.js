@@ -37,14 +37,26 @@ export function shortDate(iso) {
   return new Intl.DateTimeFormat(locale, { ...parts, year: "numeric", timeZone: "UTC" }).format(day);
 }
 
+// Formatters made once per language: toLocaleTimeString would build one per call, and a
+// dashboard writes a hundred times at once (rows, activity).
+const CLOCKS = new Map();
+
+function clockFormat(seconds) {
+  const key = `${lang()} ${seconds}`;
+  if (!CLOCKS.has(key)) {
+    const parts = { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: ZONE };
+    if (seconds) parts.second = "2-digit";
+    CLOCKS.set(key, new Intl.DateTimeFormat(lang(), parts));
+  }
+  return CLOCKS.get(key);
+}
+
 // A time of day on the 24-hour clock in every language, as the server's pages write times.
 export function clock(isoDateTime, { seconds = false } = {}) {
   if (!isoDateTime) return "";
   const d = new Date(isoDateTime);
   if (Number.isNaN(d.getTime())) return "";
-  const parts = { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: ZONE };
-  if (seconds) parts.second = "2-digit";
-  return d.toLocaleTimeString(lang(), parts);
+  return clockFormat(seconds).format(d);
 }
 
 const two = (n) => String(n).padStart(2, "0");
