@@ -221,6 +221,10 @@ def audit(url: str, preset: str, headers: Path | None, out: Path) -> dict[str, A
         command.append(f"--extra-headers={headers}")
     env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    # On a loaded machine Chromium sometimes loses the trace of the load (NO_NAVSTART, NO_FCP):
+    # Lighthouse itself says to run it again, so once more before giving up.
+    if done.returncode != 0 and "run Lighthouse again" in done.stderr:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     if done.returncode != 0 or not out.exists():
         raise RuntimeError(f"lighthouse failed on {url} ({preset}):\n{done.stderr[-3000:]}")
     report: dict[str, Any] = json.loads(out.read_text())
