@@ -14,7 +14,7 @@ export function fold(text) {
 
 // Times are shown in the sessions' time zone (the page says which), as the server renders
 // them: a browser set to another zone shows the same hours as the HTML it was sent.
-const ZONE = (typeof document !== "undefined" && document.documentElement.dataset.timezone) || undefined;
+const ZONE = (typeof document !== "undefined" && document.querySelector('meta[name="timezone"]')?.content) || undefined;
 
 // "DUPONT Paul", as in the guide's candidate list (in every language: names are not translated).
 export function listName(c) {
