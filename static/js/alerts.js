@@ -39,9 +39,8 @@ export function renderAlerts() {
   const n = pending.length;
   if (banner.hidden !== (n === 0)) banner.hidden = n === 0;
   if (n) {
-    setText($("[data-alert-banner-count]"), String(n));
-    const words = $("[data-plural]", banner);
-    setText(words, n > 1 ? words.dataset.many : words.dataset.one);
+    // tn, not a test on n: each language has its own rule for which counts are plural.
+    setText($("[data-alert-banner-text]"), tn("%(n)s signalement en attente de décision", "%(n)s signalements en attente de décision", n));
   }
   const title = n ? `(${n}) ${baseTitle}` : baseTitle;
   if (document.title !== title) document.title = title;

@@ -7,6 +7,7 @@
 // No module state and no listeners here (supervision.js owns them): a test can fill a fresh
 // clone and compare it with the server's row.
 import { clock, listName, pausedFor, shortDate, signed } from "./format.js";
+import { t, tn } from "./i18n.js";
 import { CandidateStatus as Status, Connection, isEnded } from "./vocabulary.js";
 
 export function isOvertime(c, now = Date.now()) {
@@ -34,7 +35,6 @@ function partsOf(row) {
     p.selectBox = p.part.select.querySelector("input");
     p.bar = row.querySelector("progress");
     p.barLabel = row.querySelector("label[for^='progress-']");
-    p.plural = p.part.reports.querySelector("[data-plural]");
     p.button = row.querySelector(".menu-button");
     p.menu = row.querySelector("[role=menu]");
     p.items = [...p.menu.querySelectorAll("[data-action]")];
@@ -63,11 +63,6 @@ function prop(el, name, value) {
 
 function slot(row, name, value) {
   for (const el of partsOf(row).slots[name]) text(el, value);
-}
-
-// "1 rapport d'incident", "2 rapports d'incident": the words are the template's.
-function plural(el, n) {
-  text(el, n > 1 ? el.dataset.many : el.dataset.one);
 }
 
 // view: { frozen, pending (the presence tick on its way, or undefined), selecting, selected, now }
@@ -138,7 +133,8 @@ export function fillRow(row, c, view) {
   attr(p.barLabel, "for", `progress-${id}`);
   attr(bar, "max", String(total || 1));
   attr(bar, "value", String(answered));
-  attr(bar, "aria-valuetext", bar.dataset.valuetext.replace("{answered}", answered).replace("{total}", total));
+  // The same msgids as the template's, so a row filled here reads as the server's.
+  attr(bar, "aria-valuetext", t("%(answered)s sur %(total)s", { answered, total }));
 
   show(part(row, "timing"), Boolean(c.started_at));
   const showEnd = Boolean(c.theoretical_end_at) && !ended;
@@ -158,8 +154,7 @@ export function fillRow(row, c, view) {
   const n = c.reports_count || 0;
   show(reports, n > 0);
   prop(reports, "disabled", frozen);
-  slot(row, "reports", String(n));
-  plural(p.plural, n);
+  slot(row, "reports", tn("%(n)s rapport d'incident", "%(n)s rapports d'incident", n));
 
   const button = p.button;
   attr(button, "id", `actions-${id}`);
