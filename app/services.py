@@ -57,7 +57,7 @@ class Services:
         templates = Jinja2Templates(directory=str(ROOT / "templates"))
         assets = Assets(ROOT / "static")
         templates.env.globals.update(static_url=assets.url, modulepreload=assets.module_graph)
-        display.install(templates.env)
+        display.install(templates.env, settings.session_timezone)
         i18n.install(templates.env)
         presence = Presence(db, rules)
         return cls(

@@ -2,7 +2,7 @@
 // the tab title that count pending alerts, « Traiter le signalement », and the sound and
 // desktop notification a supervisor may turn on.
 import { api } from "./api.js";
-import { h, $ } from "./dom.js";
+import { h, setText, $ } from "./dom.js";
 import { clock, listName, personName } from "./format.js";
 import { t, tn } from "./i18n.js";
 import { alertCategory } from "./labels.js";
@@ -14,7 +14,8 @@ const dialog = $("[data-alert-dialog]");
 const banner = $("[data-alert-banner]");
 const live = $("[data-alert-live]");
 const toggle = $("[data-alert-toggle]");
-const baseTitle = document.title;
+// The server's title already counts the alerts of the first paint: "(2) Session 12 · …".
+const baseTitle = document.title.replace(/^\(\d+\) /, "");
 
 const ctx = {
   sessionId: 0,
@@ -31,32 +32,18 @@ export function pendingAlerts() {
   return [...ctx.candidates()].filter((c) => c.alert).sort((a, b) => (a.alert.created_at < b.alert.created_at ? -1 : 1));
 }
 
-// ------------------------------------------------------------------ row parts
-
-export function alertBadge(c) {
-  return h("span", { class: "tag tag--alert", text: t("Signalement"), title: alertCategory(c.alert) });
-}
-
-export function alertButton(c, disabled) {
-  return h("button", {
-    type: "button",
-    class: "button button--small button--alert",
-    text: t("Traiter le signalement"),
-    disabled,
-    "aria-label": t("Traiter le signalement de %(name)s", { name: listName(c) }),
-    dataset: { focusKey: "alert" },
-    onclick: () => openAlert(c.id),
-  });
-}
-
 // ------------------------------------------------------------------ banner and title
 
 export function renderAlerts() {
   const pending = pendingAlerts();
   const n = pending.length;
-  banner.hidden = n === 0;
-  if (n) $("[data-alert-banner-text]").textContent = tn("%(n)s signalement en attente de décision", "%(n)s signalements en attente de décision", n);
-  document.title = n ? `(${n}) ${baseTitle}` : baseTitle;
+  if (banner.hidden !== (n === 0)) banner.hidden = n === 0;
+  if (n) {
+    // tn, not a test on n: each language has its own rule for which counts are plural.
+    setText($("[data-alert-banner-text]"), tn("%(n)s signalement en attente de décision", "%(n)s signalements en attente de décision", n));
+  }
+  const title = n ? `(${n}) ${baseTitle}` : baseTitle;
+  if (document.title !== title) document.title = title;
 }
 
 $("[data-alert-banner-go]").addEventListener("click", () => {

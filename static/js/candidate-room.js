@@ -1,5 +1,5 @@
 // What room control shows on the candidate's page: the pause, and supervisors' messages.
-import { h, $ } from "./dom.js";
+import { $ } from "./dom.js";
 import { countdown } from "./format.js";
 import { t } from "./i18n.js";
 
@@ -26,14 +26,9 @@ export function pauseAnnouncement(c) {
 export function showNotice(message) {
   const region = $("[data-room-notices]");
   if (!region || !message || typeof message.text !== "string") return;
-  const close = h("button", { type: "button", class: "room-notice__close", text: t("Fermer"), "aria-label": t("Fermer ce message") });
-  const item = h(
-    "div",
-    { class: "room-notice", role: "note" },
-    h("p", { class: "room-notice__title", text: t("Message de votre surveillant") }),
-    h("p", { class: "room-notice__text", text: message.text }),
-    close,
-  );
+  const item = document.getElementById("room-notice").content.firstElementChild.cloneNode(true);
+  $("[data-notice-text]", item).textContent = message.text;
+  const close = $(".room-notice__close", item);
   close.addEventListener("click", () => {
     item.remove();
     const heading = $("main [data-step]:not([hidden]) [tabindex='-1']");

@@ -256,20 +256,8 @@ function renderTest(data, moveFocus) {
   state.question = q;
   $("[data-question-count]").textContent = t("Question %(index)s / %(total)s", { index: q.index + 1, total });
   const bar = $("[data-test-progress]");
-  bar.replaceChildren(
-    h(
-      "span",
-      {
-        class: "progress__bar",
-        role: "progressbar",
-        "aria-label": t("Avancement du test"),
-        "aria-valuemin": "0",
-        "aria-valuemax": String(total),
-        "aria-valuenow": String(c.progress.answered),
-      },
-      h("span", { class: "progress__fill", style: { width: `${Math.round((c.progress.answered / total) * 100)}%` } }),
-    ),
-  );
+  bar.max = total || 1;
+  bar.value = c.progress.answered;
   $("[data-question-text]").textContent = q.text;
   $("[data-choices]").replaceChildren(
     ...q.choices.map((choice, i) =>

@@ -44,3 +44,8 @@ export function embedded(id) {
     return null;
   }
 }
+
+// Writes only a change: the same text written again would still make the browser lay the page out anew.
+export function setText(el, value) {
+  if (el.textContent !== value) el.textContent = value;
+}

@@ -1,6 +1,6 @@
 // The filter row above the candidate list: Tous · À traiter · Non commencés · En cours ·
 // Terminés, each with its count; the search box keeps working inside the chosen filter.
-import { $ } from "./dom.js";
+import { setText, $ } from "./dom.js";
 import { t } from "./i18n.js";
 import { CandidateStatus as Status, isEnded } from "./vocabulary.js";
 
@@ -26,13 +26,15 @@ export function renderFilters(candidates, attention) {
   for (const [key, test] of Object.entries(FILTERS)) {
     const n = all.filter((c) => test(c, attention)).length;
     const button = $(`[data-filter="${key}"]`, root);
-    $(`[data-filter-count="${key}"]`, root).textContent = String(n);
+    setText($(`[data-filter-count="${key}"]`, root), String(n));
     button.classList.toggle("filter--urgent", key === "todo" && n > 0);
   }
   const none = $("[data-no-match]");
   if (none) {
-    none.textContent =
-      current === "all" ? t("Aucun candidat ne correspond à votre recherche.") : t("Aucun candidat dans ce filtre ne correspond à votre recherche.");
+    setText(
+      none,
+      current === "all" ? t("Aucun candidat ne correspond à votre recherche.") : t("Aucun candidat dans ce filtre ne correspond à votre recherche."),
+    );
   }
 }
 

@@ -2,14 +2,19 @@
 // durations in the page's language (Intl, with <html lang>).
 import { lang, t } from "./i18n.js";
 
+// The same folding as the server's (app/codes.py), so both sort the list in one order.
 export function fold(text) {
   return String(text ?? "")
-    .normalize("NFD")
-    .replace(/[\u0300-\u036f]/g, "")
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g, "")
     .toLocaleLowerCase("fr")
-    .replace(/[-\s]+/g, " ")
+    .replace(/[-\u2010-\u2014'\u2019_.\s]+/g, " ")
     .trim();
 }
+
+// Times are shown in the sessions' time zone (the page says which), as the server renders
+// them: a browser set to another zone shows the same hours as the HTML it was sent.
+const ZONE = (typeof document !== "undefined" && document.querySelector('meta[name="timezone"]')?.content) || undefined;
 
 // "DUPONT Paul", as in the guide's candidate list (in every language: names are not translated).
 export function listName(c) {
@@ -32,14 +37,26 @@ export function shortDate(iso) {
   return new Intl.DateTimeFormat(locale, { ...parts, year: "numeric", timeZone: "UTC" }).format(day);
 }
 
+// Formatters made once per language: toLocaleTimeString would build one per call, and a
+// dashboard writes a hundred times at once (rows, activity).
+const CLOCKS = new Map();
+
+function clockFormat(seconds) {
+  const key = `${lang()} ${seconds}`;
+  if (!CLOCKS.has(key)) {
+    const parts = { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: ZONE };
+    if (seconds) parts.second = "2-digit";
+    CLOCKS.set(key, new Intl.DateTimeFormat(lang(), parts));
+  }
+  return CLOCKS.get(key);
+}
+
 // A time of day on the 24-hour clock in every language, as the server's pages write times.
 export function clock(isoDateTime, { seconds = false } = {}) {
   if (!isoDateTime) return "";
   const d = new Date(isoDateTime);
   if (Number.isNaN(d.getTime())) return "";
-  const parts = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
-  if (seconds) parts.second = "2-digit";
-  return d.toLocaleTimeString(lang(), parts);
+  return clockFormat(seconds).format(d);
 }
 
 const two = (n) => String(n).padStart(2, "0");

@@ -48,22 +48,6 @@ export function reportsOnEvent(event) {
   renderDialog();
 }
 
-// ------------------------------------------------------------------ the row's entry
-
-export function reportsLink(c, disabled) {
-  const n = c.reports_count || 0;
-  if (!n) return null;
-  return h("button", {
-    type: "button",
-    class: "link-button candidate__reports",
-    text: tn("%(n)s rapport d'incident", "%(n)s rapports d'incident", n),
-    disabled,
-    "aria-label": tn("%(n)s rapport d'incident sur %(name)s : afficher", "%(n)s rapports d'incident sur %(name)s : afficher", n, { name: listName(c) }),
-    dataset: { focusKey: "reports" },
-    onclick: () => openReports(c.id),
-  });
-}
-
 // ------------------------------------------------------------------ the dialog
 
 function reportItem(r) {

@@ -4,8 +4,8 @@
 // supervision.js owns the list and the live feed; this module adds to each row (tags,
 // menu entries, a selection box) and drives the room's toolbar and its dialogs.
 import { api } from "./api.js";
-import { h, $ } from "./dom.js";
-import { listName, pausedFor, personName, signed } from "./format.js";
+import { h, setText, $ } from "./dom.js";
+import { listName, personName, signed } from "./format.js";
 import { t, tn } from "./i18n.js";
 import { confirmDialog, toast } from "./ui.js";
 import { Action, CandidateStatus as Status } from "./vocabulary.js";
@@ -30,47 +30,25 @@ const running = () => room.candidates().filter((c) => c.status === Status.IN_PRO
 
 // ------------------------------------------------------------------ rows
 
-export function roomTags(c, tag) {
-  const tags = [];
-  if (c.status === Status.IN_PROGRESS && c.paused) tags.push(tag(t("En pause · %(time)s", { time: pausedFor(c.paused_since) }), "warning"));
-  if (c.time_adjustment_minutes) tags.push(tag(t("Temps ajusté %(minutes)s", { minutes: signed(c.time_adjustment_minutes) }), "info"));
-  return tags;
+// What, beyond the candidate's view, a row shows of the room: the selection.
+export function selection(id) {
+  return { selecting: room.selecting, selected: room.selected.has(id) };
 }
 
-export function roomMenuItems(c) {
-  if (c.status !== Status.IN_PROGRESS) return [];
-  return [
-    c.paused
-      ? { label: t("Reprendre le test"), onSelect: () => resumeOne(c.id) }
-      : { label: t("Mettre le test en pause"), onSelect: () => pauseOne(c.id) },
-    { label: t("Ajuster le temps"), onSelect: () => adjustTime(c.id) },
-    { label: t("Envoyer un message"), onSelect: () => messageTo(c.id) },
-  ];
+export function select(id, on) {
+  if (on) room.selected.add(id);
+  else room.selected.delete(id);
+  renderRoom();
+  room.rerender();
 }
 
-// What, beyond the candidate's view, changes the row's look: the pause's minutes and the selection.
-export function roomSignature(c) {
-  return [c.paused ? pausedFor(c.paused_since) : null, room.selecting, room.selected.has(c.id)];
-}
-
-export function selectBox(c) {
-  if (!room.selecting) return null;
-  const box = h("input", {
-    type: "checkbox",
-    class: "candidate__select",
-    checked: room.selected.has(c.id),
-    disabled: room.frozen(),
-    "aria-label": t("Sélectionner %(name)s", { name: listName(c) }),
-    dataset: { focusKey: "select" },
-  });
-  box.addEventListener("change", () => {
-    if (box.checked) room.selected.add(c.id);
-    else room.selected.delete(c.id);
-    renderRoom();
-    room.rerender();
-  });
-  return box;
-}
+// A row's menu entries that belong to the room (the markup is the row's template).
+export const ROOM_ACTIONS = {
+  pause: (id) => pauseOne(id),
+  unpause: (id) => resumeOne(id),
+  adjust_time: (id) => adjustTime(id),
+  message: (id) => messageTo(id),
+};
 
 // ------------------------------------------------------------------ activity and announcements
 
@@ -383,6 +361,10 @@ function toggleSelecting() {
   room.rerender();
 }
 
+function disable(el, on) {
+  if (el.disabled !== on) el.disabled = on;
+}
+
 export function renderRoom() {
   const bar = $("[data-room-bar]");
   if (!bar) return;
@@ -393,22 +375,24 @@ export function renderRoom() {
   for (const id of [...room.selected]) if (!known.has(id)) room.selected.delete(id);
   const paused = live.filter((c) => c.paused).length;
   const inProgress = tn("%(n)s test en cours", "%(n)s tests en cours", live.length);
-  $("[data-room-status]").textContent = paused
-    ? tn("%(n)s test en pause sur %(running)s", "%(n)s tests en pause sur %(running)s", paused, { running: inProgress })
-    : inProgress;
-  $("[data-room-pause]").disabled = frozen || !live.some((c) => !c.paused);
-  $("[data-room-resume]").disabled = frozen || !live.some((c) => c.paused);
-  $("[data-room-message]").disabled = frozen;
-  $("[data-room-end-all]").disabled = frozen || !live.length;
+  setText(
+    $("[data-room-status]"),
+    paused ? tn("%(n)s test en pause sur %(running)s", "%(n)s tests en pause sur %(running)s", paused, { running: inProgress }) : inProgress,
+  );
+  disable($("[data-room-pause]"), frozen || !live.some((c) => !c.paused));
+  disable($("[data-room-resume]"), frozen || !live.some((c) => c.paused));
+  disable($("[data-room-message]"), frozen);
+  disable($("[data-room-end-all]"), frozen || !live.length);
   const toggle = $("[data-room-select]");
   toggle.setAttribute("aria-pressed", room.selecting ? "true" : "false");
-  toggle.textContent = room.selecting ? t("Fermer la sélection") : t("Sélectionner des candidats");
+  setText(toggle, room.selecting ? t("Fermer la sélection") : t("Sélectionner des candidats"));
   const selection = $("[data-room-selection]");
-  selection.hidden = !room.selecting;
-  $("[data-room-count]").textContent = room.selected.size
-    ? tn("%(n)s candidat sélectionné", "%(n)s candidats sélectionnés", room.selected.size)
-    : t("Aucun candidat sélectionné");
-  for (const button of selection.querySelectorAll("[data-bulk]")) button.disabled = frozen || !room.selected.size;
+  if (selection.hidden === room.selecting) selection.hidden = !room.selecting;
+  setText(
+    $("[data-room-count]"),
+    room.selected.size ? tn("%(n)s candidat sélectionné", "%(n)s candidats sélectionnés", room.selected.size) : t("Aucun candidat sélectionné"),
+  );
+  for (const button of selection.querySelectorAll("[data-bulk]")) disable(button, frozen || !room.selected.size);
 }
 
 export function initRoom({ sessionId, candidates, frozen, rerender, refusal }) {

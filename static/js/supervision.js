@@ -1,23 +1,27 @@
 // The espace surveillant of one session: live list, presence, resume, end of test.
-import { alertBadge, alertButton, alertsOnEvent, renderAlerts, setupAlerts } from "./alerts.js";
+import { alertsOnEvent, openAlert, renderAlerts, setupAlerts } from "./alerts.js";
 import { activityItem, connectionActivity, isConnectionEvent, resetActivity } from "./activity.js";
 import { inFilter, renderFilters, setupFilters } from "./filters.js";
-import { endTestWithReason, openReports, reportsLink, reportsOnEvent, reportsOnSnapshot, setupReports } from "./reports.js";
+import { fillRow, isOvertime, newRow } from "./candidate-row.js";
+import { endTestWithReason, openReports, reportsOnEvent, reportsOnSnapshot, setupReports } from "./reports.js";
 import { api, loginUrl } from "./api.js";
-import { embedded, h, $ } from "./dom.js";
-import { clock, fold, listName, personName, shortDate } from "./format.js";
+import { embedded, h, setText, $ } from "./dom.js";
+import { fold, listName, personName, shortDate } from "./format.js";
 import { t } from "./i18n.js";
 import { Link, LiveFeed, liveUrl } from "./live.js";
-import { actionMenu } from "./menu.js";
+import { isOpen, menus } from "./menu.js";
 import { announce, confirmDialog, toast } from "./ui.js";
 import { Action, CandidateStatus as Status, CloseCode, Connection, EventName, SessionStatus, isEnded } from "./vocabulary.js";
-import { ROOM_ACTIVITY, initRoom, renderRoom, roomChanges, roomMenuItems, roomSignature, roomTags, selectBox } from "./room.js";
+import { ROOM_ACTIONS, ROOM_ACTIVITY, initRoom, renderRoom, roomChanges, select, selection } from "./room.js";
 
 const main = $("[data-dashboard]");
 const sessionId = Number(main.dataset.sessionId);
 const listEl = $("[data-candidates]");
+const emptyEl = $("[data-empty]", listEl);
 const searchEl = $("[data-search]");
 const OVERTIME_CHECK_MS = 30000;
+// The snapshot the server rendered the page from.
+const initial = embedded("snapshot");
 const ACTIVITY_MAX = 30;
 
 const state = {
@@ -32,19 +36,12 @@ const state = {
   // Presence ticks sent but not yet confirmed by the live feed: shown as asked, not as done.
   pending: new Map(),
   rows: new Map(),
+  // The page's first snapshot is the one the server drew the rows from: they are adopted as drawn.
+  asServed: false,
   query: "",
 };
 
 // ------------------------------------------------------------------ derived facts
-
-function isOvertime(c) {
-  if (c.status !== Status.IN_PROGRESS) return false;
-  if (c.overtime) return true;
-  // A paused clock stands still: the server's word holds until the test resumes.
-  if (c.paused) return false;
-  // The server computes overtime when it sends; time passes between events.
-  return Boolean(c.theoretical_end_at) && Date.now() > Date.parse(c.theoretical_end_at);
-}
 
 // Rows that need a supervisor come first, the most urgent first; then the rest by name.
 function attention(c) {
@@ -81,239 +78,132 @@ const frozen = () => state.link !== Link.LIVE || finalized();
 
 // ------------------------------------------------------------------ rendering
 
-function tag(text, kind) {
-  return h("span", { class: `tag tag--${kind}`, text });
+// What a row shows beyond its candidate's view; a row is filled again only when this changes.
+function rowView(c) {
+  return { frozen: frozen(), pending: state.pending.get(c.id), ...selection(c.id), now: Date.now() };
 }
 
-function statusTags(c) {
-  const tags = [];
-  if (c.status === Status.IN_PROGRESS) {
-    if (c.resume_requested) tags.push(tag(t("Reprise demandée"), "warning"));
-    tags.push(tag(t("En cours"), "success"));
-    if (c.resume_authorized) tags.push(tag(t("Reprise autorisée"), "info"));
-  } else if (isEnded(c.status)) {
-    tags.push(tag(t("Terminé"), "neutral"));
-  }
-  tags.push(...roomTags(c, tag));
-  if (c.connection === Connection.LOST && !isEnded(c.status)) tags.push(tag(t("Connexion perdue"), "danger"));
-  if (isOvertime(c)) tags.push(tag(t("Temps écoulé"), "danger"));
-  // A pending alert outranks every other tag: it comes first, whatever else is true.
-  if (c.alert) tags.unshift(alertBadge(c));
-  return tags;
+function signature(c, view) {
+  const paused = c.paused ? Math.floor((view.now - Date.parse(c.paused_since)) / 60000) : null;
+  return JSON.stringify([c, isOvertime(c, view.now), view.pending, view.frozen, view.selecting, view.selected, paused]);
 }
 
-function endNote(c) {
-  if (c.status === Status.ENDED_BY_SUPERVISOR) return t("Test terminé par un surveillant");
-  if (c.status === Status.ENDED_BY_FINALIZATION) return t("Test terminé à la finalisation de la session");
-  if (c.status === Status.ENDED_BY_EXPIRY) return t("Test fermé automatiquement (ouvert depuis trop longtemps)");
-  return null;
-}
+const ROW_ACTIONS = {
+  authorize_resume: (id) => authorizeResume(id),
+  ...ROOM_ACTIONS,
+  report: (id) => openReports(id),
+  end_test: (id) => endTestWithReason(id),
+};
 
-function progress(c) {
-  const { answered, total } = c.progress;
-  const percent = total ? Math.round((answered / total) * 100) : 0;
-  return h(
-    "div",
-    { class: "progress" },
-    h("span", { class: "progress__text", "aria-hidden": "true", text: `${answered}/${total}` }),
-    h(
-      "span",
-      {
-        class: "progress__bar",
-        role: "progressbar",
-        "aria-label": t("Questions répondues par %(name)s", { name: listName(c) }),
-        "aria-valuemin": "0",
-        "aria-valuemax": String(total),
-        "aria-valuenow": String(answered),
-        "aria-valuetext": t("%(answered)s sur %(total)s", { answered, total }),
-      },
-      h("span", { class: "progress__fill", style: { width: `${percent}%` } }),
-    ),
-  );
-}
+// The rows' controls, for every row at once (the server's, and clones added later): each acts
+// on the candidate its row shows now, read from the state when it is used.
+const rowId = (el) => Number(el.closest("[data-candidate-id]").dataset.candidateId);
 
-function timing(c) {
-  if (!c.started_at) return null;
-  const parts = [t("Début %(time)s", { time: clock(c.started_at) })];
-  if (c.theoretical_end_at && !isEnded(c.status)) parts.push(t("fin théorique %(time)s", { time: clock(c.theoretical_end_at) }));
-  if (isEnded(c.status) && c.ended_at) parts.push(t("fin %(time)s", { time: clock(c.ended_at) }));
-  if (c.extra_time_percentage) parts.push(t("temps majoré +%(percent)s %%", { percent: c.extra_time_percentage }));
-  return h("p", { class: "candidate__timing", text: parts.join(" · ") });
-}
+listEl.addEventListener("click", (event) => {
+  const box = event.target.closest("[data-part=presence]");
+  if (box && state.pending.has(rowId(box))) event.preventDefault();
+  const button = event.target.closest("[data-part=alert], [data-part=reports]");
+  if (button && button.dataset.part === "alert") openAlert(rowId(button));
+  else if (button) openReports(rowId(button));
+});
 
-function identity(c) {
-  return [
-    h("span", { class: "candidate__name", text: listName(c) }),
-    h("span", { class: "candidate__birth", text: shortDate(c.birthdate) }),
-  ];
-}
+listEl.addEventListener("change", (event) => {
+  const input = event.target;
+  if (input.matches("[data-part=presence]")) {
+    const c = state.candidates.get(rowId(input));
+    if (c) setPresence(c, input.checked);
+  } else if (input.matches("[data-part=select] input")) select(rowId(input), input.checked);
+});
 
-function renderRow(c) {
-  const classes = ["candidate"];
-  if (c.resume_requested && c.status === Status.IN_PROGRESS) classes.push("candidate--attention");
-  if (isEnded(c.status)) classes.push("candidate--done");
-  if (c.alert) classes.push("candidate--alert");
-  const row = h("li", { class: classes.join(" "), dataset: { candidateId: String(c.id) } });
+menus(listEl, (action, wrap) => ROW_ACTIONS[action](rowId(wrap)));
 
-  if (c.status === Status.NOT_STARTED) {
-    const asked = state.pending.get(c.id);
-    const checked = asked !== undefined ? asked : c.authorized_to_start;
-    const box = h("input", {
-      type: "checkbox",
-      id: `presence-${c.id}`,
-      class: "candidate__check",
-      checked,
-      disabled: frozen(),
-      // While the tick is on its way the box stays focusable (a disabled one would drop
-      // the keyboard to the page body): aria-disabled, and clicks are ignored.
-      "aria-disabled": asked !== undefined ? "true" : undefined,
-      dataset: { focusKey: "presence" },
-    });
-    box.addEventListener("click", (event) => {
-      if (state.pending.has(c.id)) event.preventDefault();
-    });
-    box.addEventListener("change", () => setPresence(c, box.checked));
-    row.append(
-      h(
-        "div",
-        { class: "candidate__who" },
-        selectBox(c),
-        box,
-        h("label", { for: `presence-${c.id}`, class: "candidate__label" }, identity(c)),
-      ),
-    );
-  } else {
-    row.append(h("div", { class: "candidate__who" }, selectBox(c), h("span", { class: "candidate__spacer", "aria-hidden": "true" }), h("div", { class: "candidate__label" }, identity(c))));
-  }
-
-  const details = h("div", { class: "candidate__details" });
-  const tags = statusTags(c);
-  if (tags.length) details.append(h("div", { class: "tags" }, tags));
-  if (c.resume_while_connected && c.status === "in_progress") {
-    // Someone asks to resume while the browser taking the test is still connected:
-    // it may be someone else claiming to be this candidate.
-    details.append(
-      h("p", {
-        class: "candidate__warning",
-        "data-resume-warning": "",
-        text: t("Attention : le poste d'origine de ce candidat est toujours connecté. Vérifiez qui demande la reprise avant de l'autoriser."),
-      }),
-    );
-  }
-  const note = endNote(c);
-  if (note) details.append(h("p", { class: "candidate__timing", text: note }));
-  if (c.status !== Status.NOT_STARTED) details.append(progress(c));
-  const times = timing(c);
-  if (times) details.append(times);
-  row.append(details);
-
-  const actions = h("div", { class: "candidate__actions" });
-  if (c.alert) details.append(alertButton(c, frozen()));
-  const reports = reportsLink(c, frozen());
-  if (reports) details.append(reports);
-  const report = { label: t("Rédiger un rapport d'incident"), onSelect: () => openReports(c.id) };
-  const items =
-    c.status === Status.IN_PROGRESS
-      ? [
-          { label: t("Autoriser la reprise du test"), onSelect: () => authorizeResume(c.id) },
-          ...roomMenuItems(c),
-          report,
-          // The irreversible one stays last.
-          { label: t("Terminer le test"), danger: true, onSelect: () => endTestWithReason(c.id) },
-        ]
-      : [report];
-  const menu = actionMenu({ label: t("Afficher les actions pour %(name)s", { name: listName(c) }), disabled: frozen(), items });
-  menu.button.dataset.focusKey = "menu";
-  row.menu = menu;
-  actions.append(menu.root);
-  row.append(actions);
-  return row;
-}
-
-function signature(c) {
-  return JSON.stringify([c, isOvertime(c), state.pending.get(c.id), frozen(), roomSignature(c)]);
+// The row of a candidate: the one already drawn, the server's, or a new clone. The server
+// drew its rows from the very snapshot the page starts from, so they are taken as they are
+// (a test holds the two renderings equal); a clone is filled before it is shown.
+function rowOf(c, sig) {
+  const known = state.rows.get(c.id);
+  if (known) return known;
+  const served = listEl.querySelector(`:scope > [data-candidate-id="${c.id}"]`);
+  const entry = served && state.asServed ? { el: served, sig } : { el: served || newRow(), sig: null };
+  state.rows.set(c.id, entry);
+  return entry;
 }
 
 function renderList() {
   if (!state.session) return;
   const active = document.activeElement;
   const activeRow = active && active.closest ? active.closest("[data-candidate-id]") : null;
-  const activeKey = active && active.dataset ? active.dataset.focusKey : undefined;
 
-  const wanted = sorted();
   const rows = [];
   const seen = new Set();
-  for (const c of wanted) {
+  for (const c of sorted()) {
     seen.add(c.id);
-    const previous = state.rows.get(c.id);
-    const sig = signature(c);
-    let el = previous && previous.sig === sig ? previous.el : null;
-    // Never pull a menu from under the keyboard; the row is redrawn when it closes.
-    if (!el && previous && previous.el.menu && previous.el.menu.isOpen()) el = previous.el;
-    if (!el) {
-      el = renderRow(c);
-      state.rows.set(c.id, { el, sig });
+    const view = rowView(c);
+    const sig = signature(c, view);
+    const entry = rowOf(c, sig);
+    // Never change a menu under the keyboard; the row catches up when it closes.
+    if (entry.sig !== sig && !isOpen($(".menu-wrap", entry.el))) {
+      fillRow(entry.el, c, view);
+      entry.sig = sig;
     }
-    el.hidden = !matches(c);
-    rows.push(el);
+    if (entry.el.hidden === matches(c)) entry.el.hidden = !matches(c);
+    rows.push(entry.el);
   }
   for (const id of [...state.rows.keys()]) if (!seen.has(id)) state.rows.delete(id);
+  state.asServed = false;
+  if (emptyEl.hidden !== rows.length > 0) emptyEl.hidden = rows.length > 0;
+  rows.push(emptyEl);
 
   const current = [...listEl.children];
   const sameOrder = current.length === rows.length && current.every((el, i) => el === rows[i]);
   if (!sameOrder) listEl.replaceChildren(...rows);
-  if (!rows.length) listEl.append(h("li", { class: "candidate-list__empty muted", text: t("Aucun candidat n'est inscrit à cette session.") }));
   renderAlerts();
-  $("[data-no-match]").hidden = !(rows.length && rows.every((r) => r.hidden));
+  $("[data-no-match]").hidden = !(rows.length > 1 && rows.every((r) => r.hidden));
 
-  // Keep the keyboard where it was when its row was redrawn or moved.
-  if (active && active !== document.activeElement && activeRow) {
-    const id = Number(activeRow.dataset.candidateId);
-    const row = state.rows.get(id);
-    if (active.isConnected) active.focus();
-    else if (row) {
-      const target = (activeKey && row.el.querySelector(`[data-focus-key="${activeKey}"]`)) || row.el.querySelector("input, button");
-      if (target && !target.disabled) target.focus();
-      else if (row.el) row.el.querySelector("input, button")?.focus();
-    }
-  }
+  // Moving a row takes the keyboard off it: put it back where it was.
+  if (active && active !== document.activeElement && activeRow && active.isConnected) active.focus();
 }
 
 function renderCounts() {
   if (!state.counts) return;
   for (const [key, value] of Object.entries(state.counts)) {
     const el = $(`[data-count="${key}"]`);
-    if (el) el.textContent = String(value);
+    if (el) setText(el, String(value));
     // "1 terminé", "2 terminés": every label agrees with its number.
     const label = $(`[data-count-label="${key}"]`);
-    if (label) label.textContent = value > 1 ? label.dataset.many : label.dataset.one;
+    if (label) setText(label, value > 1 ? label.dataset.many : label.dataset.one);
   }
   renderFilters(state.candidates.values(), attention);
 }
 
 function renderSession() {
   const s = state.session;
-  $("[data-session-date]").textContent = `${shortDate(s.date)} · ${s.time}`;
-  $("[data-session-site]").textContent = s.address || s.centre;
-  $("[data-session-room]").textContent = s.room;
-  $("[data-session-examiner]").textContent = s.examiner;
-  $("[data-session-code]").textContent = s.access_code || "";
-  $("[data-finalized-banner]").hidden = !finalized();
+  setText($("[data-session-date]"), `${shortDate(s.date)} · ${s.time}`);
+  setText($("[data-session-site]"), s.address || s.centre);
+  setText($("[data-session-room]"), s.room);
+  setText($("[data-session-examiner]"), s.examiner);
+  setText($("[data-session-code]"), s.access_code || "");
+  if ($("[data-finalized-banner]").hidden !== !finalized()) $("[data-finalized-banner]").hidden = !finalized();
 }
 
+// The server drew the supervisors of the embedded snapshot: the same list is not drawn again.
+let shownSupervisors = JSON.stringify([(initial || {}).supervisors || [], state.me && state.me.id]);
+
 function renderSupervisors() {
-  const el = $("[data-supervisors]");
-  el.replaceChildren(
-    ...state.supervisors.map((s) =>
-      h(
-        "li",
-        { class: "person" },
-        h("span", { class: `dot ${s.online ? "dot--on" : "dot--off"}`, "aria-hidden": "true" }),
-        h("span", { class: "person__name", text: s.name }),
-        state.me && s.id === state.me.id ? h("span", { class: "person__me", text: t("(vous)") }) : null,
-        h("span", { class: "person__state", text: s.online ? t("en ligne") : t("hors ligne") }),
-      ),
-    ),
+  const shown = JSON.stringify([state.supervisors, state.me && state.me.id]);
+  if (shown === shownSupervisors) return;
+  shownSupervisors = shown;
+  const template = document.getElementById("person").content.firstElementChild;
+  $("[data-supervisors]").replaceChildren(
+    ...state.supervisors.map((s) => {
+      const item = template.cloneNode(true);
+      $("[data-person-dot]", item).className = `dot ${s.online ? "dot--on" : "dot--off"}`;
+      $("[data-person-name]", item).textContent = s.name;
+      $("[data-person-me]", item).hidden = !(state.me && s.id === state.me.id);
+      const words = $("[data-person-state]", item);
+      words.textContent = s.online ? words.dataset.on : words.dataset.off;
+      return item;
+    }),
   );
 }
 
@@ -419,8 +309,16 @@ function tellActivity(event) {
 
 // ------------------------------------------------------------------ live feed
 
+let firstSnapshot = true;
+let shownEvents = null;
+
 function applySnapshot(snapshot) {
-  if (Array.isArray(snapshot.recent_events)) {
+  state.asServed = firstSnapshot && snapshot.version === Number(listEl.dataset.version);
+  firstSnapshot = false;
+  // The socket's first snapshot is most often the page's own again: what it repeats is not redrawn.
+  const events = JSON.stringify(snapshot.recent_events);
+  if (Array.isArray(snapshot.recent_events) && events !== shownEvents) {
+    shownEvents = events;
     const list = $("[data-activity]");
     for (const item of list.querySelectorAll(".activity__item")) item.remove();
     resetActivity();
@@ -586,4 +484,4 @@ initRoom({
 });
 
 feed.start();
-feed.seed(embedded("snapshot"));
+feed.seed(initial);

@@ -124,6 +124,10 @@ def test_french_supervisor_and_english_candidate_on_one_session(
     open_dashboard(page, server)
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(row(page, "Martine").locator(".tag", has_text="In progress")).to_be_visible()
+    # The rows are the server's: their words, slots and hidden labels too, in the reader's language.
+    expect(row(page, "Martine").get_by_role("button", name="Show the actions for DUPONT Martine")).to_be_visible()
+    expect(row(page, "Martine").locator("[data-part=timing]")).to_contain_text("Start ")
+    expect(row(page, "Martine").locator("[data-part=timing]")).not_to_contain_text("Début")
     expect(page.locator("[data-activity]")).to_contain_text("resumed the test of DUPONT Martine")
     expect(page.locator("[data-activity]")).to_contain_text("refused the problem reported by DUPONT Martine")
     expect(page.locator("[data-room-status]")).to_have_text("1 test in progress")

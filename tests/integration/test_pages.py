@@ -332,16 +332,25 @@ async def test_centre_pages_hold_their_data_before_any_script(world: World) -> N
 
 
 class Dashboard(HTMLParser):
-    """What the dashboard shows before any script: counters, session facts, reserved rows."""
+    """What the dashboard shows before any script: counters, session facts, and the rows
+    (outside the <template> the script clones for later arrivals)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.text: dict[str, str] = {}
-        self.reserved: list[str] = []
+        self.rows: list[dict[str, Any]] = []
+        self.templates: list[str] = []
         self._slot: str | None = None
+        self._in_template = False
+        self._name = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
+        if tag == "template":
+            self._in_template = True
+            self.templates.append(a.get("id", ""))
+        if self._in_template:
+            return
         for key in (
             "data-count",
             "data-session-date",
@@ -349,20 +358,35 @@ class Dashboard(HTMLParser):
             "data-session-room",
             "data-session-examiner",
             "data-session-code",
+            "data-filter-count",
         ):
             if key in a:
                 self._slot = f"{key}={a[key]}" if a[key] else key
                 self.text[self._slot] = ""
         classes = a.get("class", "").split()
-        if "candidate-list__reserved" in classes:
-            self.reserved.append(next(c.split("--")[1] for c in classes if "--" in c))
+        if tag == "li" and "data-candidate-id" in a:
+            self.rows.append({"id": int(a["data-candidate-id"]), "name": "", "tags": [], "presence": None})
+        elif not self.rows:
+            return
+        row = self.rows[-1]
+        if "candidate__name" in classes:
+            self._name = True
+        if a.get("data-part") == "presence" and "hidden" not in a:
+            row["presence"] = {"checked": "checked" in a, "disabled": "disabled" in a}
+        if "tag" in classes and "hidden" not in a:
+            row["tags"].append(a["data-part"])
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "template":
+            self._in_template = False
         self._slot = None
+        self._name = False
 
     def handle_data(self, data: str) -> None:
         if self._slot:
             self.text[self._slot] += data
+        if self._name:
+            self.rows[-1]["name"] += data
 
 
 async def test_the_dashboard_arrives_with_the_room(world: World) -> None:
@@ -393,8 +417,20 @@ async def test_the_dashboard_arrives_with_the_room(world: World) -> None:
     assert api["counts"]["present"] == 1 and api["counts"]["enrolled"] == 3
     assert page.text["data-session-date"] == "28/12/2021 · 11:00"
     assert page.text["data-session-room"] == "Salle 3" and page.text["data-session-code"] == session["access_code"]
-    # One reserved row per candidate, in the snapshot's order.
-    assert page.reserved == ["waiting"] * 3
+    # Every candidate's row, by name (nobody needs a supervisor yet), with the presence box as
+    # the snapshot has it; disabled until the page's live link is up.
+    assert [r["name"] for r in page.rows] == ["DELARUE Sophie", "DUPONT Paul", "DURAND Simon"]
+    assert {r["id"] for r in page.rows} == {c["id"] for c in api["candidates"]}
+    assert [r["presence"] for r in page.rows] == [
+        {"checked": False, "disabled": True},
+        {"checked": True, "disabled": True},
+        {"checked": False, "disabled": True},
+    ]
+    assert all(r["tags"] == [] for r in page.rows)
+    # What the script clones for a candidate or a supervisor who arrives later.
+    assert page.templates == ["candidate-row", "person"]
+    assert page.text["data-filter-count=all"] == "3" and page.text["data-filter-count=not_started"] == "3"
+    assert page.text["data-filter-count=todo"] == "0"
     embedded = json.loads(parse(html).json["snapshot"])
     assert embedded["version"] == api["version"]
     assert [c["id"] for c in embedded["candidates"]] == [c["id"] for c in api["candidates"]]

@@ -75,3 +75,9 @@ test("a pause's length and a time adjustment, in French and through the catalog"
     useCatalog({}, "fr");
   }
 });
+
+test("fold sorts names as the server does: apostrophes, dots and dashes are spaces", () => {
+  assert.equal(fold("d'Arc"), "d arc");
+  assert.equal(fold("St.-Pierre"), "st pierre");
+  assert.equal(fold("Zo\u200be"), "zoe");
+});

@@ -28,12 +28,18 @@ _SKIPPED = re.compile(
 )
 _EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 _TAG = re.compile(r"<[^>]*>")
-_SHOWN_ATTRIBUTE = re.compile(r'\b(aria-label|title|placeholder|alt|data-one|data-many)="([^"]*)"')
+# Attributes read out or shown as they are, and data-* ones that carry words for a script to
+# put on the page (data-note-…, data-on, a data-valuetext pattern): the candidate row's words
+# waiting in such attributes went unnoticed when only a fixed list of names was read.
+_SHOWN_ATTRIBUTE = re.compile(
+    r'\b(aria-label|aria-valuetext|aria-description|aria-roledescription|title|placeholder|alt|value|data-[\w-]+)="([^"]*)"'
+)
 _LETTER = re.compile(r"[A-Za-zÀ-ÿ]")
 # A string literal in an expression or a tag, outside a call of _ / gettext / ngettext / pgettext.
 _TRANSLATED_CALL = re.compile(r'\b(?:_|gettext|ngettext|pgettext)\(\s*(?:"(?:[^"\\]|\\.)*"\s*,?\s*)+')
 _LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'')
 _PROSE = re.compile(r"[À-ÿ]|[A-Za-z]+ [A-Za-z]+")
+_WORDS = re.compile(r"[À-ÿ]|[A-Za-z]\s|\s[A-Za-z]")
 
 
 def french_left(source: str) -> list[str]:
@@ -48,7 +54,12 @@ def french_left(source: str) -> list[str]:
                 found.append(literal)
     plain = _EXPRESSION.sub(" ", source)
     for tag in _TAG.findall(plain):
-        found += [value.strip() for _, value in _SHOWN_ATTRIBUTE.findall(tag) if _LETTER.search(value)]
+        for name, value in _SHOWN_ATTRIBUTE.findall(tag):
+            # A data-* or value attribute often holds a code ("all", "in_progress"): there,
+            # words are an accent or letters beside a space ("{answered} sur {total}").
+            code_like = (name.startswith("data-") and name not in ("data-one", "data-many")) or name == "value"
+            if (_WORDS if code_like else _LETTER).search(value):
+                found.append(value.strip())
     for text in _TAG.split(plain):
         text = " ".join(text.split())
         if _LETTER.search(text) and text not in NOT_WORDS:
@@ -69,8 +80,18 @@ def test_the_template_scan_sees_french() -> None:
     <span>{{ "inscrit" if n <= 1 else "inscrits" }}</span>
     <p>{% trans %}Déjà <em>traduit</em>{% endtrans %}</p>
     {% set space = "Espace centre" %}
+    <progress aria-valuetext="{{ a }} sur {{ b }}" data-valuetext="{answered} sur {total}" data-filter="in_progress"></progress>
+    <p data-note-ended="{{ _("Test terminé") }}" data-part="end-note" hidden><span data-slot="name"></span> : afficher</p>
     """
-    assert french_left(page) == ["Espace centre", "Rechercher un candidat", "Connexion", "tout le monde"]
+    assert french_left(page) == [
+        "Espace centre",
+        "Rechercher un candidat",
+        "sur",
+        "{answered} sur {total}",
+        "Connexion",
+        "tout le monde",
+        ": afficher",
+    ]
 
 
 def _extracted_msgids(tmp_path: Path) -> set[str]:
