@@ -199,7 +199,13 @@ class Database:
 
     async def ping(self) -> None:
         """One round trip, for readiness checks; raises when the database does not answer."""
-        await self.read(lambda db: db.execute(text("SELECT 1")))
+        try:
+            await self.read(lambda db: db.execute(text("SELECT 1")))
+        except ServiceUnavailable:
+            # A pooled connection used less than IDLE_PING_SECONDS ago is not pinged on
+            # checkout, so after a restart the check may draw a dead one; that failure has
+            # invalidated the pool, and the database is ready if a fresh connection answers.
+            await self.read(lambda db: db.execute(text("SELECT 1")))
 
     async def write(self, fn: Callable[[Tx], T], *, apart: bool = False) -> T:
         """Run fn in one transaction; publish its events after commit, in version order.

@@ -328,6 +328,9 @@ async def test_metrics_count_sockets_events_and_fanout_latency(stack: Stack) -> 
     await paul.connect(ws)
     await feed.wait(lambda f: f.candidates[cid]["connection"] == "connected")
 
+    # A delivery's latency is recorded once its frame is written, which may be just after
+    # the client read it: wait for the second one rather than read the counter too soon.
+    until(lambda: metrics()["surveillance_fanout_latency_seconds_count"] >= 2, 5, "fan-out latency not recorded")
     during = metrics()
     assert during['surveillance_sockets_open{kind="supervisor"}'] == 1
     assert during['surveillance_sockets_open{kind="candidate"}'] == 1
