@@ -45,7 +45,12 @@ LONG = {"soak"}
 
 def _overrides(a: argparse.Namespace) -> dict[str, Any]:
     names = ("sessions", "candidates_per_session", "period", "duration")
-    return {n: getattr(a, n) for n in names if getattr(a, n) is not None}
+    changes = {n: getattr(a, n) for n in names if getattr(a, n) is not None}
+    if a.processes is not None:
+        changes["app_processes"] = a.processes
+    if a.redis or (a.processes or 1) > 1:
+        changes["redis"] = True  # several processes only see each other's events through Redis
+    return changes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int)
     parser.add_argument("--candidates-per-session", type=int)
     parser.add_argument("--period", type=float, help="seconds between two answers of a candidate")
+    parser.add_argument("--processes", type=int, help="app processes (2 or more implies --redis)")
+    parser.add_argument("--redis", action="store_true", help="Redis pub/sub as the broker, even for one process")
     parser.add_argument("--duration", type=float)
     parser.add_argument("--minutes", type=float, default=30.0, help="soak only: how long")
     parser.add_argument("--label", default="", help="suffix of the result file name")
