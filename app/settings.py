@@ -216,7 +216,11 @@ TABLE: tuple[Setting, ...] = (
         4,
         "websockets par surveillant et session dans un processus ; une nouvelle ferme la plus ancienne (code 4408)",
     ),
-    _count("db_pool_size", 20, "connexions (et fils d'exécution) base de données par processus"),
+    _count(
+        "db_pool_size",
+        20,
+        "connexions (et fils d'exécution) base de données par processus, plus une réservée au renouvellement des baux",
+    ),
     Setting(
         "ws_deflate",
         "bool",
