@@ -12,7 +12,7 @@ import brotli
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.headers import request_headers
+from app.headers import request_headers, weighted
 
 # Below this a body goes out in the same single TCP segment as its headers (about 500
 # bytes with the security headers) compressed or not: compressing saves no packet and costs
@@ -37,18 +37,8 @@ def is_compressible(media_type: str) -> bool:
 def choose_encoding(accept_encoding: str, offered: tuple[str, ...] = ("br", "gzip")) -> str | None:
     """The best of `offered` (in our order of preference) that the Accept-Encoding header allows."""
     weights: dict[str, float] = {}
-    for item in accept_encoding.lower().split(","):
-        name, _, params = item.strip().partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if name:
-            weights[name.strip()] = quality
+    for name, quality in weighted(accept_encoding.lower()):
+        weights[name] = quality
     best: str | None = None
     for name in offered:
         quality = weights.get(name, weights.get("*", 0.0))

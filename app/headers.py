@@ -41,3 +41,22 @@ def request_headers(scope: Scope) -> dict[str, str]:
                     found[key] = value.decode("latin-1")
         scope[_SCOPE_KEY] = found
     return found
+
+
+def weighted(header: str) -> list[tuple[str, float]]:
+    """The items of a list header with q-values (Accept-Encoding, Accept-Language), in their
+    order, each with its weight: 1 when absent, 0 when unreadable (so it is never chosen)."""
+    items: list[tuple[str, float]] = []
+    for item in header.split(","):
+        name, _, params = item.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if name.strip():
+            items.append((name.strip(), quality))
+    return items

@@ -25,7 +25,7 @@ from jinja2 import Environment
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.headers import request_headers
+from app.headers import request_headers, weighted
 
 LOCALES = ("fr", "en")
 DEFAULT = "fr"
@@ -49,16 +49,7 @@ def supported(value: str | None) -> str | None:
 def from_accept_language(header: str | None) -> str | None:
     """The best of our languages in an Accept-Language header, by its q-values."""
     ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate((header or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
+    for index, (tag, quality) in enumerate(weighted(header or "")):
         locale = supported(tag)
         if locale and quality > 0:
             ranked.append((-quality, index, locale))
