@@ -158,6 +158,11 @@ def populate(base: str, codes: dict[str, str]) -> str:
             },
         ).raise_for_status()
     candidates = sorted(staff.get(f"/api/supervision/sessions/{sid}").json()["candidates"], key=lambda c: c["id"])
+
+    def join(c: dict[str, Any]) -> dict[str, Any]:
+        who = {k: c[k] for k in ("first_name", "last_name", "birthdate")}
+        return {"session_id": sid, "access_code": codes["code"], **who}
+
     # A third waiting, a few present, most in progress at various points, some finished.
     for n, c in enumerate(candidates):
         if n % 3 == 0:
@@ -168,16 +173,7 @@ def populate(base: str, codes: dict[str, str]) -> str:
         if n % 7 == 1:
             continue
         with httpx.Client(base_url=base, headers={"Origin": base}, timeout=30) as cand:
-            cand.post(
-                "/api/candidate/join",
-                json={
-                    "session_id": sid,
-                    "access_code": codes["code"],
-                    "first_name": c["first_name"],
-                    "last_name": c["last_name"],
-                    "birthdate": c["birthdate"],
-                },
-            ).raise_for_status()
+            cand.post("/api/candidate/join", json=join(c)).raise_for_status()
             cand.post("/api/candidate/start", json={"consent": True}).raise_for_status()
             answers = 16 if n % 5 == 0 else n % 14
             for _ in range(answers):
@@ -190,16 +186,7 @@ def populate(base: str, codes: dict[str, str]) -> str:
         if n % 11 == 2:
             # Comes back from another computer: a resume request the dashboard puts first.
             with httpx.Client(base_url=base, headers={"Origin": base}, timeout=30) as again:
-                again.post(
-                    "/api/candidate/join",
-                    json={
-                        "session_id": sid,
-                        "access_code": codes["code"],
-                        "first_name": c["first_name"],
-                        "last_name": c["last_name"],
-                        "birthdate": c["birthdate"],
-                    },
-                )
+                again.post("/api/candidate/join", json=join(c))
     cookie = "; ".join(f"{k}={v}" for k, v in staff.cookies.items())
     staff.close()
     return cookie
