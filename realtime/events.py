@@ -84,15 +84,13 @@ def unwrap(session_id: int, data: str) -> Published:
         cut = data.find(_EVENT, len(_HEAD))
         if cut > 0:
             try:
-                sent: float | None = float(data[len(_HEAD) : cut])
+                sent = float(data[len(_HEAD) : cut])
                 text = data[cut + len(_EVENT) : -1]
                 event = decode(text)
             except ValueError:
                 pass
             else:
-                if sent is not None and not math.isfinite(sent):
-                    sent = None
-                return Published(session_id, _version(event), event, text, sent)
+                return Published(session_id, _version(event), event, text, sent if math.isfinite(sent) else None)
     outer = decode(data)
     inner = outer.get("e")
     if not isinstance(inner, dict):
