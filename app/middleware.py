@@ -3,7 +3,6 @@ JSON-only bodies on the API."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
@@ -16,7 +15,7 @@ from app import i18n
 from app.actions import logins
 from app.errors import CsrfRejected, DomainError, UnsupportedMediaType
 from app.headers import request_headers
-from app.http import LOGIN_SCOPE_KEY, login_claim, services_of
+from app.http import LOGIN_SCOPE_KEY, error_response, login_claim, services_of
 from app.logs import request_id
 from app.security import CANDIDATE_COOKIE, LOGIN_COOKIE, origin_allowed
 
@@ -66,20 +65,9 @@ class RequestLog:
             request_id.reset(token)
 
 
-async def _refuse(send: Send, refusal: DomainError) -> None:
+async def _refuse(scope: Scope, receive: Receive, send: Send, refusal: DomainError) -> None:
     """Answer a refusal before any route runs (the routes' exception handlers are inside)."""
-    body = json.dumps(refusal.body(), ensure_ascii=False).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": refusal.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await error_response(refusal)(scope, receive, send)
 
 
 # Uploads that are files, not JSON: the roster import takes the CSV's bytes as they are.
@@ -109,7 +97,7 @@ class JsonOnly:
                 await self.app(scope, receive, send)
                 return
             if (ctype or "").split(";", 1)[0].strip().lower() != "application/json":
-                await _refuse(send, UnsupportedMediaType())
+                await _refuse(scope, receive, send, UnsupportedMediaType())
                 return
         await self.app(scope, receive, send)
 
@@ -211,7 +199,7 @@ class SameOrigin:
             if (LOGIN_COOKIE in cookie or CANDIDATE_COOKIE in cookie) and not origin_allowed(
                 headers, scope.get("scheme", "http"), self.allowed
             ):
-                await _refuse(send, CsrfRejected())
+                await _refuse(scope, receive, send, CsrfRejected())
                 return
         await self.app(scope, receive, send)
 
@@ -243,7 +231,7 @@ class Logins:
                     # The database is down: say so rather than "not logged in", which would
                     # send the pages to the login form.
                     if scope["type"] == "http":
-                        await _refuse(send, exc)
+                        await _refuse(scope, receive, send, exc)
                         return
                     await send({"type": "websocket.close", "code": 1013, "reason": "Service indisponible."})
                     return
