@@ -76,7 +76,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     # Workers are spawned processes: they read the header deadline from the environment.
     os.environ[ENV] = str(settings.header_timeout_seconds)
     uvicorn.run(
-        "app.main:create_app",
+        "app.serving:create_served_app",
         factory=True,
         host=host,
         port=port,
