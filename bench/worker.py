@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import random
 import traceback
 from multiprocessing.connection import Connection
@@ -388,11 +389,11 @@ async def _serve(conn: Connection, index: int) -> None:
 def main(conn: Connection, index: int) -> None:
     import uvloop
 
-    from app.serving import tune_collector
-
     raise_fd_limit()
     # The generator holds 2,300 client sockets and every delivery's stamp: left alone, its
     # own full collections stall it for hundreds of ms and those stalls would be counted as
-    # the server's latency.
-    tune_collector()
+    # the server's latency. Its own tuning, not the app's, so that it can drive older code.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, *gc.get_threshold()[1:])
     uvloop.run(_serve(conn, index))
