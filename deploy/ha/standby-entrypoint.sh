@@ -12,6 +12,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   until su-exec postgres pg_isready -h "$PRIMARY_HOST" -U replicator -d postgres; do sleep 1; done
   su-exec postgres pg_basebackup -h "$PRIMARY_HOST" -U replicator -D "$PGDATA" \
     -R -X stream --checkpoint=fast
+  # The copy brings the primary's synchronous_standby_names along. Promoted, this server
+  # runs alone until a new standby is attached: waiting for one would stop every write.
+  echo "synchronous_standby_names = ''" >> "$PGDATA/postgresql.auto.conf"
 fi
 exec su-exec postgres postgres -D "$PGDATA" \
   -c hot_standby=on \

@@ -13,9 +13,12 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
+import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -29,6 +32,7 @@ import brotli
 import httpx
 import psycopg
 import pytest
+import yaml
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 from websockets.typing import Origin
@@ -37,7 +41,7 @@ from app.settings import load_settings
 from realtime.sentinel import parse_sentinel_url
 from tests.conftest import PG_ADMIN_URL, _pg_url
 from tests.live import Candidate, SupervisorFeed
-from tests.servers import ROOT, VENV_BIN, RedisProcess, free_port
+from tests.servers import ROOT, VENV_BIN, PostgresServer, RedisProcess, free_port, postgres_bindir
 
 pytestmark = pytest.mark.slow
 
@@ -569,7 +573,7 @@ def test_high_availability_compose_file_validates(tmp_path: Path) -> None:
         "app",
         "nginx",
     }
-    assert "synchronous_standby_names=FIRST 1 (standby1)" in done.stdout and "synchronous_commit=on" in done.stdout
+    assert "synchronous_commit=on" in done.stdout
     # The URLs the apps get are ones the app accepts: both PostgreSQL hosts, the three sentinels.
     env = dict(
         line.strip().split(": ", 1)
@@ -585,6 +589,101 @@ def test_high_availability_compose_file_validates(tmp_path: Path) -> None:
         assert checked.returncode == 0, (script, checked.stderr)
     refused = config()
     assert refused.returncode != 0 and "SECRET_KEY" in refused.stderr
+
+
+def test_high_availability_postgres_scripts_make_a_synchronous_pair() -> None:
+    """What docker-compose.ha.yml's two PostgreSQL services do on their first start, with the
+    installed server instead of Docker: the image's setup (initdb, a socket-only server started
+    with the service's own arguments, CREATE DATABASE, deploy/ha/primary-init.sh), the real
+    primary, then deploy/ha/standby-entrypoint.sh. The setup finishes (no commit waits for a
+    standby that cannot connect yet), the standby is the synchronous one, and once promoted it
+    takes writes on its own."""
+    command = yaml.safe_load((ROOT / "docker-compose.ha.yml").read_text())["services"]["postgres-primary"]["command"]
+    assert command[0] == "postgres"
+    bindir = postgres_bindir()
+    root = Path(tempfile.mkdtemp(prefix="surveillance-ha-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    primary, standby = root / "primary", root / "standby"
+    (root / "bin").mkdir()
+    (root / "bin" / "su-exec").write_text('#!/bin/sh\nshift\nexec "$@"\n')  # already the postgres user
+    (root / "bin" / "su-exec").chmod(0o755)
+    # Two containers, two addresses, one port: the primary on 127.0.0.2, the standby on localhost.
+    env = {
+        **os.environ,
+        "PATH": f"{root / 'bin'}:{bindir}:{os.environ['PATH']}",
+        "HOME": str(root),
+        "PGPORT": str(free_port()),
+        "POSTGRES_USER": "postgres",
+        "POSTGRES_DB": "surveillance",
+        "REPLICATION_PASSWORD": "r3plic4tion",
+        "PRIMARY_HOST": "127.0.0.2",
+    }
+    servers: list[subprocess.Popen[bytes]] = []
+    as_postgres = PostgresServer.as_postgres()
+
+    def run(*args: str, timeout: float = 60, **more: str) -> str:
+        try:
+            done = subprocess.run(  # type: ignore[call-overload]
+                args, env={**env, **more}, capture_output=True, text=True, timeout=timeout, **as_postgres
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{args[0]} still waiting after {timeout} s: a commit waiting for a synchronous standby?")
+        assert done.returncode == 0, done.stdout + done.stderr
+        return str(done.stdout).strip()
+
+    def sql(socket_dir: Path | str, statement: str) -> str:
+        return run(str(bindir / "psql"), "-h", str(socket_dir), "-d", "surveillance", "-Atc", statement, timeout=20)
+
+    def serve(*args: str, **more: str) -> None:
+        log = open(root / "servers.log", "ab")  # noqa: SIM115
+        servers.append(subprocess.Popen(args, env={**env, **more}, stdout=log, stderr=log, **as_postgres))  # type: ignore[call-overload]
+
+    try:
+        run(str(bindir / "initdb"), "-D", str(primary), "-U", "postgres", "--auth-local=trust",
+            "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync")  # fmt: skip
+        # The image's first-start setup, on a socket-only server given the service's arguments.
+        setup = [*command[1:], "-c", "listen_addresses=", "-c", f"unix_socket_directories={root}"]
+        options = " ".join(map(shlex.quote, setup))
+        run(str(bindir / "pg_ctl"), "-D", str(primary), "-o", options, "-l", str(root / "setup.log"), "-w", "start")
+        run(str(bindir / "psql"), "-h", str(root), "-d", "postgres", "-c", 'CREATE DATABASE "surveillance"', timeout=20)
+        run(str(ROOT / "deploy" / "ha" / "primary-init.sh"), timeout=20, PGDATA=str(primary), PGHOST=str(root))
+        run(str(bindir / "pg_ctl"), "-D", str(primary), "-m", "fast", "-w", "stop")
+
+        serve(str(bindir / "postgres"), "-D", str(primary), *command[1:],
+              "-c", "listen_addresses=127.0.0.2", "-c", f"unix_socket_directories={root}")  # fmt: skip
+        serve(str(ROOT / "deploy" / "ha" / "standby-entrypoint.sh"), PGDATA=str(standby))
+
+        def shows(socket_dir: Path | str, statement: str, expected: str) -> Callable[[], bool]:
+            def check() -> bool:
+                assert all(s.poll() is None for s in servers), (root / "servers.log").read_text()[-3000:]
+                with contextlib.suppress(AssertionError):
+                    return sql(socket_dir, statement) == expected
+                return False
+
+            return check
+
+        standing = "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby1'"
+        until(shows(root, standing, "sync"), 60, "the standby streaming as the synchronous one")
+        sql(root, "CREATE TABLE probe (n int); INSERT INTO probe VALUES (1)")
+        replica_socket = "/var/run/postgresql"  # the standby's default, as in the image
+        until(shows(replica_socket, "SELECT count(*) FROM probe", "1"), 30, "the write on the standby")
+
+        # The primary is gone; promoted, the standby takes writes alone, waiting for nobody.
+        servers[0].send_signal(signal.SIGINT)
+        servers[0].wait(30)
+        run(str(bindir / "pg_ctl"), "promote", "-w", "-D", str(standby))
+        sql(replica_socket, "INSERT INTO probe VALUES (2)")
+        assert sql(replica_socket, "SELECT sum(n) FROM probe") == "3"
+    finally:
+        for server in servers:
+            if server.poll() is None:
+                server.send_signal(signal.SIGINT)  # fast shutdown
+                server.wait(30)
+        if (primary / "postmaster.pid").exists():
+            stop = [str(bindir / "pg_ctl"), "-D", str(primary), "-m", "immediate", "stop"]
+            subprocess.run(stop, env=env, capture_output=True, timeout=30, **as_postgres)  # type: ignore[call-overload]
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_nginx_configuration_of_compose_is_valid(tmp_path: Path) -> None:
