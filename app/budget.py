@@ -83,7 +83,9 @@ class RedisCounter:
         common: dict[str, Any] = {"socket_timeout": 1, "socket_connect_timeout": 1}
         if url.startswith(SENTINEL_SCHEME):
             # Through the sentinels, like the broker: after a failover, the promoted master.
-            _, pool, _ = sentinel_pools(url, publish={}, subscribe={}, common=common)
+            # A blocking pool: while the master is away, a request waits at most a second for
+            # a connection (redis-py's default is 20 s) and is then let through unlimited.
+            _, pool, _ = sentinel_pools(url, publish={"timeout": 1}, subscribe={}, common=common)
             self._redis: Redis = Redis(connection_pool=pool)
         else:
             self._redis = Redis.from_url(url, **common)
