@@ -33,7 +33,7 @@ from app.i18n import _
 from app.labels import ALERT_STATUSES, REPORT_CATEGORIES, REPORT_ORIGINS
 from app.models import Alert, ExamSession, IncidentReport, SessionEvent, SupervisorAccess, User
 from app.pdf import ACCENT, BOX_FILL, FAMILY, INK, MUTED, Heading, Paper
-from vocabulary import Action, CandidateStatus, ReportOrigin, SessionStatus
+from vocabulary import Action, CandidateStatus, Connection, EventName, ReportOrigin, SessionStatus
 
 STATUS_LABELS: dict[str, str] = {
     CandidateStatus.NOT_STARTED: N_("Non commencé"),
@@ -136,9 +136,9 @@ def _at(event: dict[str, Any]) -> dt.datetime:
 def _kind(view: dict[str, Any]) -> str | None:
     if view.get("resume_requested"):
         return "waiting"
-    if view.get("connection") == "lost":
+    if view.get("connection") == Connection.LOST:
         return "lost"
-    if view.get("connection") == "connected":
+    if view.get("connection") == Connection.CONNECTED:
         return "connected"
     return None
 
@@ -157,9 +157,9 @@ def _timeline(
     for e in events:
         at = _at(e)
         action = e.get("action")
-        if action == "alert_raised":
+        if action == Action.ALERT_RAISED:
             marks.append(Mark(at, "alert"))
-        elif action == "resumed":
+        elif action == Action.RESUMED:
             marks.append(Mark(at, "resume"))
         view = e.get("candidate") or {}
         kind = _kind(view)
@@ -180,18 +180,21 @@ def _timeline(
     return slices, marks
 
 
-def _supervisors(db: Session, s: ExamSession, lease_seconds: int) -> list[SupervisorLine]:
+def _supervisors(db: Session, exam_session: ExamSession, lease_seconds: int) -> list[SupervisorLine]:
     rows = db.execute(
         select(SupervisorAccess, User)
         .join(User, col(User.id) == col(SupervisorAccess.user_id))
-        .where(col(SupervisorAccess.session_id) == s.id)
+        .where(col(SupervisorAccess.session_id) == exam_session.id)
         .order_by(col(SupervisorAccess.granted_at))
     ).all()
     joined = {
         uid: _aware(at)
         for uid, at in db.execute(
             select(col(SessionEvent.actor_user_id), col(SessionEvent.at))
-            .where(col(SessionEvent.session_id) == s.id, col(SessionEvent.type) == "supervisors.updated")
+            .where(
+                col(SessionEvent.session_id) == exam_session.id,
+                col(SessionEvent.type) == EventName.SUPERVISORS_UPDATED,
+            )
             .order_by(col(SessionEvent.version).desc())
         ).all()
         if uid is not None
@@ -211,8 +214,8 @@ def _supervisors(db: Session, s: ExamSession, lease_seconds: int) -> list[Superv
 def load(db: Session, session_id: int, user_id: int, rules: Rules, *, verbal: bool) -> Record:
     """`verbal`: for the procès-verbal, of a finalised session only, timelines read from the
     whole log; otherwise (the CSV) the reports and what names them, the log left unread."""
-    s = require_reader(db, session_id, user_id)
-    if verbal and s.status != SessionStatus.FINALIZED:
+    exam_session = require_reader(db, session_id, user_id)
+    if verbal and exam_session.status != SessionStatus.FINALIZED:
         raise SessionNotFinalized()
     candidates = views.candidates_in(db, session_id)
     by_candidate: dict[int, list[dict[str, Any]]] = {}
@@ -229,7 +232,7 @@ def load(db: Session, session_id: int, user_id: int, rules: Rules, *, verbal: bo
     alerts: dict[int, list[tuple[int, str]]] = {}
     for a in db.execute(select(Alert).where(col(Alert.session_id) == session_id).order_by(col(Alert.id))).scalars():
         alerts.setdefault(a.candidate_id, []).append((a.question_index + 1, a.status))
-    finalized_at = _aware(s.finalized_at)
+    finalized_at = _aware(exam_session.finalized_at)
     explained = set(
         db.execute(
             select(col(IncidentReport.candidate_id)).where(
@@ -286,13 +289,13 @@ def load(db: Session, session_id: int, user_id: int, rules: Rules, *, verbal: bo
         ).scalars()
     ]
     return Record(
-        **vars(heading_of(db, s)),
-        status=s.status,
+        **vars(heading_of(db, exam_session)),
+        status=exam_session.status,
         timezone=rules.session_timezone,
         finalized_at=finalized_at,
         finalized_by=finalized_by,
-        comment=s.finalization_comment or "",
-        supervisors=_supervisors(db, s, rules.lease_seconds),
+        comment=exam_session.finalization_comment or "",
+        supervisors=_supervisors(db, exam_session, rules.lease_seconds),
         candidates=lines,
         reports=reports,
     )
