@@ -157,21 +157,21 @@ def _seed_demo(tx: Tx, settings: Settings, password: str | None) -> tuple[ExamSe
 
 
 async def _demo(settings: Settings, new_password: bool) -> tuple[ExamSession, bool, int, str | None]:
-    db = Database(settings)
+    database = Database(settings)
     try:
 
-        def has_account(s: Session) -> bool:
-            return s.execute(select(col(User.id)).where(col(User.email) == DEMO_EMAIL)).first() is not None
+        def has_account(db: Session) -> bool:
+            return db.execute(select(col(User.id)).where(col(User.email) == DEMO_EMAIL)).first() is not None
 
-        password = new_demo_password() if new_password or not await db.read(has_account) else None
-        session, created = await db.write(lambda tx: _seed_demo(tx, settings, password))
+        password = new_demo_password() if new_password or not await database.read(has_account) else None
+        session, created = await database.write(lambda tx: _seed_demo(tx, settings, password))
 
-        def count(s: Session) -> int:
-            return len(list(s.execute(select(col(Candidate.id)).where(col(Candidate.session_id) == session.id))))
+        def count(db: Session) -> int:
+            return len(list(db.execute(select(col(Candidate.id)).where(col(Candidate.session_id) == session.id))))
 
-        return session, created, await db.read(count), password
+        return session, created, await database.read(count), password
     finally:
-        db.dispose()
+        database.dispose()
 
 
 def demo(settings: Settings, force: bool = False, new_password: bool = False) -> int:

@@ -25,15 +25,15 @@ def close_pause(c: Candidate, now: dt.datetime) -> int:
     return seconds
 
 
-def scheduled_at(s: ExamSession, timezone: str) -> dt.datetime:
+def scheduled_at(exam_session: ExamSession, timezone: str) -> dt.datetime:
     """The session's date and time, typed in the centre's local time, as an aware UTC moment."""
-    hour, minute = (int(part) for part in s.time.split(":", 1))
-    local = dt.datetime.combine(s.date, dt.time(hour, minute), tzinfo=ZoneInfo(timezone))
+    hour, minute = (int(part) for part in exam_session.time.split(":", 1))
+    local = dt.datetime.combine(exam_session.date, dt.time(hour, minute), tzinfo=ZoneInfo(timezone))
     return local.astimezone(dt.UTC)
 
 
-def join_opens_at(s: ExamSession, timezone: str, minutes_before: int) -> dt.datetime:
-    return scheduled_at(s, timezone) - dt.timedelta(minutes=minutes_before)
+def join_opens_at(exam_session: ExamSession, timezone: str, minutes_before: int) -> dt.datetime:
+    return scheduled_at(exam_session, timezone) - dt.timedelta(minutes=minutes_before)
 
 
 def local_clock(moment: dt.datetime, timezone: str) -> Text:

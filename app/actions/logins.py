@@ -73,7 +73,7 @@ async def authenticate(db: Database, claim: LoginClaim) -> Login | None:
     """The login a verified cookie names, if it still exists, is this user's and has not expired."""
     hashed = key_hash(claim.key)
 
-    def find(s: Session) -> Any:
+    def find(db: Session) -> Any:
         columns = (
             LoginSession.id,
             LoginSession.user_id,
@@ -81,7 +81,7 @@ async def authenticate(db: Database, claim: LoginClaim) -> Login | None:
             LoginSession.last_seen_at,
             User.locale,
         )
-        return s.execute(
+        return db.execute(
             select(*(col(c) for c in columns))
             .join(User, col(User.id) == col(LoginSession.user_id))
             .where(col(LoginSession.key_hash) == hashed)
@@ -112,14 +112,14 @@ def list_sessions(db: Session, login: Login) -> list[dict[str, Any]]:
     ).scalars()
     return [
         {
-            "id": s.id,
-            "current": s.id == login.session_id,
-            "user_agent": s.user_agent,
-            "created_at": s.created_at.isoformat(),
-            "last_seen_at": s.last_seen_at.isoformat(),
-            "expires_at": s.expires_at.isoformat(),
+            "id": row.id,
+            "current": row.id == login.session_id,
+            "user_agent": row.user_agent,
+            "created_at": row.created_at.isoformat(),
+            "last_seen_at": row.last_seen_at.isoformat(),
+            "expires_at": row.expires_at.isoformat(),
         }
-        for s in found
+        for row in found
     ]
 
 

@@ -58,16 +58,16 @@ def _logged(request: Request, action: str, **extra: Any) -> None:
 async def pause(request: Request) -> Response:
     uid, sid, cid = user_id(request), path_id(request, "sid"), path_id(request, "id")
     message = _optional_text(await json_body(request), "message")
-    s = services_of(request)
-    candidate = await s.db.write(lambda tx: room.pause(tx, sid, cid, uid, message, s.rules))
+    services = services_of(request)
+    candidate = await services.db.write(lambda tx: room.pause(tx, sid, cid, uid, message, services.rules))
     _logged(request, "pause", session_id=sid, candidate_id=cid)
     return json_response({"candidate": candidate})
 
 
 async def resume(request: Request) -> Response:
     uid, sid, cid = user_id(request), path_id(request, "sid"), path_id(request, "id")
-    s = services_of(request)
-    candidate = await s.db.write(lambda tx: room.unpause(tx, sid, cid, uid, s.rules))
+    services = services_of(request)
+    candidate = await services.db.write(lambda tx: room.unpause(tx, sid, cid, uid, services.rules))
     _logged(request, "resume", session_id=sid, candidate_id=cid)
     return json_response({"candidate": candidate})
 
@@ -78,8 +78,8 @@ async def adjust_time(request: Request) -> Response:
     # The range is the domain's refusal (MINUTES_OUT_OF_RANGE); here only the type.
     minutes = integer(body, "minutes", low=-(2**31), high=2**31)
     reason = _required_text(body, "reason")
-    s = services_of(request)
-    candidate = await s.db.write(lambda tx: room.adjust_time(tx, sid, cid, uid, minutes, reason, s.rules))
+    services = services_of(request)
+    candidate = await services.db.write(lambda tx: room.adjust_time(tx, sid, cid, uid, minutes, reason, services.rules))
     _logged(request, "adjust_time", session_id=sid, candidate_id=cid)
     return json_response({"candidate": candidate})
 
@@ -87,16 +87,16 @@ async def adjust_time(request: Request) -> Response:
 async def pause_room(request: Request) -> Response:
     uid, sid = user_id(request), path_id(request, "sid")
     message = _optional_text(await json_body(request), "message")
-    s = services_of(request)
-    candidates = await s.db.write(lambda tx: room.pause_room(tx, sid, uid, message, s.rules))
+    services = services_of(request)
+    candidates = await services.db.write(lambda tx: room.pause_room(tx, sid, uid, message, services.rules))
     _logged(request, "pause_room", session_id=sid)
     return json_response({"candidates": candidates})
 
 
 async def resume_room(request: Request) -> Response:
     uid, sid = user_id(request), path_id(request, "sid")
-    s = services_of(request)
-    candidates = await s.db.write(lambda tx: room.unpause_room(tx, sid, uid, s.rules))
+    services = services_of(request)
+    candidates = await services.db.write(lambda tx: room.unpause_room(tx, sid, uid, services.rules))
     _logged(request, "resume_room", session_id=sid)
     return json_response({"candidates": candidates})
 
@@ -111,9 +111,9 @@ async def bulk(request: Request) -> Response:
     message = _optional_text(body, "message")
     # Ending tests takes the reason « Terminer le test » takes (optional, as there).
     reason = reason_of(body) if "category" in body or "comment" in body else None
-    s = services_of(request)
-    candidates = await s.db.write(
-        lambda tx: room.bulk(tx, sid, uid, action, ids, s.rules, message=message, reason=reason)
+    services = services_of(request)
+    candidates = await services.db.write(
+        lambda tx: room.bulk(tx, sid, uid, action, ids, services.rules, message=message, reason=reason)
     )
     _logged(request, f"bulk_{action}", session_id=sid, count=len(candidates))
     return json_response({"candidates": candidates})
@@ -126,8 +126,8 @@ async def message(request: Request) -> Response:
     to = body.get("candidate_id")
     if to is not None and (isinstance(to, bool) or not isinstance(to, int) or not 0 < to < 2**31):
         raise InvalidPayload("candidate_id", N_("numéro de candidat attendu."))
-    s = services_of(request)
-    sent = await s.db.write(lambda tx: room.send_message(tx, sid, uid, text, to, s.rules))
+    services = services_of(request)
+    sent = await services.db.write(lambda tx: room.send_message(tx, sid, uid, text, to, services.rules))
     _logged(request, "message", session_id=sid, candidate_id=to)
     return json_response({"message": sent}, 201)
 
