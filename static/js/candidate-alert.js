@@ -5,6 +5,7 @@ import { $ } from "./dom.js";
 import { lang, t, tn } from "./i18n.js";
 import { alertCategory } from "./labels.js";
 import { announce, setBusy, showFormError } from "./ui.js";
+import { AlertCategory } from "./vocabulary.js";
 
 const COMMENT_MAX = 500;
 const dialog = $("[data-signal-dialog]");
@@ -99,7 +100,7 @@ function category() {
 }
 
 function syncRequired() {
-  const other = category() === "other";
+  const other = category() === AlertCategory.OTHER;
   $("[data-signal-required]").textContent = other ? t("(obligatoire pour « Autre »)") : t("(facultatif)");
   comment.required = other;
   comment.setAttribute("aria-required", other ? "true" : "false");
@@ -130,7 +131,7 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   const text = comment.value.trim();
-  if (picked === "other" && !text) {
+  if (picked === AlertCategory.OTHER && !text) {
     showFormError(form, t("Décrivez le problème : le commentaire est obligatoire pour « Autre »."));
     comment.focus();
     return;

@@ -7,7 +7,7 @@ import { clock, listName } from "./format.js";
 import { t } from "./i18n.js";
 import { reportCategory } from "./labels.js";
 import { confirmDialog, setBusy, showFormError, toast } from "./ui.js";
-import { CandidateStatus } from "./vocabulary.js";
+import { CandidateStatus, SessionStatus } from "./vocabulary.js";
 
 const UNFINISHED = new Set([CandidateStatus.IN_PROGRESS, CandidateStatus.ENDED_BY_SUPERVISOR, CandidateStatus.ENDED_BY_EXPIRY]);
 const form = $("[data-final-form]");
@@ -49,7 +49,7 @@ function categories() {
 
 export function renderFinalization(data) {
   const { session, candidates, reports } = data;
-  const final = session.status === "finalized";
+  const final = session.status === SessionStatus.FINALIZED;
   const names = new Map(candidates.map((c) => [c.id, listName(c)]));
   const items = (reports || []).map((r) => reportItem(r, names));
   $("[data-final-reports]").replaceChildren(...items);
