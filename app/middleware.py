@@ -18,6 +18,7 @@ from app.headers import request_headers
 from app.http import LOGIN_SCOPE_KEY, error_response, login_claim, services_of
 from app.logs import request_id
 from app.security import CANDIDATE_COOKIE, LOGIN_COOKIE, origin_allowed
+from vocabulary import CloseCode
 
 log = logging.getLogger("surveillance.http")
 
@@ -233,7 +234,9 @@ class Logins:
                     if scope["type"] == "http":
                         await _refuse(scope, receive, send, exc)
                         return
-                    await send({"type": "websocket.close", "code": 1013, "reason": "Service indisponible."})
+                    await send(
+                        {"type": "websocket.close", "code": CloseCode.TRY_AGAIN, "reason": "Service indisponible."}
+                    )
                     return
                 if found is not None and found.locale:
                     # The account's own choice outranks the cookie and the browser (app.i18n).
