@@ -18,8 +18,7 @@ import os
 from starlette.applications import Starlette
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-ENV = "HEADER_TIMEOUT_SECONDS"
-
+from app.settings import TABLE, ConfigurationError
 
 # Allocations between two young collections (CPython's default is 700). Most of what an
 # answer allocates is freed by reference counting within the request; with the default, a
@@ -55,15 +54,21 @@ def tune_collector() -> None:
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
 
 
+# The setting's row: its variable and its default are written in the settings table only.
+_SETTING = next(setting for setting in TABLE if setting.name == "header_timeout_seconds")
+ENV = _SETTING.env
+
+
 @functools.cache
 def header_timeout() -> float:
     # Read from the environment that `surveillance serve` sets for its workers (which are
     # spawned afresh and do not share the parent's Python state); once per process, not
     # per request.
     try:
-        return max(0.1, float(os.environ.get(ENV, "20")))
-    except ValueError:
-        return 20.0
+        value = _SETTING.read(os.environ)
+    except ConfigurationError:
+        value = _SETTING.default
+    return max(0.1, float(value))
 
 
 class HeaderDeadlineProtocol(HttpToolsProtocol):

@@ -193,6 +193,28 @@ def test_forwarded_allow_ips_is_a_setting_like_the_others() -> None:
     assert load_settings({**base, "FORWARDED_ALLOW_IPS": "*"}).forwarded_allow_ips == "*"
 
 
+@pytest.mark.parametrize(("raw", "expected"), [(None, 20.0), ("7.5", 7.5), ("", 20.0), ("vingt", 20.0)])
+def test_the_workers_header_deadline_comes_from_the_settings_row(
+    monkeypatch: pytest.MonkeyPatch, raw: str | None, expected: float
+) -> None:
+    # `serve` hands the deadline to its spawned workers in the environment; what a worker
+    # falls back on is the table's default, not a second copy of it.
+    from app import serving
+    from app.settings import TABLE
+
+    row = next(s for s in TABLE if s.name == "header_timeout_seconds")
+    assert row.env == serving.ENV and row.default == 20.0
+    if raw is None:
+        monkeypatch.delenv(row.env, raising=False)
+    else:
+        monkeypatch.setenv(row.env, raw)
+    serving.header_timeout.cache_clear()
+    try:
+        assert serving.header_timeout() == expected
+    finally:
+        serving.header_timeout.cache_clear()
+
+
 def test_the_readme_table_is_the_settings_table() -> None:
     from app.settings import markdown_table
 
