@@ -32,6 +32,7 @@ from app.errors import (
     SessionNotAccessible,
     TestPaused,
 )
+from app.i18n import N_
 from app.models import Candidate, ExamSession, utcnow
 from app.questions import by_id, draw_test, public_view
 from app.security import CandidateClaim, claim_proves_join, new_join_secret, secret_digest
@@ -204,7 +205,7 @@ def answer(tx: Tx, claim: CandidateClaim | None, question_id: str, choice: int, 
         raise AlertPending()  # on hold until a supervisor decides on the candidate's alert
     question = by_id(question_id)
     if not 0 <= choice < len(question.choices):
-        raise InvalidPayload("answer", "réponse hors des choix proposés.")
+        raise InvalidPayload("answer", N_("réponse hors des choix proposés."))
     assert isinstance(after, CandidateStatus)
     now = utcnow()
     candidate.answered += 1
