@@ -65,3 +65,35 @@ def test_a_bare_status_is_caught(tmp_path: Path) -> None:
     server.write_text('if view.get("connection") == "lost":\n    pass\n')
     assert len(bare_comparisons([page], JAVASCRIPT)) == 1
     assert len(bare_comparisons([server], PYTHON)) == 1
+
+
+CLOSE_CODES = {str(int(code)) for code in vocabulary.CloseCode}
+# A close code where code handles one: `code=1013`, `"code": 1013`, `code === 4408`, `close(4410`.
+LITERAL_CLOSE = re.compile(r"""(?:\bcode\b["']?\s*(?:[:=(]|===?|!==?)\s*|\bclose\(\s*)(\d{4})\b""")
+
+
+def literal_close_codes(files: list[Path]) -> list[str]:
+    return [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if any(match.group(1) in CLOSE_CODES for match in LITERAL_CLOSE.finditer(line))
+    ]
+
+
+def test_close_codes_are_named_wherever_a_socket_is_closed_or_a_close_is_read() -> None:
+    files = [
+        p
+        for folder in ("app", "realtime")
+        for p in sorted((ROOT / folder).rglob("*.py"))
+        if "migrations" not in p.parts
+    ] + [p for p in sorted((ROOT / "static" / "js").glob("*.js")) if p.name != "vocabulary.js"]
+    assert literal_close_codes(files) == []
+
+
+def test_a_literal_close_code_is_caught(tmp_path: Path) -> None:
+    server = tmp_path / "close.py"
+    server.write_text('await send({"type": "websocket.close", "code": 1013})\nawait ws.close(code=4410)\n')
+    page = tmp_path / "page.js"
+    page.write_text("if (code === 4408) stop();\n// 4408: replaced\n")
+    assert len(literal_close_codes([server, page])) == 3
