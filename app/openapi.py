@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.i18n import LOCALES
-from vocabulary import AlertCategory, ReportCategory
+from vocabulary import AlertCategory, BulkAction, ReportCategory
 
 MESSAGES_SCHEMA = Path(__file__).resolve().parent / "schema" / "messages.json"
 
@@ -187,7 +187,7 @@ PATHS: dict[str, dict[str, Any]] = {
             200,
             _obj(
                 ["action"],
-                action={"type": "string", "enum": ["confirm_presence", "end_test", "pause", "resume"]},
+                action={"type": "string", "enum": list(BulkAction)},
                 candidate_ids={"type": "array", "items": _ID},
                 all_in_progress={"type": "boolean"},
                 message={"type": "string", "nullable": True},

@@ -99,6 +99,15 @@ class Action(StrEnum):
     REPORT_REMOVED = "report_removed"
 
 
+class BulkAction(StrEnum):
+    """What a supervisor does to a selection of candidates at once (`POST …/bulk`)."""
+
+    CONFIRM_PRESENCE = "confirm_presence"
+    END_TEST = "end_test"
+    PAUSE = "pause"
+    RESUME = "resume"
+
+
 class AlertStatus(StrEnum):
     """A candidate's « Signaler un problème », from sent to decided."""
 

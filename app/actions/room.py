@@ -59,7 +59,7 @@ from app.errors import (
 from app.i18n import N_
 from app.kit import KitInfo
 from app.models import Candidate, ExamSession, SessionEvent, utcnow
-from vocabulary import ENDED, Action, CandidateStatus, EventName, ReportCategory, ReportOrigin
+from vocabulary import ENDED, Action, BulkAction, CandidateStatus, EventName, ReportCategory, ReportOrigin
 
 ADJUST_MIN, ADJUST_MAX = -30, 120
 REASON_MAX = 300
@@ -243,13 +243,19 @@ def adjust_time(
 # ---------------------------------------------------------------- bulk
 
 
-# Each takes the pause message, which only "pause" uses.
+# Each takes the pause message, which only pausing uses.
 Change = Callable[[Tx, Rules, ExamSession, Candidate, Actor, str], None]
-BULK_ACTIONS: dict[str, Change] = {
-    "confirm_presence": lambda tx, rules, s, c, actor, _message: _confirm_presence(tx, rules, s, c, actor),
-    "end_test": lambda tx, rules, s, c, actor, _message: _end(tx, rules, s, c, actor),
-    "pause": _pause,
-    "resume": lambda tx, rules, s, c, actor, _message: _unpause(tx, rules, s, c, actor),
+
+
+def _without_message(change: Callable[[Tx, Rules, ExamSession, Candidate, Actor], None]) -> Change:
+    return lambda tx, rules, exam_session, candidate, actor, _message: change(tx, rules, exam_session, candidate, actor)
+
+
+BULK_ACTIONS: dict[BulkAction, Change] = {
+    BulkAction.CONFIRM_PRESENCE: _without_message(_confirm_presence),
+    BulkAction.END_TEST: _without_message(_end),
+    BulkAction.PAUSE: _pause,
+    BulkAction.RESUME: _without_message(_unpause),
 }
 
 
@@ -269,13 +275,13 @@ def bulk(
     rolls back every change made before it. `reason`, for ending tests only, is recorded
     for each as « Terminer le test » records it for one (an incident report the
     procès-verbal shows)."""
-    change = BULK_ACTIONS.get(action)
-    if change is None:
+    if action not in BULK_ACTIONS:
         raise UnknownBulkAction()
-    if reason is not None and action != "end_test":
+    change = BULK_ACTIONS[BulkAction(action)]
+    if reason is not None and action != BulkAction.END_TEST:
         raise InvalidPayload("category", N_("un motif ne s'indique que pour terminer des tests."))
-    text = pause_message(message) if action == "pause" else ""
-    if candidate_ids is None and action == "confirm_presence":
+    text = pause_message(message) if action == BulkAction.PAUSE else ""
+    if candidate_ids is None and action == BulkAction.CONFIRM_PRESENCE:
         raise SelectionRequired()
     exam_session, actor = _supervisor(tx, session_id, user_id)
     if candidate_ids is None:

@@ -8,7 +8,7 @@ import { h, setText, $ } from "./dom.js";
 import { listName, personName, signed } from "./format.js";
 import { t, tn } from "./i18n.js";
 import { confirmDialog, toast } from "./ui.js";
-import { Action, CandidateStatus as Status } from "./vocabulary.js";
+import { Action, BulkAction, CandidateStatus as Status } from "./vocabulary.js";
 
 const MESSAGE_MAX = 280;
 const PAUSE_MESSAGE_MAX = 300;
@@ -273,25 +273,25 @@ async function resumeRoom() {
 
 // Each action on a selection: its dialog's words (n: how many candidates) and its toast.
 const BULK = {
-  confirm_presence: () => ({
+  [BulkAction.CONFIRM_PRESENCE]: () => ({
     title: (n) => tn("Confirmer la présence de %(n)s candidat ?", "Confirmer la présence de %(n)s candidats ?", n),
     label: t("Confirmer la présence"),
     body: t("Ils pourront commencer leur test de certification."),
     done: (n) => tn("Présences confirmées. (%(n)s candidat)", "Présences confirmées. (%(n)s candidats)", n),
   }),
-  pause: () => ({
+  [BulkAction.PAUSE]: () => ({
     title: (n) => tn("Mettre en pause le test de %(n)s candidat ?", "Mettre en pause le test de %(n)s candidats ?", n),
     label: t("Mettre en pause"),
     body: t("Leurs chronomètres s'arrêtent jusqu'à la reprise."),
     done: (n) => tn("Tests mis en pause. (%(n)s candidat)", "Tests mis en pause. (%(n)s candidats)", n),
   }),
-  resume: () => ({
+  [BulkAction.RESUME]: () => ({
     title: (n) => tn("Reprendre le test de %(n)s candidat ?", "Reprendre le test de %(n)s candidats ?", n),
     label: t("Reprendre"),
     body: t("Le temps de pause leur est rendu."),
     done: (n) => tn("Tests repris. (%(n)s candidat)", "Tests repris. (%(n)s candidats)", n),
   }),
-  end_test: () => ({
+  [BulkAction.END_TEST]: () => ({
     title: (n) => tn("Terminer le test de %(n)s candidat ?", "Terminer le test de %(n)s candidats ?", n),
     label: t("Terminer les tests"),
     body: t("Attention : cette action entraîne la fin de leur test de certification et est irréversible."),
@@ -323,7 +323,7 @@ async function bulk(action, everyone = false) {
     : spec.title(n);
   const body = [spec.body, t("Si l'action est impossible pour l'un d'eux, aucun candidat n'est modifié.")];
   const target = everyone ? { action, all_in_progress: true } : { action, candidate_ids: ids };
-  if (action === "end_test") {
+  if (action === BulkAction.END_TEST) {
     // The reason « Terminer le test » asks for one candidate, recorded for each: the
     // procès-verbal says why every test was ended.
     const done = await formDialog({
@@ -400,7 +400,7 @@ export function initRoom({ sessionId, candidates, frozen, rerender, refusal }) {
   $("[data-room-pause]").addEventListener("click", pauseRoom);
   $("[data-room-resume]").addEventListener("click", resumeRoom);
   $("[data-room-message]").addEventListener("click", () => messageTo(null));
-  $("[data-room-end-all]").addEventListener("click", () => bulk("end_test", true));
+  $("[data-room-end-all]").addEventListener("click", () => bulk(BulkAction.END_TEST, true));
   $("[data-room-select]").addEventListener("click", toggleSelecting);
   $("[data-room-select-all]").addEventListener("click", () => {
     for (const c of room.candidates()) room.selected.add(c.id);

@@ -74,6 +74,13 @@ export const Action = Object.freeze({
   REPORT_REMOVED: "report_removed",
 });
 
+export const BulkAction = Object.freeze({
+  CONFIRM_PRESENCE: "confirm_presence",
+  END_TEST: "end_test",
+  PAUSE: "pause",
+  RESUME: "resume",
+});
+
 export const AlertStatus = Object.freeze({
   PENDING: "pending",
   VALIDATED: "validated",

@@ -59,15 +59,15 @@ from app.models import Alert, Candidate, ExamSession, IncidentReport, SessionEve
 from app.security import CandidateClaim, RateLimiter
 from app.settings import load_settings
 from tests import contract
-from vocabulary import ENDED, CandidateStatus, Connection, EventName, SessionStatus
+from vocabulary import ENDED, BulkAction, CandidateStatus, Connection, EventName, SessionStatus
 
 T = TypeVar("T")
 # The table's command for each bulk action.
 BULK_COMMANDS = {
-    "confirm_presence": Command.CONFIRM_PRESENCE,
-    "end_test": Command.END_TEST,
-    "pause": Command.PAUSE,
-    "resume": Command.UNPAUSE,
+    BulkAction.CONFIRM_PRESENCE: Command.CONFIRM_PRESENCE,
+    BulkAction.END_TEST: Command.END_TEST,
+    BulkAction.PAUSE: Command.PAUSE,
+    BulkAction.RESUME: Command.UNPAUSE,
 }
 STATUSES = set(CandidateStatus)
 CONNECTIONS = set(Connection)

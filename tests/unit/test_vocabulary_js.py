@@ -21,6 +21,7 @@ ENUMS: list[type[Enum]] = [
     vocabulary.Connection,
     vocabulary.EventName,
     vocabulary.Action,
+    vocabulary.BulkAction,
     vocabulary.MessageType,
     vocabulary.CloseCode,
     vocabulary.AlertStatus,
