@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlmodel import Session, col
 
 from app import codes, views
-from app.actions import transitions
+from app.actions import accounts, transitions
 from app.actions.endings import end_running
 from app.actions.eventlog import Actor, emit_candidate, emit_removed, emit_session
 from app.actions.guards import (
@@ -66,6 +66,12 @@ def create_centre(tx: Tx, name: str, admin_email: str) -> Centre:
 def session_json(db: Session, exam_session: ExamSession) -> dict[str, Any]:
     """A session as centre staff see it, codes included."""
     return views.session_view(exam_session, views.centre_name(db, exam_session.centre_id), with_codes=True)
+
+
+def listing(db: Session, user_id: int) -> list[dict[str, Any]]:
+    """The centre page: each centre the user is a member of, with its sessions."""
+    _, member_of = accounts.whoami(db, user_id)
+    return [{"centre": c, "sessions": list_sessions(db, int(c.id or 0), user_id)} for c in member_of]
 
 
 def list_sessions(db: Session, centre_id: int, user_id: int) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -124,13 +123,8 @@ async def centre(request: Request) -> Response:
     if uid is None:
         return _to_login(request)
     services = services_of(request)
-
-    def read(db: Session) -> list[dict[str, Any]]:
-        _, member_of = accounts.whoami(db, uid)
-        return [{"centre": c, "sessions": centres.list_sessions(db, int(c.id or 0), uid)} for c in member_of]
-
     try:
-        listing = await services.db.read(read)
+        listing = await services.db.read(lambda db: centres.listing(db, uid))
     except NotAuthenticated:
         return _to_login(request)
     return await _render(request, "centre.html", private=True, listing=listing)
