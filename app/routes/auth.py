@@ -120,10 +120,10 @@ async def my_sessions(request: Request) -> Response:
 
 async def end_session(request: Request) -> Response:
     found = require_login(request)
-    sid = path_id(request, "id")
-    await services_of(request).db.write(lambda tx: logins.end_session(tx, found, sid))
+    login_id = path_id(request, "id")
+    await services_of(request).db.write(lambda tx: logins.end_session(tx, found, login_id))
     response = Response(status_code=204)
-    if sid == found.session_id:
+    if login_id == found.session_id:
         delete_login_cookie(response, request)
     return response
 
