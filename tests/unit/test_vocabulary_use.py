@@ -97,3 +97,13 @@ def test_a_literal_close_code_is_caught(tmp_path: Path) -> None:
     page = tmp_path / "page.js"
     page.write_text("if (code === 4408) stop();\n// 4408: replaced\n")
     assert len(literal_close_codes([server, page])) == 3
+
+
+def test_every_candidate_status_has_its_words_on_the_centre_page_and_in_the_proces_verbal() -> None:
+    # README's "Ajouter un état du candidat", step 4: a new status without its words would
+    # show its code on the centre page and in the procès-verbal.
+    from app.display import CENTRE_STATUS
+    from app.records import STATUS_LABELS
+
+    assert set(CENTRE_STATUS) == set(vocabulary.CandidateStatus)
+    assert set(STATUS_LABELS) == set(vocabulary.CandidateStatus)
