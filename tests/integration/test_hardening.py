@@ -336,3 +336,42 @@ async def test_path_ids_are_ascii_digits_only(world: World) -> None:
         for path in (f"/api/sessions/{spelled}", f"/api/supervision/sessions/{spelled}", f"/api/sessions/{spelled}/supervisor-kit.pdf"):
             r = await staff.get(path)
             assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND", (path, r.status_code)
+
+
+
+async def test_a_login_socket_opened_while_the_database_is_unreachable_is_told_to_come_back(tmp_path: Path) -> None:
+    # The login lookup cannot answer: the page must reconnect (TRY_AGAIN), not believe it is
+    # logged out (NOT_LOGGED_IN would send it to the login form).
+    from app.main import create_app
+    from app.security import LOGIN_COOKIE, Signer
+    from app.settings import load_settings
+    from vocabulary import CloseCode
+
+    key = "k" * 32
+    nowhere = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "SECRET_KEY": key, "DATA_DIR": str(tmp_path)}
+    app = create_app(load_settings(nowhere))
+    cookie = f"{LOGIN_COOKIE}={Signer(key).login(1, 'k' * 30)}"
+    path = "/api/supervision/sessions/1/live"
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "root_path": "",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"cookie", cookie.encode())],
+        "subprotocols": [],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert [(m["type"], m.get("code")) for m in sent] == [("websocket.close", CloseCode.TRY_AGAIN)]
