@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -36,11 +35,6 @@ async def readyz(request: Request) -> Response:
     )
 
 
-@lru_cache(maxsize=8)
-def _networks(allowed: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(n) for n in allowed)
-
-
 def _may_read_metrics(request: Request) -> bool:
     # The client address is the proxy's X-Forwarded-For only when uvicorn trusts that proxy
     # (FORWARDED_ALLOW_IPS), so a header sent from outside cannot claim to be local.
@@ -51,7 +45,9 @@ def _may_read_metrics(request: Request) -> bool:
         return False
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return any(address in network for network in _networks(services_of(request).settings.metrics_allowed))
+    # Parsed per request rather than cached in the module: a scrape every few seconds, a few networks.
+    allowed = services_of(request).settings.metrics_allowed
+    return any(address in ipaddress.ip_network(network) for network in allowed)
 
 
 async def metrics(request: Request) -> Response:
