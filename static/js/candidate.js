@@ -353,14 +353,26 @@ function followRoom(c) {
   } else if (state.step === "paused" && !c.paused) {
     announce(t("Votre surveillant a repris le test."));
     loadTest();
-  } else if (state.step === "test" && state.timer && c.theoretical_end_at && state.endAt && c.theoretical_end_at !== state.endAt) {
-    const moved = Date.parse(c.theoretical_end_at) - Date.parse(state.endAt);
-    state.endAt = c.theoretical_end_at;
+  } else if (state.step === "test" && state.timer && endMoved(c)) {
+    const moved = announceMove(c);
     state.deadline += moved;
-    const minutes = Math.round(moved / 60000);
-    if (minutes > 0) announce(tn("Votre surveillant vous a accordé %(n)s minute de plus.", "Votre surveillant vous a accordé %(n)s minutes de plus.", minutes));
-    else if (minutes < 0) announce(tn("Votre temps a été réduit de %(n)s minute.", "Votre temps a été réduit de %(n)s minutes.", -minutes));
+  } else if (state.step === "paused" && c.paused && endMoved(c)) {
+    // Time adjusted during the pause: the stopped clock on the pause screen shows it too.
+    announceMove(c);
+    loadTest();
   }
+}
+
+const endMoved = (c) => Boolean(c.theoretical_end_at && state.endAt && c.theoretical_end_at !== state.endAt);
+
+// The candidate hears how much the end moved; returns the move in milliseconds.
+function announceMove(c) {
+  const moved = Date.parse(c.theoretical_end_at) - Date.parse(state.endAt);
+  state.endAt = c.theoretical_end_at;
+  const minutes = Math.round(moved / 60000);
+  if (minutes > 0) announce(tn("Votre surveillant vous a accordé %(n)s minute de plus.", "Votre surveillant vous a accordé %(n)s minutes de plus.", minutes));
+  else if (minutes < 0) announce(tn("Votre temps a été réduit de %(n)s minute.", "Votre temps a été réduit de %(n)s minutes.", -minutes));
+  return moved;
 }
 
 // A supervisor's message: shown until dismissed, once the candidate is past the door.

@@ -86,6 +86,34 @@ def test_room_pause_stops_the_countdown_and_resume_continues(server: Server, new
     expect(sup.locator("[data-activity]")).to_contain_text("Surveillant Test a repris le test de DUPONT Paul")
 
 
+def adjust_from_menu(sup: Page, first: str, minutes: int, reason: str) -> None:
+    row(sup, first).get_by_role("button", name=re.compile("Afficher les actions")).click()
+    sup.get_by_role("menuitem", name="Ajuster le temps").click()
+    dialog = sup.get_by_role("dialog")
+    dialog.get_by_label(re.compile("Minutes à ajouter")).fill(str(minutes))
+    dialog.get_by_label("Motif").fill(reason)
+    dialog.get_by_role("button", name="Ajuster le temps").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_time_adjusted_during_a_pause_moves_the_stopped_clock(server: Server, new_context: NewContext) -> None:
+    sup = supervisor_page(server, new_context)
+    cand = candidate_in_test(server, new_context, "Paul")
+    row(sup, "Paul").get_by_role("button", name=re.compile("Afficher les actions")).click()
+    sup.get_by_role("menuitem", name="Mettre le test en pause").click()
+    sup.get_by_role("dialog").get_by_role("button", name="Mettre en pause").click()
+    expect(cand.get_by_role("heading", name="Test en pause")).to_be_visible(timeout=3000)
+    clock = cand.locator("[data-pause-time]")
+    stopped = clock.inner_text()
+
+    adjust_from_menu(sup, "Paul", 15, "Changement de poste")
+    # Still paused, the stopped clock now shows the fifteen minutes given, and says so.
+    expect(cand.locator("[data-announcer]")).to_contain_text("Votre surveillant vous a accordé 15 minutes de plus.")
+    expect(clock).not_to_have_text(stopped, timeout=3000)
+    assert seconds_of(clock.inner_text()) - seconds_of(stopped) == 15 * 60, (stopped, clock.inner_text())
+    expect(cand.get_by_role("heading", name="Test en pause")).to_be_visible()
+
+
 def test_bulk_end_of_three_with_one_confirmation(server: Server, new_context: NewContext) -> None:
     for first in ("Sophie", "Simon", "Paul"):
         tick(server, first)
