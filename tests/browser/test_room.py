@@ -4,6 +4,7 @@ end of three tests with one confirmation, a message on a candidate's page; axe o
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from pathlib import Path
 
@@ -112,6 +113,30 @@ def test_time_adjusted_during_a_pause_moves_the_stopped_clock(server: Server, ne
     expect(clock).not_to_have_text(stopped, timeout=3000)
     assert seconds_of(clock.inner_text()) - seconds_of(stopped) == 15 * 60, (stopped, clock.inner_text())
     expect(cand.get_by_role("heading", name="Test en pause")).to_be_visible()
+
+
+def test_adjusting_time_moves_the_overtime_tag_on_every_dashboard(server: Server, new_context: NewContext) -> None:
+    tick(server, "Paul")
+    api_candidate(server, "Paul", answers=1).close()
+    # Paul started two hours ago, as far as the database knows: past his 105 minutes.
+    db = sqlite3.connect(server.folder / "db.sqlite")
+    with db:
+        db.execute("UPDATE candidate SET started_at = datetime(started_at, '-2 hours') WHERE first_name = 'Paul'")
+    db.close()
+    marie = supervisor_page(server, new_context)
+    pierre = supervisor_dashboard(new_context(), server, ("pierre@testix.fr", "Pierre", "Martin"))
+    for page in (marie, pierre):
+        expect(row(page, "Paul").locator(".tag", has_text="Temps écoulé")).to_be_visible()
+
+    adjust_from_menu(marie, "Paul", 30, "Panne de courant")
+    for page in (marie, pierre):
+        expect(row(page, "Paul").locator(".tag", has_text="Temps ajusté +30 min")).to_be_visible()
+        expect(row(page, "Paul").locator(".tag", has_text="Temps écoulé")).to_be_hidden()
+
+    adjust_from_menu(pierre, "Paul", -30, "Erreur de saisie")
+    for page in (marie, pierre):
+        expect(row(page, "Paul").locator(".tag", has_text="Temps écoulé")).to_be_visible()
+        expect(row(page, "Paul").locator(".tag", has_text="Temps ajusté")).to_be_hidden()
 
 
 def test_bulk_end_of_three_with_one_confirmation(server: Server, new_context: NewContext) -> None:

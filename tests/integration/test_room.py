@@ -164,6 +164,31 @@ async def test_pause_ten_minutes_and_fifteen_more_with_extra_time(world: World) 
     assert adjusted["report"] == recorded[0]
 
 
+async def test_adjusting_time_moves_the_overtime_flag(world: World) -> None:
+    """« Temps écoulé » follows the adjustment at once, in the view every screen gets."""
+    room = await open_room(world, started=("Ana",))
+    shift = (
+        "UPDATE candidate SET started_at = started_at - INTERVAL '2 hours' WHERE id = :i"
+        if world.services.db.engine.dialect.name == "postgresql"
+        else "UPDATE candidate SET started_at = datetime(started_at, '-2 hours') WHERE id = :i"
+    )
+    run_sql(world.app, shift, i=room.ids["Ana"])
+
+    def ana(snapshot: dict[str, Any]) -> dict[str, Any]:
+        return next(c for c in snapshot["candidates"] if c["id"] == room.ids["Ana"])
+
+    assert ana((await room.marie.get(room.url(""))).json())["overtime"] is True
+    r = await room.marie.post(room.cand("Ana", "/adjust-time"), json={"minutes": 30, "reason": "Panne de courant"})
+    assert r.status_code == 200 and r.json()["candidate"]["overtime"] is False
+    state = (await room.browsers["Ana"].get("/api/candidate/test")).json()
+    assert state["candidate"]["overtime"] is False and 14 * 60 < state["time_left_seconds"] <= 15 * 60
+    r = await room.marie.post(room.cand("Ana", "/adjust-time"), json={"minutes": -30, "reason": "Erreur de saisie"})
+    assert r.status_code == 200 and r.json()["candidate"]["overtime"] is True
+    assert (await room.browsers["Ana"].get("/api/candidate/test")).json()["time_left_seconds"] == 0
+    events = (await room.marie.get(room.url(""))).json()["recent_events"]
+    assert [e["candidate"]["overtime"] for e in events if e["action"] == "time_adjusted"] == [False, True]
+
+
 async def test_room_pause_pauses_only_tests_in_progress(world: World) -> None:
     room = await open_room(world, started=("Ana", "Bob"))
     # Chloé's presence is confirmed but she has not started.
