@@ -273,6 +273,12 @@ async def test_pause_resume_adjust_refusals_change_nothing(world: World) -> None
     final = digest(world.app)
     await refused(await m.post(room.cand("Ana", "/resume")), 403, "SESSION_FINALIZED")
     await refused(await m.post(room.url("/pause")), 403, "SESSION_FINALIZED")
+    await refused(await m.post(room.cand("Ana", "/pause")), 403, "SESSION_FINALIZED")
+    await refused(await m.post(room.cand("Ana", "/adjust-time"), json={"minutes": -5, "reason": "x"}), 403,
+                  "SESSION_FINALIZED")
+    await refused(await m.post(room.url("/bulk"), json={"action": "confirm_presence", "candidate_ids": [room.ids["Dan"]]}),
+                  403, "SESSION_FINALIZED")
+    await refused(await m.post(room.url("/messages"), json={"text": "Bonjour"}), 403, "SESSION_FINALIZED")
     assert digest(world.app) == final
     # Finalising folded Ana's pause into her time: her view is no longer paused.
     detail = (await room.staff.get(f"/api/sessions/{room.sid}")).json()
