@@ -32,6 +32,7 @@ from app.errors import (
     AlertNotFound,
     NoReplacementQuestion,
     QuestionNotCurrent,
+    TestPaused,
     TooManyAlerts,
 )
 from app.labels import ALERT_CATEGORIES
@@ -65,6 +66,9 @@ def raise_alert(
 ) -> dict[str, Any]:
     exam_session, candidate = locked_candidate(tx, claim)
     transitions.decide(candidate.status, Command.RAISE_ALERT)
+    # A paused test shows the pause, not the question: there is nothing on screen to signal.
+    if candidate.paused_since is not None:
+        raise TestPaused()
     if candidate.pending_alert:
         raise AlertAlreadyOpen()
     ids = candidate.question_ids.split(",") if candidate.question_ids else []

@@ -150,7 +150,8 @@ form.addEventListener("submit", async (event) => {
     $("[data-signal-held]").focus();
     return;
   }
-  if (res.error.code === "ALERT_ALREADY_OPEN" || res.error.code === "QUESTION_NOT_CURRENT") {
+  // The page is behind (a pause, another question, an alert sent from elsewhere): read it again.
+  if (res.error.code === "ALERT_ALREADY_OPEN" || res.error.code === "QUESTION_NOT_CURRENT" || res.error.code === "TEST_PAUSED") {
     dialog.close();
     state.reload();
     say(res.error.message);

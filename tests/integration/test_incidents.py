@@ -247,6 +247,67 @@ async def test_every_alert_refusal_changes_nothing(world: World) -> None:
     assert "* Test commencé et non terminé, sans motif renseigné." in text
 
 
+async def test_refusals_around_pauses_ends_and_other_sessions_change_nothing(world: World) -> None:
+    room = await open_room(world)
+    paul, simon = room.ids["Paul"], room.ids["Simon"]
+    # Paused: the page shows the pause, not the question, so there is no question on screen
+    # to signal (the candidate knew its id from before the pause).
+    on_screen = (await current(room.paul))["question"]["id"]
+    assert (await room.marie.post(room.sup(f"/candidates/{paul}/pause"), json={})).status_code == 200
+    before = digest(world.app)
+    r = await signal(room.paul, "image", qid=on_screen)
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "TEST_PAUSED"), r.text
+    assert digest(world.app) == before
+    assert (await room.marie.post(room.sup(f"/candidates/{paul}/resume"))).status_code == 200
+    assert (await signal(room.paul, "image", qid=on_screen)).status_code == 201
+
+    # Finished: every question answered, nothing left to signal.
+    state = await current(room.simon)
+    last = state["question"]["id"]
+    while state["question"] is not None:
+        last = state["question"]["id"]
+        r = await room.simon.post("/api/candidate/answers", json={"question_id": last, "answer": by_id(last).answer})
+        state = r.json()
+    assert state["candidate"]["status"] == "finished"
+    before = digest(world.app)
+    r = await signal(room.simon, "image", qid=last)
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "TEST_FINISHED"), r.text
+    assert digest(world.app) == before
+
+    # Another session's alert, decided through this session's path: unknown here.
+    other = await world.session(room.staff, 1, time="14:00")
+    csv = b"nom;prenom;date_naissance;temps_majore\nMARTIN;Ana;2000-01-01;\n"
+    assert (await room.staff.post(f"/api/sessions/{other['id']}/candidates/import", content=csv)).status_code == 201
+    [ana_view] = (await room.staff.get(f"/api/sessions/{other['id']}")).json()["candidates"]
+    body = {"session_id": other["id"], "supervisor_password": other["supervisor_password"]}
+    assert (await room.marie.post("/api/supervision/access", json=body)).status_code == 204
+    path = f"/api/supervision/sessions/{other['id']}/candidates/{ana_view['id']}/presence"
+    assert (await room.marie.post(path, json={"authorized": True})).status_code == 200
+    ana = world.client()
+    assert (await join(ana, other, "Ana", "Martin", "2000-01-01")).status_code == 200
+    assert (await ana.post("/api/candidate/start", json={"consent": True})).status_code == 201
+    foreign = (await signal(ana, "link")).json()["candidate"]["alert"]["id"]
+    before = digest(world.app)
+    for verb in ("validate", "refuse"):
+        r = await room.marie.post(room.sup(f"/alerts/{foreign}/{verb}"))
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "ALERT_NOT_FOUND"), r.text
+    assert digest(world.app) == before
+
+    # Finalised: Paul's open alert was closed with his test; no decision, report or end any more.
+    aid = next(row[0] for row in alert_rows(world.app) if row[1] == paul)
+    assert (await room.staff.post(f"/api/sessions/{room.sid}/finalize")).status_code == 200
+    assert [row[3] for row in alert_rows(world.app) if row[1] == paul] == ["closed"]
+    before = digest(world.app)
+    for path, body in (
+        (f"/alerts/{aid}/validate", None),
+        (f"/candidates/{simon}/reports", {"category": "other", "comment": "trop tard"}),
+        (f"/candidates/{paul}/end-test", {"category": "other"}),
+    ):
+        r = await room.marie.post(room.sup(path), json=body)
+        assert (r.status_code, r.json()["error"]["code"]) == (403, "SESSION_FINALIZED"), (path, r.text)
+    assert digest(world.app) == before
+
+
 async def test_decision_refusals_change_nothing(world: World) -> None:
     room = await open_room(world)
     r = await signal(room.paul)
