@@ -74,6 +74,8 @@ def test_two_supervisors_and_a_candidate(server: Server, new_context: NewContext
     c.close()
     for page in (a, b):
         expect(row(page, "Paul").get_by_text("Connexion perdue")).to_be_visible(timeout=LOST_WAIT_MS)
+        # The feed tells it too, not only the row (it went straight to the resume request before).
+        expect(page.locator("[data-activity]")).to_contain_text("Connexion perdue : DUPONT Paul")
 
     # A new page joins again: refused until a supervisor authorises the resume.
     c = c_context.new_page()
@@ -111,6 +113,13 @@ def test_two_supervisors_and_a_candidate(server: Server, new_context: NewContext
     # The candidate's page goes on by itself, where the test was left, and is connected again.
     expect(c.get_by_text("Question 3 / 16")).to_be_visible()
     expect(row(a, "Paul").get_by_text("Connexion perdue")).to_be_hidden()
+    # The loss and the return are one line of the feed, and a reload keeps its trace.
+    expect(a.locator("[data-activity]")).to_contain_text("Connexion rétablie : DUPONT Paul")
+    expect(a.locator("[data-activity] li", has_text="Connexion")).to_have_count(1)
+    b.reload()
+    expect(b.locator("[data-candidates]")).to_have_attribute("aria-busy", "false")
+    expect(b.locator("[data-activity]")).to_contain_text("Connexion rétablie : DUPONT Paul")
+    expect(b.locator("[data-activity] li", has_text="Connexion")).to_have_count(1)
 
     # B ends the test: the candidate's page says so at once.
     row(b, "Paul").get_by_role("button", name=re.compile("Afficher les actions")).click()
