@@ -22,7 +22,7 @@ from app.actions.rules import Rules
 from app.db import Tx
 from app.errors import NoSupervisorAccess, NotReportAuthor, ReportNotFound
 from app.models import Candidate, ExamSession, IncidentReport, utcnow
-from vocabulary import Action, ReportOrigin
+from vocabulary import Action, ReportOrigin, SessionStatus
 
 REPORT_COMMENT_MAX = 1000
 
@@ -159,3 +159,12 @@ def require_reader(db: Session, session_id: int, user_id: int) -> ExamSession:
     if not is_member(db, exam_session.centre_id, user_id) and not is_supervisor(db, session_id, user_id):
         raise NoSupervisorAccess()
     return exam_session
+
+
+def verbal_ready(db: Session, session_id: int, user_id: int) -> bool:
+    """Whether this account can download the session's procès-verbal now: finalised, and
+    theirs to read (a page offers the link only then)."""
+    try:
+        return require_reader(db, session_id, user_id).status == SessionStatus.FINALIZED
+    except NoSupervisorAccess:
+        return False

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app import labels
-from app.actions import accounts, centres, supervision
+from app.actions import accounts, centres, reports, supervision
 from app.errors import DomainError, NotAuthenticated, SessionFinalized
 from app.http import optional_user_id, services_of
 from app.i18n import N_, gettext
@@ -78,13 +78,22 @@ async def supervision_access(request: Request) -> Response:
     if optional_user_id(request) is None:
         return _to_login(request)
     prefill = request.query_params.get("session", "")
-    notice = ACCESS_NOTICES.get(request.query_params.get("info", ""))
+    prefill = prefill if prefill.isdecimal() and len(prefill) < 10 else ""
+    info = request.query_params.get("info", "")
+    notice = ACCESS_NOTICES.get(info)
+    # Sent here from a finalised session's dashboard: its supervisors keep the procès-verbal.
+    verbal = None
+    if info == "finalisee" and prefill:
+        uid, sid = optional_user_id(request) or 0, int(prefill)
+        if await services_of(request).db.read(lambda db: reports.verbal_ready(db, sid, uid)):
+            verbal = sid
     return await _render(
         request,
         "supervision_access.html",
         private=True,
-        prefill=prefill if prefill.isdecimal() and len(prefill) < 10 else "",
+        prefill=prefill,
         notice=gettext(notice) if notice else "",
+        verbal=verbal,
     )
 
 

@@ -197,6 +197,8 @@ def test_finalisation_then_the_proces_verbal(server: Server, new_context: NewCon
     with server.supervisor() as api:
         api.post(f"/api/supervision/sessions/{server.session_id}/alerts/{alert['id']}/refuse").raise_for_status()
     simon.close()
+    # Marie supervises the session without belonging to the centre: her dashboard is open.
+    marie = supervisor_dashboard(new_context(), server, ("marie.curie@testix.fr", "Marie", "Curie"))
 
     context = new_context()
     api_login(context, server)
@@ -243,6 +245,21 @@ def test_finalisation_then_the_proces_verbal(server: Server, new_context: NewCon
     with page.expect_download() as info:
         page.get_by_role("link", name="Exporter les rapports (CSV)").click()
     assert Path(info.value.path()).read_bytes().startswith(b"\xef\xbb\xbf")
+
+    # The session's supervisors download it too: from the dashboard that saw the finalisation,
+    # and from the page a later visit to the dashboard leads to.
+    banner = marie.locator("[data-finalized-banner]")
+    expect(banner).to_be_visible()
+    for where in (marie, None):
+        if where is None:
+            marie.reload()
+            expect(marie).to_have_url(re.compile(r"/surveillance\?session=\d+&info=finalisee$"))
+            where = marie
+        with where.expect_download() as info:
+            where.get_by_role("link", name="Télécharger le procès-verbal (PDF)").click()
+        assert Path(info.value.path()).read_bytes().startswith(b"%PDF")
+    audit.check(marie, "supervisor: finalised session")
+    assert audit.blocking() == {}, audit.blocking()
 
 
 def api_candidate_again(server: Server) -> Any:
