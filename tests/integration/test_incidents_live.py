@@ -5,10 +5,12 @@ page hears the decision by push."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.integration.conftest import Cluster, _close, plan_day
 from tests.live import Candidate, SupervisorFeed
@@ -64,6 +66,42 @@ async def test_an_alert_reaches_every_supervisor_and_its_decision_the_candidate(
     assert all("reports_count" not in m["candidate"] for m in paul.messages if m.get("candidate"))
     after = (await paul.http.get("/api/candidate/test")).json()
     assert after["question"]["id"] != broken and after["candidate"]["progress"]["total"] == 16
+
+    # The refused path: Pierre, on process B, refuses the next one; the question stays.
+    r = await paul.http.post("/api/candidate/alerts", json={"question_id": after["question"]["id"], "category": "link"})
+    assert r.status_code == 201, r.text
+    second = r.json()["candidate"]["alert"]
+    for feed in (feed_a, feed_b):
+        await feed.wait(lambda f: (f.candidates[cid].get("alert") or {}).get("id") == second["id"])
+    r = await day.pierre.post(f"/api/supervision/sessions/{sid}/alerts/{second['id']}/refuse")
+    assert r.status_code == 200, r.text
+    for feed in (feed_a, feed_b):
+        await feed.wait(lambda f: f.candidates[cid]["alert"] is None)
+        [refused] = [m for m in feed.messages if m.get("action") == "alert_refused"]
+        assert refused["actor"] == {"name": "Pierre Curie"} and refused["alert"]["status"] == "refused"
+        assert refused["candidate"]["reports_count"] == 2
+    await paul.wait_message(
+        lambda m: m["type"] == "candidate" and m["candidate"]["alert"] is None and m["version"] == refused["version"]
+    )
+    assert (await paul.http.get("/api/candidate/test")).json()["question"] == after["question"]
+
+    # The log holds every step, in order, each with its actor.
+    url = cluster.env["DATABASE_URL"]
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT payload, actor_name FROM session_event WHERE session_id = :s AND candidate_id = :c ORDER BY version"),
+            {"s": sid, "c": cid},
+        ).all()
+    engine.dispose()
+    steps = [(json.loads(p)["action"], actor) for p, actor in rows]
+    incident = [step for step in steps if step[0].startswith("alert_")]
+    assert incident == [
+        ("alert_raised", "Prenom0 CANDIDAT000"),
+        ("alert_validated", "Marie Curie"),
+        ("alert_raised", "Prenom0 CANDIDAT000"),
+        ("alert_refused", "Pierre Curie"),
+    ]
     await feed_a.close()
     await feed_b.close()
     await paul.close()
