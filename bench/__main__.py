@@ -37,6 +37,10 @@ SCENARIOS: dict[str, tuple[str, Runner]] = {
     "storm": ("6. reconnect storm", lambda a: scenarios.storm(a.quick)),
     "slow-consumer": ("7. 2% of supervisors stop reading", lambda a: scenarios.slow_consumer(a.quick)),
     "start-burst": ("8. exam start burst", lambda a: scenarios.start_burst(a.quick)),
+    "cross-process": (
+        "9. single supervisor actions at idle, to the other process",
+        lambda a: scenarios.cross_process(a.quick),
+    ),
     "soak": ("soak: RSS and open files over a long run", lambda a: scenarios.soak(a.quick, a.minutes)),
 }
 # Half an hour on its own: not part of `all`.

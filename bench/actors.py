@@ -41,6 +41,9 @@ class Dashboard:
         self.candidates: dict[int, dict[str, Any]] = {}
         self.supervisors: list[dict[str, Any]] = []
         self.seen: dict[tuple[int, int], float] = {}
+        # version -> when this page applied it; off (None) unless a scenario asks, so the
+        # answering scenarios keep the generator's memory and CPU as they were.
+        self.applied: dict[int, float] | None = None
         self.started_seen: dict[int, float] = {}
         self.snapshots = 0
         self.snapshot_at: float | None = None
@@ -108,6 +111,8 @@ class Dashboard:
                 return
             self.version = v
             self.events += 1
+            if self.applied is not None:
+                self.applied[v] = at
             name = m["name"]
             if name == "candidate.updated":
                 c = m["candidate"]

@@ -218,15 +218,17 @@ class Rig:
             groups.append(Usage("redis", [self.redis.proc.pid]))
         return groups
 
-    async def sampled(self, coro: Any) -> tuple[Any, dict[str, Any]]:
-        """Run coro while sampling CPU and RSS of every process involved."""
+    async def sampled(self, coro: Any, every: float | None = 1.0) -> tuple[Any, dict[str, Any]]:
+        """Run coro while sampling CPU and RSS of every process involved, every `every`
+        seconds; None reads them at both ends only, for a coro whose own stamps a sampling
+        pass on this loop would delay."""
         usages = self.usages()
         for u in usages:
             u.start()
         before = psutil.cpu_times()
         task = asyncio.ensure_future(coro)
         while not task.done():
-            await asyncio.wait([task], timeout=1.0)
+            await asyncio.wait([task], timeout=every)
             for u in usages:
                 u.sample()
         for u in usages:

@@ -1,4 +1,5 @@
-"""The eight scenarios of the benchmark issue. Each returns a JSON-able dict."""
+"""The eight scenarios of the benchmark issue, and issue 14's single action across processes (9).
+Each returns a JSON-able dict."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 
 import psutil
 
+from bench.plan import Day
 from bench.rig import Rig, Shape, log, metric_value
-from bench.stats import percentiles
+from bench.stats import action_deliveries, percentiles
+from bench.wire import HttpClient
 
 
 def _targets(
@@ -395,6 +398,124 @@ async def start_burst(quick: bool) -> dict[str, Any]:
         }
     finally:
         await rig.down()
+
+
+async def cross_process(quick: bool, rate: float = 5.0) -> dict[str, Any]:
+    """9. Single supervisor actions on an idle room, to the dashboards of the other process.
+
+    Two processes + Redis, the exam-day population connected, started and idle (heartbeats,
+    no answers). Supervisors then pause one candidate or resume it, one action at a time at
+    `rate` per second (open loop), each over HTTP to the supervisor's own process. Every
+    session has dashboards on both processes: each action is timed from its request's send
+    to the moment each dashboard of the session applied its version, on the other process
+    and on the sender's own."""
+    shape = exam_day_shape(quick, app_processes=2, redis=True)
+    count = 40 if quick else 200
+    rig = Rig(shape, "s9")
+    clients: dict[int, HttpClient] = {}
+    try:
+        await rig.up()
+        assert rig.fleet is not None and rig.day is not None and rig.db is not None
+        # The joins' and starts' events delivered: what follows is an idle room.
+        await asyncio.sleep(3.0 if quick else 10.0)
+        await rig.fleet.all("stamp_versions")
+        todo = _cross_actions(rig.day, count)
+        for a in todo:
+            if a["sender"] not in clients:
+                sup = next(x for x in rig.day.supervisors if x.index == a["sender"])
+                ep = rig.endpoints[sup.server]
+                clients[a["sender"]] = client = HttpClient(ep.host, ep.port)
+                client.cookies.update(sup.cookies)
+        log(f"{count} single supervisor actions at {rate:g}/s, idle room, {len(clients)} senders")
+        # No sampling pass during the actions: it would run on this loop, between a send and its stamp.
+        actions, usage = await rig.sampled(_send_actions(todo, clients, rate), every=None)
+        completeness = await rig.completeness()
+        dashboards = [d for part in await rig.fleet.all("applied") for d in part]
+        server_of = {s.index: s.server for s in rig.day.supervisors}
+        for d in dashboards:
+            d["server"] = server_of[d["index"]]
+        delivered = action_deliveries(actions, _logged_actions(rig), dashboards)
+        other = delivered["other_process_ms"]
+        lost = sum(delivered["missing_deliveries"].values()) + delivered["unmatched"]
+        return {
+            "shape": shape.describe(),
+            "answers": "none: an idle room, candidates only heartbeat",
+            "actions_per_s": rate,
+            "delivery": delivered,
+            "usage": usage,
+            "completeness": completeness,
+            "targets": {
+                "other_process_p50<=5ms": bool(other.get("count")) and other["p50"] <= 5.0,
+                "zero_loss": lost == 0
+                and delivered["acknowledged"] == delivered["actions"]
+                and completeness["complete"],
+            },
+        }
+    finally:
+        for c in clients.values():
+            c.close()
+        await rig.down()
+
+
+def _cross_actions(day: Day, count: int) -> list[dict[str, Any]]:
+    """`count` actions, one session after the other in each pass: a pass pauses one candidate
+    per session, the next resumes the same ones, the pair after takes each session's next
+    candidate. A candidate's two actions are a whole pass apart, so one is answered before
+    the other is sent. The sender turns among the session's supervisors, so both processes
+    serve actions."""
+    out: list[dict[str, Any]] = []
+    server = {sup.index: sup.server for sup in day.supervisors}
+    sups: dict[int, list[int]] = {}
+    for sup in day.supervisors:
+        sups.setdefault(sup.sid, []).append(sup.index)
+    sessions = [s for s in day.sessions if len({server[i] for i in sups[s.id]}) > 1]
+    if not sessions:
+        raise RuntimeError("no session has supervisors on two processes")
+    for j in range(count):
+        p, k = divmod(j, len(sessions))
+        s = sessions[k]
+        candidate = s.candidates[(p // 2) % len(s.candidates)]
+        sender = sups[s.id][(p + k) % len(sups[s.id])]
+        action = "resume" if p % 2 else "pause"
+        out.append({"sid": s.id, "cid": candidate["id"], "action": action, "sender": sender, "server": server[sender]})
+    return out
+
+
+async def _send_actions(
+    todo: list[dict[str, Any]], clients: dict[int, HttpClient], rate: float
+) -> list[dict[str, Any]]:
+    t0 = time.monotonic() + 1.0
+
+    async def one(j: int, a: dict[str, Any]) -> dict[str, Any]:
+        due = t0 + j / rate
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        client = clients[a["sender"]]
+        await client.open()
+        path = f"/api/supervision/sessions/{a['sid']}/candidates/{a['cid']}/{a['action']}"
+        sent = time.monotonic()
+        try:
+            status = (await client.post(path, {})).status
+        except (OSError, ConnectionError) as exc:
+            status = 0
+            log(f"{a['action']} {a['sid']}/{a['cid']}: {exc!r}")
+        done = time.monotonic()
+        return {**a, "due": due, "sent": sent, "done": done, "status": status}
+
+    return list(await asyncio.gather(*(one(j, a) for j, a in enumerate(todo))))
+
+
+def _logged_actions(rig: Rig) -> dict[tuple[int, int], list[tuple[int, str]]]:
+    """Pauses and resumes in the event log, each candidate's in version order."""
+    assert rig.db is not None
+    rows = rig.db.query(
+        "SELECT session_id, candidate_id, version, payload::jsonb->>'action' FROM session_event "
+        "WHERE payload::jsonb->>'action' IN ('paused', 'unpaused') ORDER BY session_id, candidate_id, version"
+    )
+    out: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for line in rows.splitlines():
+        sid, cid, version, name = line.split("|")
+        out.setdefault((int(sid), int(cid)), []).append((int(version), name))
+    return out
 
 
 async def soak(quick: bool, minutes: float = 30.0) -> dict[str, Any]:

@@ -190,6 +190,12 @@ class HttpClient:
             if size == 0:
                 return b"".join(parts)
 
+    async def open(self) -> None:
+        """Connect now if the keep-alive connection is gone, so that a request stamped next
+        measures the server, not the TCP handshake (a browser's page has it open already)."""
+        async with self._lock:
+            await self._connection()
+
     async def get(self, path: str) -> Response:
         return await self.request("GET", path)
 

@@ -278,6 +278,15 @@ class Worker:
 
     # ------------------------------------------------------------ checks and results
 
+    async def do_stamp_versions(self) -> Any:
+        for d in self.dashboards:
+            d.applied = {}
+        return {"stamping": len(self.dashboards)}
+
+    async def do_applied(self) -> Any:
+        """When each dashboard applied each version since stamping began."""
+        return [{"index": d.index, "sid": d.sid, "keep": d.keep, "applied": d.applied or {}} for d in self.dashboards]
+
     async def do_versions(self) -> Any:
         return {d.index: d.version for d in self.dashboards}
 
