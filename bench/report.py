@@ -36,6 +36,28 @@ def steady_row(name: str, r: dict[str, Any]) -> str:
     )
 
 
+def action_rows(r: dict[str, Any]) -> list[str]:
+    """Scenario 9: one row per group, from the request's send."""
+    if "error" in r:
+        return [f"| error: {r['error']} |"]
+    d = r["delivery"]
+    rows = []
+    for label, key in (
+        ("other process, each dashboard", "other_process_ms"),
+        ("other process, last dashboard of the action", "other_process_every_dashboard_ms"),
+        ("same process, each dashboard", "same_process_ms"),
+        ("HTTP response", "http_response_ms"),
+    ):
+        lat = d[key]
+        figures = (
+            f"{lat['p50']:g} | {lat['p90']:g} | {lat['p99']:g} | {lat['max']:g}"
+            if lat.get("count")
+            else "– | – | – | –"
+        )
+        rows.append(f"| {label} | {lat['count']} | {figures} |")
+    return rows
+
+
 def main() -> None:
     with open(sys.argv[1]) as f:
         report = json.load(f)
@@ -54,6 +76,10 @@ def main() -> None:
             if key == "floor" and "error" not in r:
                 r = {**r, "completeness": {"complete": r["completeness"]["version_gaps_seen_by_clients"] == 0}}
             print(steady_row(key, r))
+    if "cross-process" in s:
+        print("\n| single supervisor action at idle, from its send | count | p50 ms | p90 ms | p99 ms | max ms |")
+        print("|" + "---|" * 6)
+        print("\n".join(action_rows(s["cross-process"])))
     print()
     print(json.dumps({k: v.get("targets") for k, v in s.items()}, indent=1))
 

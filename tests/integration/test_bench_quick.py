@@ -44,6 +44,23 @@ def test_quick_run_is_complete(scenario: str, tmp_path: Path) -> None:
     assert latency["missing_deliveries"] == 0
 
 
+def test_quick_cross_process_times_every_action_on_both_processes(tmp_path: Path) -> None:
+    """`python -m bench cross-process --quick`: each pause or resume is matched to its version
+    in the event log and reaches every dashboard of its session, on both processes."""
+    result = _run("cross-process", tmp_path / "result.json")
+    completeness = result["completeness"]
+    assert completeness["complete"], completeness
+    assert completeness["dashboards_checked"] == result["shape"]["supervisors"]
+    assert completeness["event_log_contiguous"] is True
+    delivery = result["delivery"]
+    assert delivery["actions"] == delivery["acknowledged"] == delivery["matched_to_the_event_log"] > 0
+    assert delivery["unmatched"] == 0
+    assert delivery["expected_deliveries"]["other_process"] > 0
+    assert delivery["missing_deliveries"] == {"other_process": 0, "same_process": 0}
+    assert delivery["other_process_ms"]["count"] == delivery["expected_deliveries"]["other_process"]
+    assert result["targets"]["zero_loss"] is True
+
+
 def test_quick_soak_gives_its_own_verdict(tmp_path: Path) -> None:
     """`python -m bench soak --quick`, the soak's one-minute form: nobody finishes within the
     window, so the population is steady and the verdict on RSS and open files is a judgement,
