@@ -507,6 +507,10 @@ NO_REPLACEMENT_QUESTION = N_(
     "et rédigez un rapport d'incident."
 )
 REPORT_NOT_FOUND = N_("Ce rapport d'incident n'existe pas pour ce candidat.")
+REPORT_NOT_REMOVABLE = N_(
+    "Ce rapport garde la trace d'une décision (fin de test, signalement, temps ajusté) : "
+    "il peut être modifié, pas supprimé."
+)
 SESSION_NOT_FINALIZED = N_("Le procès-verbal est disponible une fois la session finalisée.")
 
 
@@ -570,6 +574,23 @@ class ReasonNotNeeded(InvalidPayload):
             first_name=first_name,
             last_name=last_name,
         )
+
+
+# A finalisation that gives reasons gives one for every test started and not finished,
+# unless the supervisor who ended it already said why (the same words as the centre's form).
+class ReasonMissing(InvalidPayload):
+    def __init__(self, first_name: str, last_name: str) -> None:
+        super().__init__(
+            "reasons",
+            N_("Choisissez un motif pour %(first_name)s %(last_name)s."),
+            first_name=first_name,
+            last_name=last_name,
+        )
+
+
+# A report an action wrote (end of test, decision on an alert, time adjustment, finalisation)
+# is the trace of that action: its author may correct its words, not remove it.
+class ReportNotRemovable(DomainError, status=409, code="REPORT_NOT_REMOVABLE", message=REPORT_NOT_REMOVABLE): ...
 
 
 class SessionNotFinalized(DomainError, status=409, code="SESSION_NOT_FINALIZED", message=SESSION_NOT_FINALIZED): ...

@@ -2,6 +2,10 @@
 live for the other supervisors, edited and removed by their author only, until the
 session is finalised; and who may read a session's records.
 
+A report an action wrote (the reason of « Terminer le test », a decision on an alert, a time
+adjustment, a finalisation reason) can be corrected by its author but not removed: it is the
+record of that action, and the procès-verbal reads a test's end reason from it.
+
 `Candidate.reports_count` is kept with the rows, in the same transaction, so every view
 of the candidate carries the count without a join.
 """
@@ -20,7 +24,7 @@ from app.actions.eventlog import Actor, emit_candidate
 from app.actions.guards import is_member, is_supervisor, lock_session, supervised
 from app.actions.rules import Rules
 from app.db import Tx
-from app.errors import NoSupervisorAccess, NotReportAuthor, ReportNotFound
+from app.errors import NoSupervisorAccess, NotReportAuthor, ReportNotFound, ReportNotRemovable
 from app.models import Candidate, ExamSession, IncidentReport, utcnow
 from vocabulary import Action, ReportOrigin, SessionStatus
 
@@ -81,6 +85,17 @@ def record(
     return report
 
 
+def end_reasons(db: Session, session_id: int) -> dict[int, Reason]:
+    """The reason each test was ended with by a supervisor, as it reads now (its author may
+    have corrected it): the latest end-of-test report of each candidate."""
+    rows = db.execute(
+        select(IncidentReport)
+        .where(col(IncidentReport.session_id) == session_id, col(IncidentReport.origin) == ReportOrigin.END_TEST)
+        .order_by(col(IncidentReport.id))
+    ).scalars()
+    return {r.candidate_id: Reason(r.category, r.comment) for r in rows}
+
+
 def add_report(
     tx: Tx, session_id: int, candidate_id: int, user_id: int, reason: Reason, rules: Rules
 ) -> dict[str, Any]:
@@ -127,6 +142,8 @@ def edit_report(
 def remove_report(tx: Tx, session_id: int, candidate_id: int, report_id: int, user_id: int, rules: Rules) -> None:
     exam_session, candidate, actor = supervised(tx, session_id, candidate_id, user_id)
     report = _own_report(tx, candidate, report_id, actor)
+    if report.origin != ReportOrigin.SUPERVISOR:
+        raise ReportNotRemovable()
     gone = {"id": report.id, "candidate_id": report.candidate_id, "deleted": True}
     tx.db.delete(report)
     candidate.reports_count = max(0, candidate.reports_count - 1)

@@ -1,12 +1,14 @@
 // Incident reports on the dashboard: the list per candidate (live for every supervisor),
 // the form (each author edits or removes their own until the session is finalised), and
-// « Terminer le test » asking for the reason that becomes a report.
+// « Terminer le test » asking for the reason that becomes a report. A report an action
+// wrote (end of test, alert decision, time adjustment) is its trace: editable, not removable.
 import { api } from "./api.js";
 import { h, $ } from "./dom.js";
 import { clock, listName, personName } from "./format.js";
 import { t, tn } from "./i18n.js";
 import { reportCategory } from "./labels.js";
 import { setBusy, showFormError, toast } from "./ui.js";
+import { ReportOrigin } from "./vocabulary.js";
 
 const dialog = $("[data-report-dialog]");
 const form = $("[data-report-form]");
@@ -66,7 +68,9 @@ function reportItem(r) {
         "p",
         { class: "report__actions" },
         h("button", { type: "button", class: "link-button", text: t("Modifier"), "aria-label": t("Modifier le rapport « %(category)s »", { category }), onclick: () => edit(r) }),
-        h("button", { type: "button", class: "link-button link-button--danger", text: t("Supprimer"), "aria-label": t("Supprimer le rapport « %(category)s »", { category }), onclick: () => remove(r) }),
+        r.origin === ReportOrigin.SUPERVISOR
+          ? h("button", { type: "button", class: "link-button link-button--danger", text: t("Supprimer"), "aria-label": t("Supprimer le rapport « %(category)s »", { category }), onclick: () => remove(r) })
+          : null,
       ),
     );
   }

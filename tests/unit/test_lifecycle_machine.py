@@ -59,7 +59,7 @@ from app.models import Alert, Candidate, ExamSession, IncidentReport, SessionEve
 from app.security import CandidateClaim, RateLimiter
 from app.settings import load_settings
 from tests import contract
-from vocabulary import ENDED, BulkAction, CandidateStatus, Connection, EventName, SessionStatus
+from vocabulary import ENDED, BulkAction, CandidateStatus, Connection, EventName, ReportOrigin, SessionStatus
 
 T = TypeVar("T")
 # The table's command for each bulk action.
@@ -80,6 +80,7 @@ REFUSALS = {
     "NO_REPLACEMENT_QUESTION",
     "NOT_REPORT_AUTHOR",
     "REPORT_NOT_FOUND",
+    "REPORT_NOT_REMOVABLE",
     "TOO_MANY_ALERTS",
     "CANDIDATE_ALREADY_STARTED",
     "CANDIDATE_ALREADY_ENROLLED",
@@ -435,11 +436,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.act(lambda tx: presence.supervisor_online(tx, self.sid, self.sups[sup], RULES), None)
 
     @precondition(lambda self: self.frozen is None and self.steps >= 20)
-    @rule()
-    def finalize(self) -> None:
+    @rule(trust_ended=st.booleans())
+    def finalize(self, trust_ended: bool) -> None:
         # Late in a run only: the steps before it are spent on a session that is still open.
+        # A test ended with a reason needs none again (`trust_ended`); every other unfinished one does.
+        ended = self.read(lambda db: reports.end_reasons(db, self.sid)) if trust_ended else {}
         unfinished = [c.id or 0 for c in self.candidates() if c.status in closing.UNFINISHED]
-        reasons = {cid: reports.Reason("technical", "panne") for cid in unfinished}
+        reasons = {cid: reports.Reason("technical", "panne") for cid in unfinished if cid not in ended}
         result = self.act(
             lambda tx: closing.finalize(tx, self.sid, self.staff, "RAS", reasons, RULES), Command.FINALIZE
         )
@@ -645,7 +648,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             if report is None:
                 continue
             if report.get("deleted"):
-                rebuilt.pop(report["id"])
+                # Only a report written by hand goes: one an action wrote is that action's trace.
+                assert rebuilt.pop(report["id"])["origin"] == ReportOrigin.SUPERVISOR
             else:
                 rebuilt[report["id"]] = report
         assert sorted(rebuilt) == sorted(r["id"] for r in seen.reports)
@@ -771,14 +775,18 @@ def test_an_alert_validated_then_a_refused_one_keep_the_state_legal(sqlite_templ
         m.raise_alert(claim, "other", current=True)
         m.decide_alert(sup=0, validate=False, which="pending")
         m.add_report(who=1, sup=0, category="fraud")
-        # The oldest report is Sup1's decision: Sup0 may not edit it, Sup1 removes it.
+        # The oldest report is Sup1's decision: Sup0 may not edit it, and Sup1 may not
+        # remove it (REPORT_NOT_REMOVABLE): it is the trace of the decision.
         m.change_report(sup=0, remove=False)
         m.change_report(sup=1, remove=True)
+        m.the_state_is_legal()
+        mid = m.pick(1)
+        assert mid is not None and mid.reports_count == 3
         m.end_test(who=1, sup=1, reason="fraud")
-        m.finalize()
+        m.finalize(trust_ended=True)
         m.the_state_is_legal()
         final = m.pick(1)
-        # Refused alert + fraud + end-of-test reason + finalisation reason.
+        # Validated and refused alerts + fraud + end-of-test reason, taken as the finalisation's.
         assert final is not None and final.reports_count == 4
     finally:
         m.teardown()
