@@ -18,8 +18,11 @@ from app.i18n import N_
 from app.routes.incidents import reason_of
 
 
-def _reasons(body: dict[str, Any]) -> dict[int, reports.Reason]:
-    raw = body.get("reasons", [])
+def _reasons(body: dict[str, Any]) -> dict[int, reports.Reason] | None:
+    """None when the body names no reasons (the original contract's bodiless finalisation)."""
+    if "reasons" not in body:
+        return None
+    raw = body["reasons"]
     if not isinstance(raw, list) or len(raw) > 1000:
         raise InvalidPayload("reasons", N_("doit être une liste de motifs."))
     reasons: dict[int, reports.Reason] = {}

@@ -1,13 +1,14 @@
 // The centre's finalisation: every report of the session, a reason for each candidate
 // who started and did not finish (each becomes a report), a comment, then the session is
-// frozen; afterwards, the procès-verbal to download.
+// frozen; afterwards, the procès-verbal to download. A test a supervisor ended with a
+// reason comes with it filled in (editable): the server records it again only if changed.
 import { api } from "./api.js";
 import { h, $ } from "./dom.js";
 import { clock, listName } from "./format.js";
 import { t } from "./i18n.js";
 import { reportCategory } from "./labels.js";
 import { confirmDialog, setBusy, showFormError, toast } from "./ui.js";
-import { CandidateStatus, SessionStatus } from "./vocabulary.js";
+import { CandidateStatus, ReportOrigin, SessionStatus } from "./vocabulary.js";
 
 const UNFINISHED = new Set([CandidateStatus.IN_PROGRESS, CandidateStatus.ENDED_BY_SUPERVISOR, CandidateStatus.ENDED_BY_EXPIRY]);
 const form = $("[data-final-form]");
@@ -22,24 +23,28 @@ function reportItem(r, names) {
   );
 }
 
-function reasonField(c, categories) {
+// The reason a supervisor gave with « Terminer le test », as it reads now (the latest).
+function endReason(c, reports) {
+  if (c.status !== CandidateStatus.ENDED_BY_SUPERVISOR) return null;
+  const mine = reports.filter((r) => r.candidate_id === c.id && r.origin === ReportOrigin.END_TEST);
+  return mine.length ? mine.reduce((a, b) => (b.id > a.id ? b : a)) : null;
+}
+
+function reasonField(c, categories, given) {
   const id = `reason-${c.id}`;
+  const select = h("select", { id, name: "category", required: true, "aria-describedby": given ? `${id}-given` : undefined }, h("option", { value: "", text: t("Choisissez le motif") }), categories.map(([v, l]) => h("option", { value: v, text: l })));
+  const comment = h("textarea", { id: `${id}-comment`, name: "comment", rows: "2", maxlength: "1000" });
+  if (given) {
+    select.value = given.category;
+    comment.value = given.comment || "";
+  }
   return h(
     "div",
     { class: "reason", dataset: { candidateId: String(c.id) } },
     h("p", { class: "reason__who", text: `${listName(c)} (${c.progress.answered}/${c.progress.total})` }),
-    h(
-      "div",
-      { class: "field" },
-      h("label", { for: id, text: t("Motif pour %(name)s", { name: listName(c) }) }),
-      h("select", { id, name: "category", required: true }, h("option", { value: "", text: t("Choisissez le motif") }), categories.map(([v, l]) => h("option", { value: v, text: l }))),
-    ),
-    h(
-      "div",
-      { class: "field" },
-      h("label", { for: `${id}-comment`, text: t("Commentaire pour %(name)s (facultatif)", { name: listName(c) }) }),
-      h("textarea", { id: `${id}-comment`, name: "comment", rows: "2", maxlength: "1000" }),
-    ),
+    given ? h("p", { id: `${id}-given`, class: "muted reason__given", dataset: { given: "" }, text: t("Motif donné par %(name)s en terminant le test, à %(time)s : modifiable.", { name: given.author.name, time: clock(given.created_at) }) }) : null,
+    h("div", { class: "field" }, h("label", { for: id, text: t("Motif pour %(name)s", { name: listName(c) }) }), select),
+    h("div", { class: "field" }, h("label", { for: `${id}-comment`, text: t("Commentaire pour %(name)s (facultatif)", { name: listName(c) }) }), comment),
   );
 }
 
@@ -64,7 +69,15 @@ export function renderFinalization(data) {
   // Keep what was already typed when the list is reloaded.
   const box = $("[data-final-reasons]");
   const kept = new Map([...box.querySelectorAll("[data-candidate-id]")].map((el) => [el.dataset.candidateId, el]));
-  box.replaceChildren(...ctx.unfinished.map((c) => kept.get(String(c.id)) || reasonField(c, categories())));
+  box.replaceChildren(
+    ...ctx.unfinished.map((c) => {
+      const given = endReason(c, reports || []);
+      const old = kept.get(String(c.id));
+      // A test ended since the list was drawn brings its reason, unless one was chosen here.
+      const untouched = old && !old.querySelector("select").value && !old.querySelector("[data-given]");
+      return old && !(given && untouched) ? old : reasonField(c, categories(), given);
+    }),
+  );
   $("[data-final-no-reason]").hidden = ctx.unfinished.length > 0;
 }
 

@@ -3,6 +3,7 @@ once, one decides, the candidate's page moves on by itself; the toggles and dial
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from pathlib import Path
@@ -186,6 +187,11 @@ def test_reports_are_live_and_belong_to_their_author(server: Server, new_context
     link.click()
     expect(b.get_by_role("dialog", name=re.compile("Rapports d'incident"))).to_contain_text("Suspicion de fraude")
     expect(row(b, "Simon").locator(".candidate__timing").last).to_contain_text(re.compile(r"fin \d{2}:\d{2}"))
+    # Marie's reason is the trace of her decision: she may correct it, not remove it.
+    row(a, "Simon").get_by_role("button", name=re.compile("1 rapport d'incident")).click()
+    mine = a.get_by_role("dialog", name=re.compile("Rapports d'incident"))
+    expect(mine.get_by_role("button", name="Modifier le rapport « Suspicion de fraude »")).to_be_visible()
+    expect(mine.get_by_role("button", name=re.compile("^Supprimer le rapport"))).to_have_count(0)
     assert audit.blocking() == {}, audit.blocking()
 
 
@@ -196,6 +202,9 @@ def test_finalisation_then_the_proces_verbal(server: Server, new_context: NewCon
     alert = simon.post("/api/candidate/alerts", json={"question_id": qid, "category": "link"}).json()["candidate"]["alert"]
     with server.supervisor() as api:
         api.post(f"/api/supervision/sessions/{server.session_id}/alerts/{alert['id']}/refuse").raise_for_status()
+        # Then a supervisor ends Simon's test and says why: the finalisation will not ask again.
+        end = f"/api/supervision/sessions/{server.session_id}/candidates/{candidate_id(server, 'Simon')}/end-test"
+        api.post(end, json={"category": "technical", "comment": "Poste en panne"}).raise_for_status()
     simon.close()
     # Marie supervises the session without belonging to the centre: her dashboard is open.
     marie = supervisor_dashboard(new_context(), server, ("marie.curie@testix.fr", "Marie", "Curie"))
@@ -216,7 +225,12 @@ def test_finalisation_then_the_proces_verbal(server: Server, new_context: NewCon
     expect(section.get_by_role("alert")).to_contain_text("Choisissez un motif pour DUPONT Paul")
     section.get_by_label("Motif pour DUPONT Paul").select_option(label="Incident technique")
     section.get_by_label("Commentaire pour DUPONT Paul (facultatif)").fill("Reprise tardive, temps écoulé")
-    section.get_by_label("Motif pour DURAND Simon").select_option(label="Autre")
+    # Simon's reason is the one given when his test was ended, filled in and still editable.
+    simon_reason = section.get_by_label("Motif pour DURAND Simon")
+    expect(simon_reason).to_have_value("technical")
+    expect(simon_reason).to_be_enabled()
+    expect(section.get_by_label("Commentaire pour DURAND Simon (facultatif)")).to_have_value("Poste en panne")
+    expect(simon_reason).to_have_accessible_description(re.compile(r"^Motif donné par .+ en terminant le test, à \d{2}:\d{2}"))
     section.get_by_label("Commentaire sur la session").fill("Session sereine malgré une coupure.")
     section.get_by_role("button", name="Finaliser la session").click()
     page.get_by_role("dialog").get_by_role("button", name="Finaliser la session").click()
@@ -235,6 +249,8 @@ def test_finalisation_then_the_proces_verbal(server: Server, new_context: NewCon
         f"Procès-verbal — Session {server.session_id}",
         "DURAND Simon",
         "Terminé à la finalisation",
+        "Terminé par un surveillant",
+        "Poste en panne",
         "Q6 refusé",
         "Reprise tardive, temps écoulé",
         "Session sereine malgré une coupure.",
@@ -244,7 +260,12 @@ def test_finalisation_then_the_proces_verbal(server: Server, new_context: NewCon
     pypdfium2.PdfDocument(pdf)[0].render(scale=1.5).to_pil().save(screenshots / "proces-verbal-page1.png")
     with page.expect_download() as info:
         page.get_by_role("link", name="Exporter les rapports (CSV)").click()
-    assert Path(info.value.path()).read_bytes().startswith(b"\xef\xbb\xbf")
+    exported = Path(info.value.path()).read_bytes()
+    assert exported.startswith(b"\xef\xbb\xbf")
+    # Simon's reason is on record once, as given at the end of his test.
+    rows = csv.reader(io.StringIO(exported.decode("utf-8-sig")), delimiter=";")
+    simon_rows = [row for row in rows if row[1] == "DURAND Simon"]
+    assert [row[4] for row in simon_rows] == ["Décision sur un signalement", "Motif de fin de test"], simon_rows
 
     # The session's supervisors download it too: from the dashboard that saw the finalisation,
     # and from the page a later visit to the dashboard leads to.

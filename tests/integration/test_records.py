@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pypdf
 import pypdfium2
+from sqlalchemy import text
 
 from tests.conftest import World, digest
 from tests.integration.test_incidents import open_room, signal
+from tests.integration.test_workflow import join
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "browser" / "screenshots"
 
@@ -141,3 +143,84 @@ async def test_finalisation_asks_reasons_and_the_records_tell_the_session(world:
     lea_row = next(row for row in rows[1:] if row[1] == "PETIT Léa")
     assert lea_row[5] == "'=HYPERLINK(\"x\")"  # a formula is never run by a spreadsheet
     assert len(rows) == 1 + 5
+
+
+async def test_a_reason_given_when_ending_a_test_is_not_asked_again(world: World) -> None:
+    """Simon's test was ended with a reason: the finalisation takes it as said. Léa's closed by
+    expiry and Paul's still running need one; and the reports that trace a decision stay."""
+    room = await open_room(world)
+    paul, simon, lea = room.ids["Paul"], room.ids["Simon"], room.ids["Léa"]
+    r = await room.marie.post(room.sup(f"/candidates/{simon}/end-test"), json={"category": "fraud", "comment": "Téléphone"})
+    assert r.status_code == 200, r.text
+    end_report = (await room.marie.get(room.sup(""))).json()["reports"][-1]
+    assert (end_report["origin"], end_report["candidate_id"]) == ("end_test", simon)
+    # Paul signals a problem, Pierre refuses it: a report traces the decision.
+    aid = (await signal(room.paul, "image")).json()["candidate"]["alert"]["id"]
+    decided = (await room.pierre.post(room.sup(f"/alerts/{aid}/refuse"))).json()["alert"]
+    assert decided["status"] == "refused"
+    decision = next(r for r in (await room.pierre.get(room.sup(""))).json()["reports"] if r["origin"] == "alert")
+    # Léa starts, and her test is closed by the expiry sweep a day later.
+    assert (await room.marie.post(room.sup(f"/candidates/{lea}/presence"), json={"authorized": True})).status_code == 200
+    client = world.client()
+    assert (await join(client, room.session, "Léa", "Petit", "2002-02-02")).status_code == 200
+    assert (await client.post("/api/candidate/start", json={"consent": True})).status_code == 201
+    dialect = world.services.db.engine.dialect.name
+    shift = (
+        "UPDATE candidate SET started_at = started_at - INTERVAL '25 hours' WHERE id = :i"
+        if dialect == "postgresql"
+        else "UPDATE candidate SET started_at = datetime(started_at, '-25 hours') WHERE id = :i"
+    )
+    with world.app.state.services.db.engine.begin() as conn:
+        conn.execute(text(shift), {"i": lea})
+    assert await world.services.expiry.sweep() == 1
+    statuses = {c["id"]: c["status"] for c in (await room.staff.get(f"/api/sessions/{room.sid}")).json()["candidates"]}
+    assert (statuses[paul], statuses[simon], statuses[lea]) == ("in_progress", "ended_by_supervisor", "ended_by_expiry")
+
+    before = digest(world.app)
+    # The decisions' reports are their trace: the author may not remove them.
+    for client_, cid, report in ((room.marie, simon, end_report), (room.pierre, paul, decision)):
+        r = await client_.delete(room.sup(f"/candidates/{cid}/reports/{report['id']}"))
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "REPORT_NOT_REMOVABLE"), r.text
+        assert r.json()["error"]["message"].startswith("Ce rapport garde la trace d'une décision")
+    # A finalisation that gives reasons gives one for each test started and not finished,
+    # but not again for Simon's.
+    path = f"/api/sessions/{room.sid}/finalize"
+    technical = {"category": "technical", "comment": ""}
+    for reasons, who in (
+        ([], "Paul DUPONT"),
+        ([{"candidate_id": paul, **technical}], "Léa PETIT"),
+        ([{"candidate_id": lea, **technical}], "Paul DUPONT"),
+    ):
+        r = await room.staff.post(path, json={"reasons": reasons})
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "INVALID_PAYLOAD"), r.text
+        assert r.json()["error"]["message"] == f"reasons : Choisissez un motif pour {who}.", r.text
+        assert r.json()["field"] == "reasons"
+    assert digest(world.app) == before
+
+    # Marie corrects her reason's words (allowed): the finalisation takes it as it reads now.
+    r = await room.marie.patch(room.sup(f"/candidates/{simon}/reports/{end_report['id']}"), json={"comment": "Téléphone allumé"})
+    assert r.status_code == 200, r.text
+    r = await room.staff.post(
+        path,
+        json={
+            "reasons": [
+                {"candidate_id": paul, "category": "technical", "comment": "Poste lent"},
+                {"candidate_id": lea, "category": "attendance", "comment": "Partie sans rendre"},
+            ]
+        },
+    )
+    assert r.status_code == 200, r.text
+
+    pdf = (await room.staff.get(f"/api/sessions/{room.sid}/proces-verbal.pdf")).content
+    flat = " ".join(" ".join((p.extract_text() or "").split()) for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    for expected in ("Terminé par un surveillant", "Fermé automatiquement", "Terminé à la finalisation", "Téléphone allumé"):
+        assert expected in flat, expected
+        assert f"{expected} *" not in flat, expected  # the mark of a test left without a reason
+    assert "sans motif renseigné" not in flat
+    rows = list(csv.reader(io.StringIO((await room.staff.get(f"/api/sessions/{room.sid}/reports.csv")).content.decode("utf-8-sig")), delimiter=";"))
+    told = [(row[1], row[4], row[5]) for row in rows[1:]]
+    assert ("DURAND Simon", "Motif de fin de test", "Téléphone allumé") in told
+    assert [t for t in told if t[0] == "DURAND Simon"] == [("DURAND Simon", "Motif de fin de test", "Téléphone allumé")]
+    assert ("PETIT Léa", "Motif à la finalisation", "Partie sans rendre") in told
+    assert ("DUPONT Paul", "Motif à la finalisation", "Poste lent") in told
+    assert ("DUPONT Paul", "Décision sur un signalement", decision["comment"]) in told
