@@ -8,8 +8,12 @@ from vocabulary import CloseCode
 
 REPLACED = (CloseCode.REPLACED, N_("Ouvert dans un autre onglet ou sur un autre appareil."))
 
-# (kind, session id, person id): "supervisor" with a user id, "candidate" with a candidate id.
-Key = tuple[str, int, int]
+# (kind, session id, person id, join): "supervisor" with a user id and join 0, "candidate"
+# with a candidate id and the join its socket listens for (app.actions.candidate_test.
+# listening_join). Each join has its own cap: the sockets of a refused join's waiting page
+# (someone asking to resume) must not push the current join's browser out, which would
+# show it lost and hide that the resume was asked while it was connected.
+Key = tuple[str, int, int, int]
 
 
 class Caps:

@@ -209,7 +209,8 @@ TABLE: tuple[Setting, ...] = (
     _count(
         "candidate_sockets",
         2,
-        "websockets par candidat dans un processus ; une nouvelle ferme la plus ancienne (code 4408)",
+        "websockets par candidat dans un processus (celles d'une page en attente de reprise comptées à part) ;"
+        " une nouvelle ferme la plus ancienne (code 4408)",
     ),
     _count(
         "supervisor_sockets",

@@ -86,7 +86,7 @@ async def supervisor_live(websocket: WebSocket) -> None:
     except DomainError:
         await websocket.close(CLOSE_NO_ACCESS, gettext("Accès refusé à cette session."))
         return
-    key, handle = ("supervisor", session_id, claim.user_id), Handle()
+    key, handle = ("supervisor", session_id, claim.user_id, 0), Handle()
     services.caps.enter(key, handle, services.settings.supervisor_sockets)
     # The login may be ended meanwhile (logout, « Mon compte », a password change): a copied
     # cookie must not keep a dashboard open either (checked for the whole process, app/logouts.py).
@@ -125,7 +125,7 @@ async def candidate_live(websocket: WebSocket) -> None:
         return
     assert claim is not None
     sid, cid = claim.session_id, claim.candidate_id
-    key, handle = ("candidate", sid, cid), Handle()
+    key, handle = ("candidate", sid, cid, join), Handle()
     services.caps.enter(key, handle, services.settings.candidate_sockets)
     try:
         await services.presence.candidate_connected(sid, cid, join)

@@ -118,6 +118,41 @@ async def test_a_candidate_holds_a_few_sockets_and_the_newest_wins(small: Cluste
     await _close(small)
 
 
+async def test_a_refused_joins_listeners_cannot_push_the_current_browser_out(small: Cluster) -> None:
+    """Someone who knows the code, name and birth date asks to resume, then opens tabs: the
+    waiting page's sockets count apart from the current join's, so the candidate's browser
+    stays connected and the dashboard keeps flagging the request as suspicious."""
+    day = await plan_day(small, candidates=1)
+    sid, cid = day.session["id"], day.ids["CANDIDAT000"]
+    feed = await SupervisorFeed.open(small.a.ws_url, sid, day.marie, small.a.url)
+    paul = await joined(small, day)
+    assert (await paul.start()).status_code == 201
+    await paul.connect(small.a.ws_url)
+    other = Candidate(small.a.url, day.session, "CANDIDAT000", "Prenom0", "2000-01-01")
+    assert (await other.join()).status_code == 403  # resume requested, listening cookie
+    await feed.wait(lambda f: f.candidates[cid]["resume_while_connected"], 10)
+    url, cookie = f"{small.a.ws_url}/api/candidate/live", cookie_header(other.http)
+    tabs = []
+    for _ in range(3):
+        ws = await open_socket(url, small.a.url, cookie)
+        await ws.recv()
+        tabs.append(ws)
+    # The listeners are capped among themselves...
+    code, _ = await closed_with(tabs[0])
+    assert code == 4408
+    # ...and the candidate's own browser is not one of them.
+    await asyncio.sleep(1)
+    assert paul.ws is not None and paul.ws.close_code is None
+    row = feed.candidates[cid]
+    assert row["connection"] == "connected" and row["resume_while_connected"]
+    for ws in tabs[1:]:
+        await ws.close()
+    await feed.close()
+    await paul.close()
+    await other.close()
+    await _close(small)
+
+
 # ---------------------------------------------------------------- over, superseded
 
 
