@@ -855,8 +855,9 @@ def test_compose_balancer_follows_replicas_through_dns(stack: Stack, tmp_path: P
         r = httpx.post(lb + "/api/auth/login", json={"email": "x@y.fr", "password": "nope"}, timeout=30)
         rid = r.headers["x-request-id"]
         assert r.status_code == 401 and re.fullmatch(r"[0-9a-f]{32}", rid)
-        assert any(line.endswith(" " + rid) for line in _access(tmp_path))
-        until(  # written once the answer is sent: wait for it
+        # nginx writes its access line once the answer is sent, as the app its log: wait for both.
+        until(lambda: any(line.endswith(" " + rid) for line in _access(tmp_path)), 30, "the request id is not in nginx's log")
+        until(
             lambda: any(line.get("request_id") == rid and line.get("status") == 401 for line in replicas[1].lines()),
             30,
             "the request id is not in the replica's log",
