@@ -188,6 +188,31 @@ async def test_https_gets_host_prefixed_secure_cookies(app: Starlette) -> None:
         assert cookie.startswith("surveillance_login=") and "secure" not in cookie.lower()
 
 
+async def test_a_candidates_join_over_https_gets_a_host_prefixed_cookie(world: World) -> None:
+    """The candidate cookie too: a sibling subdomain or a plain-HTTP page must not plant one
+    that joins the victim's browser as the attacker's candidate."""
+    from app.security import CANDIDATE_COOKIE
+    from tests.integration.test_attacks import Site
+
+    site = await Site(world).build()
+    await site.presence(site.cand_a)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=site.app), base_url="https://testserver", headers={"Origin": "https://testserver"}
+    ) as c:
+        r = await c.post("/api/candidate/join", json=site.join_body(site.a))
+        assert r.status_code == 200, r.text
+        (cookie,) = [v for v in _set_cookies(r) if f"{CANDIDATE_COOKIE}=" in v]
+        assert cookie.startswith(f"__Host-{CANDIDATE_COOKIE}="), cookie
+        attrs = {a.strip().split("=")[0].lower() for a in cookie.split(";")[1:]}
+        assert {"secure", "httponly", "path", "samesite"} <= attrs and "domain" not in attrs, cookie
+        assert (await c.post("/api/candidate/start", json={"consent": True})).status_code == 201
+        assert (await c.get("/api/candidate/test")).status_code == 200
+        value = c.cookies[f"__Host-{CANDIDATE_COOKIE}"]
+        c.cookies.clear()
+        c.cookies.set(CANDIDATE_COOKIE, value)
+        assert (await c.get("/api/candidate/test")).status_code == 401
+
+
 async def test_an_https_origin_or_cookie_secure_makes_cookies_secure(settings_env: dict[str, str]) -> None:
     from app.main import create_app
     from app.settings import load_settings
