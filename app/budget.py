@@ -22,6 +22,7 @@ listed in FORWARDED_ALLOW_IPS (docker-compose.yml trusts its own network only).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import math
 import time
@@ -103,6 +104,25 @@ class RedisCounter:
         await self._redis.aclose()
 
 
+def client_key(address: str | None) -> str:
+    """What one client is, for its budget: its IPv4 address, or its IPv6 /64.
+
+    One IPv6 subscriber is given a whole /64 (RFC 6177); keyed by full address, one machine
+    could rotate through 2^64 of them and never spend its budget.
+    """
+    if not address:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 class Budget:
     def __init__(self, counter: Counter, per_address: int, overall: int, window: int) -> None:
         self.counter = counter
@@ -114,7 +134,7 @@ class Budget:
         """Count one try at `door` from `address`; 429 once its budget is spent."""
         assert door in DOORS
         # Addresses are keyed by digest: nothing typed by a client reaches Redis as is.
-        who = hashlib.sha256((address or "unknown").encode()).hexdigest()[:32]
+        who = hashlib.sha256(client_key(address).encode()).hexdigest()[:32]
         try:
             mine, left = await self.counter.incr(f"{door}:{who}", self.window)
             if mine > self.per_address:

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 from starlette.applications import Starlette
 
+from app.budget import client_key
 from app.main import create_app
 from app.security import CANDIDATE_COOKIE
 from app.settings import load_settings
@@ -161,6 +162,38 @@ async def test_one_address_has_a_budget_on_each_open_door(tight_app: Starlette, 
         assert (await c.post(path, json=body(100))).status_code != 429
     assert before is not None
     await world.close()
+
+
+def from_ipv6(app: Starlette, address: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(address, 1234)),
+        base_url=ORIGIN,
+        headers={"Origin": ORIGIN},
+        timeout=30,
+    )
+
+
+async def test_one_ipv6_subscriber_rotating_through_its_64_is_one_client(tight_app: Starlette) -> None:
+    """A /64 is one subscriber's: a new address in it per try spends the same budget."""
+    statuses = []
+    for n in range(7):
+        async with from_ipv6(tight_app, f"2001:db8:5:6::{n + 1:x}:{n * 7919:x}") as c:
+            r = await c.post("/api/auth/login", json={"email": f"v6-{n}@spam.fr", "password": "motdepasse1"})
+            statuses.append(r.status_code)
+    assert statuses[:5] == [401] * 5, statuses
+    assert statuses[5:] == [429, 429], statuses
+    # The neighbouring /64 is someone else.
+    async with from_ipv6(tight_app, "2001:db8:5:7::1") as c:
+        r = await c.post("/api/auth/login", json={"email": "v6-next@spam.fr", "password": "motdepasse1"})
+        assert r.status_code == 401
+
+
+def test_what_one_client_is_for_its_budget() -> None:
+    assert client_key("203.0.113.9") == "203.0.113.9"
+    assert client_key("2001:db8:5:6:a:b:c:d") == client_key("2001:db8:5:6::1") == "2001:db8:5:6::/64"
+    assert client_key("::ffff:203.0.113.9") == "203.0.113.9"
+    assert client_key(None) == "unknown"
+    assert client_key("not-an-address") == "not-an-address"
 
 
 async def test_a_small_global_budget_holds_when_addresses_are_spread(tight_app: Starlette) -> None:
