@@ -178,9 +178,15 @@ class Candidate:
             await asyncio.sleep(0.02)
         raise AssertionError(f"no such candidate message in {self.messages[-3:]}")
 
-    async def close(self) -> None:
+    async def disconnect(self) -> None:
+        """The page's socket goes (a wifi blink, a reload); its cookie stays."""
         for t in self._tasks:
             t.cancel()
+        self._tasks = []
         if self.ws is not None:
             await self.ws.close()
+            self.ws = None
+
+    async def close(self) -> None:
+        await self.disconnect()
         await self.http.aclose()

@@ -14,7 +14,7 @@ from app import codes, views
 from app.actions import answering, transitions
 from app.actions.eventlog import Actor, emit_candidate
 from app.actions.guards import claimed, enter_code, locked_candidate, refuse_if_over
-from app.actions.room import require_join_window
+from app.actions.room import messages_for, require_join_window
 from app.actions.rules import Rules
 from app.actions.transitions import Command
 from app.db import Tx
@@ -36,7 +36,7 @@ from app.i18n import N_
 from app.models import Candidate, ExamSession, utcnow
 from app.questions import by_id, draw_test, public_view
 from app.security import CandidateClaim, claim_proves_join, new_join_secret, secret_digest
-from vocabulary import Action, CandidateStatus, Connection, MessageType, SessionStatus, own_view
+from vocabulary import ENDED, Action, CandidateStatus, Connection, MessageType, SessionStatus, own_view
 
 # Where the candidate's page goes after a join.
 NEXT_CONSENT = "consent"
@@ -257,7 +257,8 @@ def holds_seat(db: Session, claim: CandidateClaim | None) -> bool:
 
 
 def candidate_message(db: Session, session_id: int, candidate_id: int, rules: Rules) -> dict[str, Any]:
-    """What the candidate's socket sends: its own view and the session's status."""
+    """What the candidate's socket sends: its own view and the session's status, and the
+    supervisors' recent messages to it, which a page whose socket was down has missed."""
     candidate = db.get(Candidate, candidate_id)
     exam_session = db.get(ExamSession, session_id)
     version = exam_session.version if exam_session else 0
@@ -268,9 +269,14 @@ def candidate_message(db: Session, session_id: int, candidate_id: int, rules: Ru
             "version": version,
             "session_status": SessionStatus.FINALIZED,
         }
-    return {
+    message = {
         "type": MessageType.CANDIDATE,
         "candidate": own_view(rules.view(candidate)),
         "version": version,
         "session_status": exam_session.status if exam_session else SessionStatus.FINALIZED,
     }
+    if candidate.status not in ENDED:
+        # Read after the version: every message up to it is in, so the socket may drop a live
+        # message at or below that version (the page shows each version once).
+        message["messages"] = messages_for(db, session_id, candidate_id)
+    return message

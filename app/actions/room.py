@@ -16,6 +16,7 @@ changes nobody.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -59,13 +60,30 @@ from app.errors import (
 from app.i18n import N_
 from app.kit import KitInfo
 from app.models import Candidate, ExamSession, SessionEvent, utcnow
-from vocabulary import ENDED, Action, BulkAction, CandidateStatus, EventName, ReportCategory, ReportOrigin
+from vocabulary import (
+    ENDED,
+    Action,
+    BulkAction,
+    CandidateStatus,
+    EventName,
+    MessageType,
+    ReportCategory,
+    ReportOrigin,
+)
 
 ADJUST_MIN, ADJUST_MAX = -30, 120
 REASON_MAX = 300
 PAUSE_MESSAGE_MAX = 300
 MESSAGE_MAX = 280
 BULK_MAX = 500
+# A candidate's page that (re)connects gets the messages it may have missed while its socket
+# was down: the last few, sent recently. Older ones would be stale news ("Il reste 10
+# minutes"), and each page shows when a message was sent.
+MESSAGES_REPLAYED = 5
+MESSAGES_REPLAY_MINUTES = 60
+# The log row of a message names no candidate (the procès-verbal reads a candidate's rows as
+# its timeline), so messages to other candidates are skipped here: read this many at most.
+MESSAGES_SCANNED = 200
 # A pause without a supervisor's message stores none (""): each candidate's page writes its
 # own default words in the candidate's language, which the server does not know here.
 DEFAULT_PAUSE_MESSAGE = ""
@@ -333,6 +351,42 @@ def send_message(
     message = {"text": text, "to": to}
     emit_room_message(tx, exam_session, message, actor)
     return message
+
+
+def messages_for(db: Session, session_id: int, candidate_id: int) -> list[dict[str, Any]]:
+    """The recent messages to the room or to this candidate, oldest first, each as the
+    candidate's socket pushes it live (with its version: the page shows each one once)."""
+    since = utcnow() - dt.timedelta(minutes=MESSAGES_REPLAY_MINUTES)
+    rows = db.execute(
+        select(col(SessionEvent.version), col(SessionEvent.payload))
+        .where(
+            col(SessionEvent.session_id) == session_id,
+            col(SessionEvent.type) == EventName.ROOM_MESSAGE,
+            col(SessionEvent.at) > since,
+        )
+        .order_by(col(SessionEvent.version).desc())
+        .limit(MESSAGES_SCANNED)
+    ).all()
+    found: list[dict[str, Any]] = []
+    for version, payload in rows:
+        event = json.loads(payload)
+        message = event.get("message") or {}
+        to = message.get("to")
+        if to is not None and to.get("id") != candidate_id:
+            continue
+        found.append(
+            {
+                "type": MessageType.MESSAGE,
+                "message": message,
+                "actor": event.get("actor"),
+                "at": event.get("at"),
+                "version": version,
+            }
+        )
+        if len(found) == MESSAGES_REPLAYED:
+            break
+    found.reverse()
+    return found
 
 
 # ---------------------------------------------------------------- the kit, for supervisors

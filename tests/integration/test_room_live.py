@@ -190,3 +190,118 @@ async def test_a_test_left_open_a_day_ends_by_expiry_and_is_pushed(cluster: Clus
         await p.close()
     await _close(cluster)
 
+
+
+def _texts(frame: dict[str, Any]) -> list[str]:
+    return [n["message"]["text"] for n in frame.get("messages", [])]
+
+
+async def test_messages_missed_while_the_socket_was_down_come_with_the_next_connection(cluster: Cluster) -> None:
+    """« Il reste 10 minutes » is not lost for a candidate whose wifi blinked or whose page
+    reloaded: the socket's first state carries the recent messages to the room or to this
+    candidate, each once, with its version; not another candidate's, not another session's,
+    not an hour-old one, and five at most."""
+    day = await plan_day(cluster, candidates=2)
+    sid = day.session["id"]
+    messages = f"/api/supervision/sessions/{sid}/messages"
+    r = await day.staff.post("/api/centres/1/sessions", json={"address": "Ailleurs", "room": "Salle 9",
+                                                               "examiner": "X", "date": "2021-12-28", "time": "11:00"})
+    elsewhere = r.json()["session"]
+    r = await day.staff.post(f"/api/sessions/{elsewhere['id']}/candidates",
+                             json={"last_name": "CANDIDAT900", "first_name": "Prenom900", "birthdate": "2000-01-01"})
+    other_id = r.json()["candidate"]["id"]
+    r = await day.marie.post("/api/supervision/access", json={"session_id": elsewhere["id"],
+                                                             "supervisor_password": elsewhere["supervisor_password"]})
+    assert r.status_code == 204
+    r = await day.marie.post(f"/api/supervision/sessions/{elsewhere['id']}/candidates/{other_id}/presence",
+                             json={"authorized": True})
+    assert r.status_code == 200
+    outsider = Candidate(cluster.b.url, elsewhere, "CANDIDAT900", "Prenom900", "2000-01-01")
+    assert (await outsider.join()).status_code == 200
+    assert (await outsider.start()).status_code == 201
+    # Another session's message, sent to its room.
+    r = await day.marie.post(f"/api/supervision/sessions/{elsewhere['id']}/messages", json={"text": "Autre salle"})
+    assert r.status_code == 201
+
+    for cid in day.ids.values():
+        await day.pierre.post(f"/api/supervision/sessions/{sid}/candidates/{cid}/presence", json={"authorized": True})
+    ana, bob = await _people(cluster, day.session, sorted(day.ids))
+    for i, p in enumerate((ana, bob)):
+        assert (await p.join()).status_code == 200
+        assert (await p.start()).status_code == 201
+        await p.connect(cluster.apps[i % len(cluster.apps)].ws_url)
+        first = await p.wait_message(lambda m: m.get("type") == "candidate")
+        assert _texts(first) == []
+
+    # An old message, as far as the database knows: sent two hours ago.
+    r = await day.marie.post(messages, json={"text": "Ancien message"})
+    assert r.status_code == 201
+    url = cluster.env["DATABASE_URL"]
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    age = (
+        "UPDATE session_event SET at = at - INTERVAL '2 hours' WHERE session_id = :s AND type = 'room.message'"
+        if url.startswith("postgresql")
+        else "UPDATE session_event SET at = datetime(at, '-2 hours') WHERE session_id = :s AND type = 'room.message'"
+    )
+    with engine.begin() as conn:
+        conn.execute(text(age), {"s": sid})
+    engine.dispose()
+
+    # Ana's socket is down while three messages are sent: to the room, to Bob, to her.
+    await ana.disconnect()
+    ana.messages.clear()
+    for body in ({"text": "Il reste 10 minutes"},
+                 {"text": "Bob, restez assis", "candidate_id": day.ids["CANDIDAT001"]},
+                 {"text": "Ana, levez la main", "candidate_id": day.ids["CANDIDAT000"]}):
+        r = await day.marie.post(messages, json=body)
+        assert r.status_code == 201, r.text
+    await bob.wait_message(lambda m: m["type"] == "message" and m["message"]["text"] == "Bob, restez assis")
+
+    # Back: the first state carries what she missed.
+    await ana.connect(cluster.a.ws_url)
+    state = await ana.wait_message(lambda m: m.get("type") == "candidate")
+    assert _texts(state) == ["Il reste 10 minutes", "Ana, levez la main"]
+    room, mine = state["messages"]
+    assert room["type"] == mine["type"] == "message"
+    assert room["actor"] == {"name": "Marie Curie"} and room["message"]["to"] is None and room["at"]
+    assert mine["message"]["to"]["id"] == day.ids["CANDIDAT000"]
+    assert room["version"] < mine["version"] <= state["version"]
+    # Delivered once: nothing of it comes again as a live message.
+    await asyncio.sleep(0.5)
+    assert [m for m in ana.messages if m["type"] == "message"] == []
+
+    # Bob's next connection lists his own and the room's, never Ana's.
+    await bob.disconnect()
+    bob.messages.clear()
+    await bob.connect(cluster.b.ws_url)
+    state = await bob.wait_message(lambda m: m.get("type") == "candidate")
+    assert _texts(state) == ["Il reste 10 minutes", "Bob, restez assis"]
+
+    # Five at most, the latest: four more to the room, heard live, then a reload.
+    for n in range(1, 5):
+        r = await day.pierre.post(messages, json={"text": f"Annonce {n}"})
+        assert r.status_code == 201, r.text
+    await ana.wait_message(lambda m: m["type"] == "message" and m["message"]["text"] == "Annonce 4")
+    await ana.disconnect()
+    ana.messages.clear()
+    await ana.connect(cluster.a.ws_url)
+    state = await ana.wait_message(lambda m: m.get("type") == "candidate")
+    assert _texts(state) == ["Ana, levez la main", "Annonce 1", "Annonce 2", "Annonce 3", "Annonce 4"]
+
+    # The other session's candidate hears nothing of this room.
+    await outsider.connect(cluster.b.ws_url)
+    state = await outsider.wait_message(lambda m: m.get("type") == "candidate")
+    assert _texts(state) == ["Autre salle"]
+
+    # A test over: the last state a page gets on connecting carries no messages.
+    r = await day.marie.post(f"/api/supervision/sessions/{sid}/candidates/{day.ids['CANDIDAT001']}/end-test")
+    assert r.status_code == 200, r.text
+    await bob.wait_message(lambda m: m.get("type") == "candidate" and m["candidate"]["status"] == "ended_by_supervisor")
+    await bob.disconnect()
+    bob.messages.clear()
+    await bob.connect(cluster.b.ws_url)
+    ended = await bob.wait_message(lambda m: m.get("type") == "candidate")
+    assert ended["candidate"]["status"] == "ended_by_supervisor" and "messages" not in ended
+    for p in (ana, bob, outsider):
+        await p.close()
+    await _close(cluster)

@@ -200,6 +200,24 @@ def test_events_carry_the_counters_exactly_after_the_actions_that_can_change_the
         ),
         ({"type": "heartbeat", "version": 12}, "server_message"),
         ({"type": "candidate", "candidate": CANDIDATE, "version": 12}, "server_message"),
+        (
+            {
+                "type": "candidate",
+                "candidate": CANDIDATE,
+                "version": 16,
+                "session_status": "created",
+                "messages": [
+                    {
+                        "type": "message",
+                        "message": {"text": "Il reste 10 minutes", "to": None},
+                        "actor": {"name": "Marie Curie"},
+                        "at": "2021-12-28T11:40:00Z",
+                        "version": 16,
+                    }
+                ],
+            },
+            "server_message",
+        ),
         ({"type": "candidate", "candidate": None, "version": 0, "session_status": "finalized"}, "server_message"),
         ({"type": "error", "error": {"code": "INVALID_MESSAGE", "message": "Message incompris."}}, "server_message"),
         ({"type": "resync", "since": 10}, "client_message"),
