@@ -11,7 +11,7 @@ import { t, tn } from "./i18n.js";
 import { LiveFeed, liveUrl } from "./live.js";
 import { announce, filledIn, formValues, setBusy, showFormError } from "./ui.js";
 import { CandidateStatus as Status, CloseCode, SessionStatus } from "./vocabulary.js";
-import { pauseAnnouncement, renderPause, showNotice } from "./candidate-room.js";
+import { NoticeLog, pauseAnnouncement, renderPause, showNotice } from "./candidate-room.js";
 
 // The contract's candidate heartbeat: the server shows a candidate silent for 10 s as lost.
 const HEARTBEAT_MS = 5000;
@@ -61,7 +61,12 @@ const state = {
   timer: null,
   answering: false,
   endAt: null, // the theoretical end the countdown was set from
+  notices: [], // supervisors' messages come before the page is past the door (see onNotice)
 };
+const notices = new NoticeLog();
+// Messages held while the page is at the door: a few are enough (the socket sends the recent
+// ones again on each connection).
+const HELD_NOTICES = 10;
 
 // ------------------------------------------------------------------ steps
 
@@ -75,6 +80,8 @@ function show(step, { focus = true } = {}) {
   }
   document.title = `${TITLES[step]} · Surveillance`;
   if (step !== "test") stopTimer();
+  if (step === "end") state.notices = [];
+  else if (step !== "join") showHeldNotices();
   if (focus) {
     const heading = $(`[data-step="${step}"] [tabindex="-1"]`);
     if (heading) heading.focus();
@@ -375,9 +382,31 @@ function announceMove(c) {
   return moved;
 }
 
-// A supervisor's message: shown until dismissed, once the candidate is past the door.
+// A supervisor's message: shown until dismissed, once the candidate is past the door. A join
+// that succeeds opens the socket before the test is read: its first state, with the recent
+// messages, may come while the page still shows the door; they wait for the next step.
 function onNotice(message) {
-  if (state.step !== "join" && state.step !== "end") showNotice(message.message);
+  if (state.step === "end") return;
+  if (state.step === "join") {
+    state.notices = [...state.notices, message].slice(-HELD_NOTICES);
+    return;
+  }
+  if (notices.admit(message)) showNotice(message, notices);
+}
+
+function showHeldNotices() {
+  const held = state.notices;
+  state.notices = [];
+  for (const message of held) onNotice(message);
+}
+
+// Each state the socket sends (on each connection too) carries the recent messages to this
+// candidate: those sent while its socket was down are shown now, the others were already.
+function onSocketState(message) {
+  const c = message.candidate;
+  if (c && state.values) notices.owner(Number(state.values.session_id), c.id);
+  onCandidateState(message);
+  for (const notice of Array.isArray(message.messages) ? message.messages : []) onNotice(notice);
 }
 
 // The whole state of this candidate, pushed whenever it changes (and on each connection).
@@ -419,7 +448,7 @@ function onSocketRefused(code) {
 // again. After 4408, 4409 or 4410 it stops too (the last state came just before a 4410).
 const socket = new LiveFeed(
   liveUrl("/api/candidate/live"),
-  { onState: onCandidateState, onNotice, onRefused: onSocketRefused },
+  { onState: onSocketState, onNotice, onRefused: onSocketRefused },
   { heartbeatMs: HEARTBEAT_MS, silenceMs: null },
 );
 alertsInit({ onRefused: testRefused, reload: loadTest });

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import NewContext, Server
 from tests.browser.support import (
     api_candidate,
+    candidate_id,
     candidate_join,
     row,
     signup,
@@ -187,6 +188,64 @@ def test_message_to_the_room_is_shown_and_announced(server: Server, new_context:
     # The question is still there and answerable; the notice goes when dismissed.
     expect(cand.get_by_text("Question 1 / 16")).to_be_visible()
     notices.get_by_role("button", name="Fermer ce message").click()
+    expect(notices).not_to_contain_text("Il reste 10 minutes")
+
+
+def test_a_message_sent_while_the_page_was_away_is_shown_after_a_reload_until_closed(
+    server: Server, new_context: NewContext
+) -> None:
+    """The candidate's page is gone (closed, reloaded, wifi down) when « Il reste 10 minutes »
+    is sent: back, it shows the message, announced, with the time it was sent; it shows it
+    again after another reload until the candidate closes it, and never after that."""
+    sup = supervisor_page(server, new_context)
+    cand = candidate_in_test(server, new_context, "Paul")
+    notices = cand.locator("[data-room-notices]")
+    cand.goto("about:blank")
+    expect(row(sup, "Paul")).to_contain_text("Connexion perdue", timeout=20_000)
+
+    sup.get_by_role("button", name="Message à la salle").click()
+    dialog = sup.get_by_role("dialog")
+    dialog.get_by_label("Message").fill("Il reste 10 minutes")
+    dialog.get_by_role("button", name="Envoyer").click()
+    expect(dialog).to_be_hidden()
+
+    # Back on the page: the door, then the wait for the supervisor, with the message.
+    candidate_join(cand, server, "Paul")
+    expect(cand.get_by_role("heading", name="Vous allez commencer votre test de certification")).to_be_visible()
+    expect(notices).to_have_attribute("aria-live", "assertive")
+    notice = notices.locator(".room-notice")
+    expect(notice).to_have_count(1)
+    expect(notice).to_contain_text("Il reste 10 minutes")
+    expect(notice).to_contain_text(re.compile(r"Envoyé à \d\d:\d\d"))
+
+    # Not closed: it comes back with the next reload, once.
+    cand.reload()
+    candidate_join(cand, server, "Paul")
+    expect(notice).to_have_count(1)
+    expect(notice).to_contain_text("Il reste 10 minutes")
+
+    # The supervisor lets the test go on: the message stays until closed.
+    with server.supervisor() as api:
+        api.post(
+            f"/api/supervision/sessions/{server.session_id}/candidates/{candidate_id(server, 'Paul')}/authorize-resume"
+        ).raise_for_status()
+    expect(cand.get_by_text("Question 1 / 16")).to_be_visible()
+    # The resumed test's socket sends it again with its first state: still one on the page.
+    expect(notice).to_have_count(1)
+    expect(notice).to_contain_text("Il reste 10 minutes")
+    notices.get_by_role("button", name="Fermer ce message").click()
+    expect(notice).to_have_count(0)
+
+    # Closed, it never comes back; a new message does.
+    cand.reload()
+    candidate_join(cand, server, "Paul")
+    expect(cand.get_by_role("heading", name="Vous allez commencer votre test de certification")).to_be_visible()
+    with server.supervisor() as api:
+        api.post(
+            f"/api/supervision/sessions/{server.session_id}/messages", json={"text": "Merci de rester à votre place"}
+        ).raise_for_status()
+    expect(notice).to_have_count(1)
+    expect(notice).to_contain_text("Merci de rester à votre place")
     expect(notices).not_to_contain_text("Il reste 10 minutes")
 
 
