@@ -52,7 +52,7 @@ from realtime.hub import (
     Resync,
     Watch,
 )
-from vocabulary import CloseCode, EventName, MessageType, own_view
+from vocabulary import CloseCode, EventName, MessageType, message_for, message_frame, own_view
 
 logger = logging.getLogger(__name__)
 
@@ -535,20 +535,11 @@ def candidate_filter(candidate_id: int) -> Callable[[dict[str, Any]], bool]:
         if event.get("name") == EventName.SESSION_UPDATED:
             return True
         if event.get("name") == EventName.ROOM_MESSAGE:
-            return _message_for(event, candidate_id)
+            return message_for(event, candidate_id)
         candidate = event.get("candidate")
         return isinstance(candidate, dict) and candidate.get("id") == candidate_id
 
     return accept
-
-
-def _message_for(event: dict[str, Any], candidate_id: int) -> bool:
-    """A supervisor's message reaches the whole room (`to` null) or the one candidate named."""
-    message = event.get("message")
-    if not isinstance(message, dict):
-        return False
-    to = message.get("to")
-    return to is None or (isinstance(to, dict) and to.get("id") == candidate_id)
 
 
 class _CandidateFeed:
@@ -604,14 +595,7 @@ class _CandidateFeed:
                 pass  # older than the state this candidate already has
             elif item.event.get("name") == EventName.ROOM_MESSAGE:
                 # Passed on as it is: the page shows the text (never as markup) until dismissed.
-                note = {
-                    "type": MessageType.MESSAGE,
-                    "message": item.event.get("message"),
-                    "actor": item.event.get("actor"),
-                    "at": item.event.get("at"),
-                    "version": item.version,
-                }
-                await self.conn.send(encode(note))
+                await self.conn.send(encode(message_frame(item.event, item.version)))
                 self.conn.delivered(item)
             elif item.event.get("name") == EventName.CANDIDATE_UPDATED and isinstance(
                 item.event.get("candidate"), dict

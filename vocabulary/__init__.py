@@ -175,6 +175,26 @@ class MessageType(StrEnum):
     ERROR = "error"
 
 
+def message_for(event: dict[str, object], candidate_id: int) -> bool:
+    """A supervisor's message reaches the whole room (`to` null) or the one candidate named."""
+    message = event.get("message")
+    if not isinstance(message, dict):
+        return False
+    to = message.get("to")
+    return to is None or (isinstance(to, dict) and to.get("id") == candidate_id)
+
+
+def message_frame(event: dict[str, object], version: int) -> dict[str, object]:
+    """A supervisor's message as the candidate's socket carries it, live or replayed."""
+    return {
+        "type": MessageType.MESSAGE,
+        "message": event.get("message"),
+        "actor": event.get("actor"),
+        "at": event.get("at"),
+        "version": version,
+    }
+
+
 class CloseCode(IntEnum):
     """Why the server closed a websocket; the pages decide from it whether to reconnect."""
 

@@ -66,9 +66,10 @@ from vocabulary import (
     BulkAction,
     CandidateStatus,
     EventName,
-    MessageType,
     ReportCategory,
     ReportOrigin,
+    message_for,
+    message_frame,
 )
 
 ADJUST_MIN, ADJUST_MAX = -30, 120
@@ -370,19 +371,9 @@ def messages_for(db: Session, session_id: int, candidate_id: int) -> list[dict[s
     found: list[dict[str, Any]] = []
     for version, payload in rows:
         event = json.loads(payload)
-        message = event.get("message") or {}
-        to = message.get("to")
-        if to is not None and to.get("id") != candidate_id:
+        if not message_for(event, candidate_id):
             continue
-        found.append(
-            {
-                "type": MessageType.MESSAGE,
-                "message": message,
-                "actor": event.get("actor"),
-                "at": event.get("at"),
-                "version": version,
-            }
-        )
+        found.append(message_frame(event, version))
         if len(found) == MESSAGES_REPLAYED:
             break
     found.reverse()
