@@ -88,10 +88,9 @@ async def test_room_pause_and_resume_reach_everyone_on_every_process(cluster: Cl
     await _close(cluster)
 
 
-async def test_messages_reach_the_right_candidates_only(cluster: Cluster) -> None:
-    day = await plan_day(cluster, candidates=3)
-    sid = day.session["id"]
-    # Another session of the same centre, with its own candidate in a test.
+async def another_session_in_test(cluster: Cluster, day: Any) -> tuple[dict[str, Any], int, Candidate]:
+    """Another session of the same centre, Marie supervising it, its one candidate in a test
+    on process B."""
     r = await day.staff.post("/api/centres/1/sessions", json={"address": "Ailleurs", "room": "Salle 9",
                                                                "examiner": "X", "date": "2021-12-28", "time": "11:00"})
     other_session = r.json()["session"]
@@ -107,6 +106,14 @@ async def test_messages_reach_the_right_candidates_only(cluster: Cluster) -> Non
     outsider = Candidate(cluster.b.url, other_session, "CANDIDAT900", "Prenom900", "2000-01-01")
     assert (await outsider.join()).status_code == 200
     assert (await outsider.start()).status_code == 201
+    return other_session, other_id, outsider
+
+
+async def test_messages_reach_the_right_candidates_only(cluster: Cluster) -> None:
+    day = await plan_day(cluster, candidates=3)
+    sid = day.session["id"]
+    # Another session of the same centre, with its own candidate in a test.
+    _, other_id, outsider = await another_session_in_test(cluster, day)
     await outsider.connect(cluster.b.ws_url)
 
     for cid in day.ids.values():
@@ -204,21 +211,7 @@ async def test_messages_missed_while_the_socket_was_down_come_with_the_next_conn
     day = await plan_day(cluster, candidates=2)
     sid = day.session["id"]
     messages = f"/api/supervision/sessions/{sid}/messages"
-    r = await day.staff.post("/api/centres/1/sessions", json={"address": "Ailleurs", "room": "Salle 9",
-                                                               "examiner": "X", "date": "2021-12-28", "time": "11:00"})
-    elsewhere = r.json()["session"]
-    r = await day.staff.post(f"/api/sessions/{elsewhere['id']}/candidates",
-                             json={"last_name": "CANDIDAT900", "first_name": "Prenom900", "birthdate": "2000-01-01"})
-    other_id = r.json()["candidate"]["id"]
-    r = await day.marie.post("/api/supervision/access", json={"session_id": elsewhere["id"],
-                                                             "supervisor_password": elsewhere["supervisor_password"]})
-    assert r.status_code == 204
-    r = await day.marie.post(f"/api/supervision/sessions/{elsewhere['id']}/candidates/{other_id}/presence",
-                             json={"authorized": True})
-    assert r.status_code == 200
-    outsider = Candidate(cluster.b.url, elsewhere, "CANDIDAT900", "Prenom900", "2000-01-01")
-    assert (await outsider.join()).status_code == 200
-    assert (await outsider.start()).status_code == 201
+    elsewhere, _, outsider = await another_session_in_test(cluster, day)
     # Another session's message, sent to its room.
     r = await day.marie.post(f"/api/supervision/sessions/{elsewhere['id']}/messages", json={"text": "Autre salle"})
     assert r.status_code == 201
