@@ -100,15 +100,21 @@ async def test_a_supervisor_holds_a_few_sockets_and_the_newest_wins(small: Clust
     await _close(small)
 
 
+async def candidate_sockets(cluster: Cluster, candidate: Candidate, count: int) -> list[ClientConnection]:
+    """`count` candidate sockets opened with this candidate's cookie, each past its first state."""
+    url, cookie = f"{cluster.a.ws_url}/api/candidate/live", cookie_header(candidate.http)
+    sockets = []
+    for _ in range(count):
+        ws = await open_socket(url, cluster.a.url, cookie)
+        await ws.recv()
+        sockets.append(ws)
+    return sockets
+
+
 async def test_a_candidate_holds_a_few_sockets_and_the_newest_wins(small: Cluster) -> None:
     day = await plan_day(small, candidates=1)
     paul = await joined(small, day)
-    url, cookie = f"{small.a.ws_url}/api/candidate/live", cookie_header(paul.http)
-    sockets = []
-    for _ in range(3):
-        ws = await open_socket(url, small.a.url, cookie)
-        await ws.recv()
-        sockets.append(ws)
+    sockets = await candidate_sockets(small, paul, 3)
     code, _ = await closed_with(sockets[0])
     assert code == 4408
     assert await still_open(sockets[1]) and await still_open(sockets[2])
@@ -131,12 +137,7 @@ async def test_a_refused_joins_listeners_cannot_push_the_current_browser_out(sma
     other = Candidate(small.a.url, day.session, "CANDIDAT000", "Prenom0", "2000-01-01")
     assert (await other.join()).status_code == 403  # resume requested, listening cookie
     await feed.wait(lambda f: f.candidates[cid]["resume_while_connected"], 10)
-    url, cookie = f"{small.a.ws_url}/api/candidate/live", cookie_header(other.http)
-    tabs = []
-    for _ in range(3):
-        ws = await open_socket(url, small.a.url, cookie)
-        await ws.recv()
-        tabs.append(ws)
+    tabs = await candidate_sockets(small, other, 3)
     # The listeners are capped among themselves...
     code, _ = await closed_with(tabs[0])
     assert code == 4408
