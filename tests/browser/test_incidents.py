@@ -231,6 +231,9 @@ def test_finalisation_then_the_proces_verbal(server: Server, new_context: NewCon
     expect(simon_reason).to_be_enabled()
     expect(section.get_by_label("Commentaire pour DURAND Simon (facultatif)")).to_have_value("Poste en panne")
     expect(simon_reason).to_have_accessible_description(re.compile(r"^Motif donné par .+ en terminant le test, à \d{2}:\d{2}"))
+    for width in (375, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        section.screenshot(path=str(screenshots / f"finalisation-reasons-{width}.png"), animations="disabled")
     section.get_by_label("Commentaire sur la session").fill("Session sereine malgré une coupure.")
     section.get_by_role("button", name="Finaliser la session").click()
     page.get_by_role("dialog").get_by_role("button", name="Finaliser la session").click()
@@ -271,6 +274,9 @@ def test_finalisation_then_the_proces_verbal(server: Server, new_context: NewCon
     # and from the page a later visit to the dashboard leads to.
     banner = marie.locator("[data-finalized-banner]")
     expect(banner).to_be_visible()
+    for width in (375, 1280):
+        marie.set_viewport_size({"width": width, "height": 900})
+        marie.screenshot(path=str(screenshots / f"dashboard-finalised-{width}.png"), full_page=True, animations="disabled")
     for where in (marie, None):
         if where is None:
             marie.reload()

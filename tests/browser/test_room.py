@@ -192,7 +192,7 @@ def test_message_to_the_room_is_shown_and_announced(server: Server, new_context:
 
 
 def test_a_message_sent_while_the_page_was_away_is_shown_after_a_reload_until_closed(
-    server: Server, new_context: NewContext
+    server: Server, new_context: NewContext, screenshots: Path
 ) -> None:
     """The candidate's page is gone (closed, reloaded, wifi down) when « Il reste 10 minutes »
     is sent: back, it shows the message, announced, with the time it was sent; it shows it
@@ -217,6 +217,19 @@ def test_a_message_sent_while_the_page_was_away_is_shown_after_a_reload_until_cl
     expect(notice).to_have_count(1)
     expect(notice).to_contain_text("Il reste 10 minutes")
     expect(notice).to_contain_text(re.compile(r"Envoyé à \d\d:\d\d"))
+    for width in (375, 1280):
+        cand.set_viewport_size({"width": width, "height": 800})
+        cand.screenshot(path=str(screenshots / f"candidate-missed-message-{width}.png"), full_page=True, animations="disabled")
+    # The message floats over the page, and the end of the page can still be scrolled from
+    # under it: the last button is reachable with the message open.
+    cand.set_viewport_size({"width": 375, "height": 800})
+    cand.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    edit = cand.get_by_role("button", name="Modifier mes informations")
+    uncovered = """(el) => { const r = el.getBoundingClientRect();
+        return [r.top + 2, r.top + r.height / 2, r.bottom - 2].every(
+            (y) => el.contains(document.elementFromPoint(r.left + r.width / 2, y))); }"""
+    assert edit.evaluate(uncovered)
+    cand.screenshot(path=str(screenshots / "candidate-missed-message-375-scrolled.png"), animations="disabled")
 
     # Not closed: it comes back with the next reload, once.
     cand.reload()
@@ -233,7 +246,9 @@ def test_a_message_sent_while_the_page_was_away_is_shown_after_a_reload_until_cl
     # The resumed test's socket sends it again with its first state: still one on the page.
     expect(notice).to_have_count(1)
     expect(notice).to_contain_text("Il reste 10 minutes")
-    notices.get_by_role("button", name="Fermer ce message").click()
+    # Closed from the keyboard, as a candidate without a mouse would.
+    notices.get_by_role("button", name="Fermer ce message").focus()
+    cand.keyboard.press("Enter")
     expect(notice).to_have_count(0)
 
     # Closed, it never comes back; a new message does.
