@@ -87,7 +87,7 @@ async def authenticate(db: Database, claim: LoginClaim) -> Login | None:
             .where(col(LoginSession.key_hash) == hashed)
         ).first()
 
-    row = await db.read(find)
+    row = await db.lookup(find)
     now = utcnow()
     if row is None or row.user_id != claim.user_id or row.expires_at <= now:
         return None

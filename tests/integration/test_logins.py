@@ -285,3 +285,21 @@ async def test_an_open_dashboard_closes_when_its_login_ends(single: Cluster) -> 
         message = json.loads(await asyncio.wait_for(other.recv(), 20))
         assert message["type"] in ("heartbeat", "event")
     await _close(single)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_the_login_lookup_is_one_statement_outside_a_transaction(app: Starlette) -> None:
+    """Every request with a login cookie looks its login up: on PostgreSQL that one SELECT
+    runs without BEGIN and ROLLBACK around it (a third of the round trips), where a read
+    that may hold several statements keeps its transaction."""
+    from psycopg import pq
+    from sqlmodel import Session
+
+    db = app.state.services.db
+
+    def status(session: Session) -> pq.TransactionStatus:
+        session.execute(text("SELECT 1"))
+        return session.connection().connection.dbapi_connection.info.transaction_status  # type: ignore[union-attr]
+
+    assert await db.lookup(status) == pq.TransactionStatus.IDLE
+    assert await db.read(status) == pq.TransactionStatus.INTRANS
