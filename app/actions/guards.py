@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlmodel import Session, col
 
 from app import codes
@@ -106,8 +106,50 @@ def require_supervisor(db: Session, session_id: int, user_id: int) -> ExamSessio
     return exam_session
 
 
+# The common case of a supervisor acting on one candidate, in one statement instead of
+# four round trips: the session, this supervisor's access and the candidate locked (in the
+# order of the tables, the session first as every change takes it), the actor's name read.
+# Locking the access too means an access removed while this waited for the session is seen
+# gone, as a check read after the lock would see it.
+_SUPERVISING = (
+    select(ExamSession, Candidate, col(User.first_name), col(User.last_name))
+    .join(
+        SupervisorAccess,
+        and_(
+            col(SupervisorAccess.session_id) == col(ExamSession.id),
+            col(SupervisorAccess.user_id) == bindparam("p_user"),
+        ),
+    )
+    .join(User, col(User.id) == col(SupervisorAccess.user_id))
+    .join(
+        Candidate,
+        and_(col(Candidate.id) == bindparam("p_candidate"), col(Candidate.session_id) == col(ExamSession.id)),
+    )
+    .where(col(ExamSession.id) == bindparam("p_session"))
+    .with_for_update(of=[ExamSession.__table__, SupervisorAccess.__table__, Candidate.__table__])  # type: ignore[attr-defined]
+)
+
+
+def supervising(
+    tx: Tx, session_id: int, candidate_id: int, user_id: int
+) -> tuple[ExamSession, Candidate, Actor] | None:
+    """The session, the candidate and the actor when this supervisor may act on this
+    candidate of this session, locked; None when anything is missing, for the caller's own
+    checks to name the refusal."""
+    row = tx.db.execute(_SUPERVISING, {"p_session": session_id, "p_candidate": candidate_id, "p_user": user_id}).first()
+    if row is None:
+        return None
+    exam_session, candidate, first_name, last_name = row
+    if exam_session.status == SessionStatus.FINALIZED:
+        raise SupervisionOver()
+    return exam_session, candidate, Actor(name=f"{first_name} {last_name}", user_id=user_id)
+
+
 def supervised(tx: Tx, session_id: int, candidate_id: int, user_id: int) -> tuple[ExamSession, Candidate, Actor]:
     """A supervisor acting on one candidate: the session locked, access checked, the actor named."""
+    found = supervising(tx, session_id, candidate_id, user_id)
+    if found is not None:
+        return found
     # Lock, then check. An unknown session locks nothing and is refused by the check.
     tx.db.execute(select(ExamSession).where(col(ExamSession.id) == session_id).with_for_update()).scalar()
     exam_session = require_supervisor(tx.db, session_id, user_id)

@@ -28,7 +28,7 @@ from app.actions import transitions
 from app.actions.centres import kit_of
 from app.actions.endings import end_running
 from app.actions.eventlog import Actor, emit_candidate, emit_room_message
-from app.actions.guards import candidate_of, lock_session, require_supervisor, user_of
+from app.actions.guards import candidate_of, lock_session, require_supervisor, supervising, user_of
 from app.actions.reports import Reason, add_report_row, record
 from app.actions.rules import Rules
 from app.actions.transitions import Command
@@ -99,6 +99,14 @@ def _supervisor(tx: Tx, session_id: int, user_id: int) -> tuple[ExamSession, Act
     lock_session(tx, session_id)
     exam_session = require_supervisor(tx.db, session_id, user_id)
     return exam_session, Actor.of(user_of(tx.db, user_id))
+
+
+def _supervisor_of(tx: Tx, session_id: int, candidate_id: int, user_id: int) -> tuple[ExamSession, Candidate, Actor]:
+    found = supervising(tx, session_id, candidate_id, user_id)
+    if found is not None:
+        return found
+    exam_session, actor = _supervisor(tx, session_id, user_id)
+    return exam_session, candidate_of(tx.db, session_id, candidate_id), actor
 
 
 def _plain(value: str) -> str:
@@ -185,15 +193,13 @@ def pause(
     tx: Tx, session_id: int, candidate_id: int, user_id: int, message: str | None, rules: Rules
 ) -> dict[str, Any]:
     text = pause_message(message)
-    exam_session, actor = _supervisor(tx, session_id, user_id)
-    c = candidate_of(tx.db, session_id, candidate_id)
+    exam_session, c, actor = _supervisor_of(tx, session_id, candidate_id, user_id)
     _pause(tx, rules, exam_session, c, actor, text)
     return rules.view(c)
 
 
 def unpause(tx: Tx, session_id: int, candidate_id: int, user_id: int, rules: Rules) -> dict[str, Any]:
-    exam_session, actor = _supervisor(tx, session_id, user_id)
-    c = candidate_of(tx.db, session_id, candidate_id)
+    exam_session, c, actor = _supervisor_of(tx, session_id, candidate_id, user_id)
     _unpause(tx, rules, exam_session, c, actor)
     return rules.view(c)
 

@@ -11,6 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import psycopg
+import pytest
 from sqlalchemy import text
 from starlette.applications import Starlette
 
@@ -530,3 +532,34 @@ async def test_an_answer_racing_a_pause_is_never_recorded_while_paused(world: Wo
             assert (await browser.post("/api/candidate/answers", json=body)).status_code == 200
     assert (await room.candidate(cid))["progress"]["answered"] == 15
     await room.assert_log_contiguous()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_an_access_removed_while_an_action_waits_for_the_lock_is_refused(world: World, database_url: str) -> None:
+    """A supervisor's action on one candidate locks the session, reads the access and the
+    candidate in one statement. Here another transaction holds the session's lock and
+    removes Marie's access while her pause and her presence change wait for it: once it
+    commits, both are refused as from someone without access, and nothing is recorded."""
+    room = await open_room(world)
+    untouched = ("failed_attempt", "login_session", "supervisor_access")
+    before, log_before = digest(world.app, exclude=untouched), await event_log(world.app, room.sid)
+    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as other:
+        other.execute("SELECT id FROM exam_session WHERE id = %s FOR UPDATE", (room.sid,))
+        removed = other.execute(
+            'DELETE FROM supervisor_access WHERE session_id = %s AND user_id = (SELECT id FROM "user" WHERE email = %s)',
+            (room.sid, "marie@testix.fr"),
+        )
+        assert removed.rowcount == 1
+        waiting = [
+            asyncio.create_task(room.marie.post(room.cand("Ana", "/pause"), json={})),
+            asyncio.create_task(room.marie.post(room.cand("Dan", "/presence"), json={"authorized": True})),
+        ]
+        await asyncio.sleep(0.5)
+        assert not any(task.done() for task in waiting)
+        other.commit()
+        refused = await asyncio.gather(*waiting)
+    for response in refused:
+        assert response.status_code == 403, response.text
+        assert response.json()["error"]["code"] == "NO_SUPERVISOR_ACCESS"
+    assert await event_log(world.app, room.sid) == log_before
+    assert digest(world.app, exclude=untouched) == before
