@@ -384,6 +384,9 @@ export function renderRoom() {
   disable($("[data-room-message]"), frozen);
   disable($("[data-room-end-all]"), frozen || !live.length);
   const toggle = $("[data-room-select]");
+  // A frozen room (finalised, or the link down) opens no selection; one already open can
+  // still be closed, and its actions wait with the others.
+  disable(toggle, frozen && !room.selecting);
   toggle.setAttribute("aria-pressed", room.selecting ? "true" : "false");
   setText(toggle, room.selecting ? t("Fermer la sélection") : t("Sélectionner des candidats"));
   const selection = $("[data-room-selection]");

@@ -274,6 +274,8 @@ def test_finalisation_then_the_proces_verbal(server: Server, new_context: NewCon
     # and from the page a later visit to the dashboard leads to.
     banner = marie.locator("[data-finalized-banner]")
     expect(banner).to_be_visible()
+    # Nothing can be done to a finalised room: its selection does not open either.
+    expect(marie.get_by_role("button", name="Sélectionner des candidats")).to_be_disabled()
     for width in (375, 1280):
         marie.set_viewport_size({"width": width, "height": 900})
         marie.screenshot(path=str(screenshots / f"dashboard-finalised-{width}.png"), full_page=True, animations="disabled")
