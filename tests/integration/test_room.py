@@ -536,8 +536,8 @@ async def test_an_answer_racing_a_pause_is_never_recorded_while_paused(world: Wo
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_an_access_removed_while_an_action_waits_for_the_lock_is_refused(world: World, database_url: str) -> None:
-    """A supervisor's action on one candidate locks the session, reads the access and the
-    candidate in one statement. Here another transaction holds the session's lock and
+    """A supervisor's action on one candidate locks the session and the candidate, then reads
+    the access. Here another transaction holds the session's lock and
     removes Marie's access while her pause and her presence change wait for it: once it
     commits, both are refused as from someone without access, and nothing is recorded."""
     room = await open_room(world)
@@ -563,3 +563,30 @@ async def test_an_access_removed_while_an_action_waits_for_the_lock_is_refused(w
         assert response.json()["error"]["code"] == "NO_SUPERVISOR_ACCESS"
     assert await event_log(world.app, room.sid) == log_before
     assert digest(world.app, exclude=untouched) == before
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_an_action_waiting_for_a_candidate_under_lease_renewal_does_not_deadlock(
+    world: World, database_url: str
+) -> None:
+    """The lease renewal updates candidates, then supervisors' accesses, without the session's
+    lock. A pause that waits for the candidate's row meanwhile must hold nothing the renewal
+    needs next: with the access locked too, PostgreSQL found a deadlock here and the pause
+    answered 500 (seen once in `bench cross-process`)."""
+    room = await open_room(world)
+    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as renewal:
+        renewal.execute("SET statement_timeout = '10s'")
+        marie = renewal.execute('SELECT id FROM "user" WHERE email = %s', ("marie@testix.fr",)).fetchone()
+        assert marie is not None
+        renewal.execute("UPDATE candidate SET lease_until = now() WHERE id = %s", (room.ids["Ana"],))
+        pause = asyncio.create_task(room.marie.post(room.cand("Ana", "/pause"), json={}))
+        await asyncio.sleep(0.5)
+        assert not pause.done()
+        renewal.execute(
+            "UPDATE supervisor_access SET lease_until = now() WHERE session_id = %s AND user_id = %s",
+            (room.sid, marie[0]),
+        )
+        renewal.commit()
+        response = await pause
+    assert response.status_code == 200, response.text
+    assert response.json()["candidate"]["paused"] is True
