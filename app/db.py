@@ -205,10 +205,11 @@ class Database:
             return await self.read(fn)
 
         def work() -> T:
-            # The pool sets the connection back to transactions when it is returned.
-            autocommit = {"isolation_level": "AUTOCOMMIT"}
-            with self.engine.connect() as conn, Session(bind=conn.execution_options(**autocommit)) as db:
-                return fn(db)
+            with self.engine.connect() as conn:
+                # The pool sets the connection back to transactions when it is returned.
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                with Session(bind=conn) as db:
+                    return fn(db)
 
         return await self._in_thread(work)
 

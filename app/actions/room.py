@@ -102,6 +102,7 @@ def _supervisor(tx: Tx, session_id: int, user_id: int) -> tuple[ExamSession, Act
 
 
 def _supervisor_of(tx: Tx, session_id: int, candidate_id: int, user_id: int) -> tuple[ExamSession, Candidate, Actor]:
+    # `guards.supervised` with the room's own refusals: an unknown session is named as such.
     found = supervising(tx, session_id, candidate_id, user_id)
     if found is not None:
         return found

@@ -534,16 +534,24 @@ async def test_an_answer_racing_a_pause_is_never_recorded_while_paused(world: Wo
     await room.assert_log_contiguous()
 
 
+def another_transaction(database_url: str) -> psycopg.Connection[Any]:
+    """A second client of the test's database, bounded so that a lock it waits for fails the
+    test instead of hanging it."""
+    conn = psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"))
+    conn.execute("SET statement_timeout = '10s'")
+    return conn
+
+
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_an_access_removed_while_an_action_waits_for_the_lock_is_refused(world: World, database_url: str) -> None:
     """A supervisor's action on one candidate locks the session and the candidate, then reads
-    the access. Here another transaction holds the session's lock and
-    removes Marie's access while her pause and her presence change wait for it: once it
-    commits, both are refused as from someone without access, and nothing is recorded."""
+    the access. Here another transaction holds the session's lock and removes Marie's access
+    while her pause and her presence change wait for it: once it commits, both are refused
+    as from someone without access, and nothing is recorded."""
     room = await open_room(world)
     untouched = ("failed_attempt", "login_session", "supervisor_access")
     before, log_before = digest(world.app, exclude=untouched), await event_log(world.app, room.sid)
-    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as other:
+    with another_transaction(database_url) as other:
         other.execute("SELECT id FROM exam_session WHERE id = %s FOR UPDATE", (room.sid,))
         removed = other.execute(
             'DELETE FROM supervisor_access WHERE session_id = %s AND user_id = (SELECT id FROM "user" WHERE email = %s)',
@@ -574,8 +582,7 @@ async def test_an_action_waiting_for_a_candidate_under_lease_renewal_does_not_de
     needs next: with the access locked too, PostgreSQL found a deadlock here and the pause
     answered 500 (seen once in `bench cross-process`)."""
     room = await open_room(world)
-    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as renewal:
-        renewal.execute("SET statement_timeout = '10s'")
+    with another_transaction(database_url) as renewal:
         marie = renewal.execute('SELECT id FROM "user" WHERE email = %s', ("marie@testix.fr",)).fetchone()
         assert marie is not None
         renewal.execute("UPDATE candidate SET lease_until = now() WHERE id = %s", (room.ids["Ana"],))
