@@ -49,6 +49,10 @@ class Tx:
 
     def __init__(self, source: Session | Connection) -> None:
         self.events: list[tuple[int, str]] = []
+        # Each session's candidates as this transaction leaves them, (status, authorized)
+        # by id, when an action read them all under the session's lock: the counters an
+        # event carries are then tallied here instead of queried again.
+        self.rooms: dict[int, dict[int, tuple[str, bool]]] = {}
         self._db: Session | None = None
         if isinstance(source, Session):
             self._db = source
@@ -197,19 +201,17 @@ class Database:
 
         return await self._in_thread(work)
 
-    async def lookup(self, fn: Callable[[Session], T]) -> T:
-        """`read` for a single statement: on PostgreSQL it runs outside a transaction, one
-        round trip instead of three (BEGIN, the statement, ROLLBACK). Only for one
-        statement: two would each see their own snapshot."""
-        if self.engine.dialect.name != "postgresql":
-            return await self.read(fn)
+    async def lookup(self, fn: Callable[[Connection], T]) -> T:
+        """One Core statement on a bare connection, no ORM session: on PostgreSQL it runs
+        outside a transaction, one round trip instead of three (BEGIN, the statement,
+        ROLLBACK). Only for one statement: two would each see their own snapshot."""
 
         def work() -> T:
             with self.engine.connect() as conn:
-                # The pool sets the connection back to transactions when it is returned.
-                conn.execution_options(isolation_level="AUTOCOMMIT")
-                with Session(bind=conn) as db:
-                    return fn(db)
+                if self.engine.dialect.name == "postgresql":
+                    # The pool sets the connection back to transactions when it is returned.
+                    conn.execution_options(isolation_level="AUTOCOMMIT")
+                return fn(conn)
 
         return await self._in_thread(work)
 

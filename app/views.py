@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from app.codes import fold
@@ -213,11 +213,15 @@ def counts(candidates: Iterable[tuple[str, bool]]) -> dict[str, int]:
     return tally
 
 
+# Built once: every counted event runs it.
+_COUNTED = select(col(Candidate.status), col(Candidate.authorized_to_start)).where(
+    col(Candidate.session_id) == bindparam("p_session")
+)
+
+
 def session_counts(db: Session, session_id: int) -> dict[str, int]:
     """`counts` of a session as the transaction sees it now (pending changes flushed first)."""
-    rows = db.execute(
-        select(col(Candidate.status), col(Candidate.authorized_to_start)).where(col(Candidate.session_id) == session_id)
-    ).all()
+    rows = db.execute(_COUNTED, {"p_session": session_id}).all()
     return counts((status, authorized) for status, authorized in rows)
 
 

@@ -34,7 +34,7 @@ def end_test(
     """The reason is recorded only when the test did end now (ending it again changes nothing)."""
     exam_session, candidate, actor = supervised(tx, session_id, candidate_id, user_id)
     running = candidate.status == CandidateStatus.IN_PROGRESS
-    view = supervision.end_test(tx, session_id, candidate_id, user_id, rules)
+    view = supervision.end_test(tx, rules, exam_session, candidate, actor)
     if running and reason is not None:
         record(tx, rules, exam_session, candidate, reason, actor, ReportOrigin.END_TEST)
         view = rules.view(candidate)

@@ -3,6 +3,12 @@
 Every change bumps the session's version and appends one row to `session_event` in the
 same transaction; `Database.write` publishes the events only after commit. A client that
 missed some replays them with `events_since`.
+
+The version, the event and the changed candidate are written here by Core statements, at
+once, rather than left to the ORM's flush at commit: on PostgreSQL the three are one
+statement (data-modifying CTEs, as the answer's), where the flush took three round trips
+and its unit-of-work bookkeeping. The ORM objects are then marked as written, so the
+flush at commit has nothing left of them to write.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, inspect, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import Insert, Update
 from sqlmodel import Session, col
 
 from app import views
@@ -21,6 +29,23 @@ from app.actions.rules import Rules
 from app.db import Tx
 from app.models import Candidate, ExamSession, SessionEvent, User, utcnow
 from vocabulary import Action, EventName, MessageType
+
+_SESSION: Table = ExamSession.__table__  # type: ignore[attr-defined]
+_CANDIDATE: Table = Candidate.__table__  # type: ignore[attr-defined]
+_EVENT: Table = SessionEvent.__table__  # type: ignore[attr-defined]
+_CANDIDATE_KEYS = tuple(_CANDIDATE.c.keys())
+_VERSION = update(_SESSION).where(_SESSION.c.id == bindparam("p_session")).values(version=bindparam("p_version"))
+_EVENT_ROW = insert(_EVENT).values(
+    session_id=bindparam("p_session"),
+    version=bindparam("p_version"),
+    type=bindparam("p_type"),
+    candidate_id=bindparam("p_candidate"),
+    actor_user_id=bindparam("p_actor_user"),
+    actor_name=bindparam("p_actor_name"),
+    payload=bindparam("p_payload"),
+    at=bindparam("p_now"),
+)
+_VERSION_AND_EVENT = _EVENT_ROW.add_cte(_VERSION.cte("s"))
 
 
 @dataclass(frozen=True)
@@ -62,7 +87,12 @@ def emit_candidate(
         event.update(details)
     if join is not None:
         event["join"] = join
-    _append(tx, exam_session, event, actor, now, candidate.id)
+    room = tx.rooms.get(exam_session.id or 0)
+    if room is not None and candidate.id in room:
+        room[candidate.id] = (candidate.status, candidate.authorized_to_start)
+    else:
+        tx.rooms.pop(exam_session.id or 0, None)
+    _append(tx, exam_session, event, actor, now, candidate.id, _candidate_update(candidate))
 
 
 def emit_removed(tx: Tx, exam_session: ExamSession, candidate: Candidate, actor: Actor) -> None:
@@ -127,6 +157,21 @@ def payload_text(event: dict[str, Any]) -> str:
     return orjson.dumps(event).decode()
 
 
+def _candidate_update(candidate: Candidate) -> Update | None:
+    """The candidate's changes not yet written, as one UPDATE; the ORM then counts them as
+    written. None when nothing changed (or the row does not exist yet: the flush inserts it)."""
+    state = inspect(candidate)
+    if candidate.id is None or not (state.persistent or state.detached):
+        return None
+    unchanged = state.unmodified
+    changed = {key: getattr(candidate, key) for key in _CANDIDATE_KEYS if key not in unchanged}
+    if not changed:
+        return None
+    for key, value in changed.items():
+        set_committed_value(candidate, key, value)
+    return update(_CANDIDATE).where(_CANDIDATE.c.id == candidate.id).values(changed)
+
+
 def _append(
     tx: Tx,
     exam_session: ExamSession,
@@ -134,25 +179,46 @@ def _append(
     actor: Actor | None,
     now: dt.datetime,
     candidate_id: int | None,
+    candidate_update: Update | None = None,
 ) -> None:
     assert exam_session.id is not None
+    # Whatever else the action changed on the session is still the flush's to write.
     tx.db.add(exam_session)
+    set_committed_value(exam_session, "version", exam_session.version)
     if event["action"] in views.COUNTED_ACTIONS:
         # The counters as of this version, so that no page has to recount them.
-        event["counts"] = views.session_counts(tx.db, exam_session.id)
+        room = tx.rooms.get(exam_session.id)
+        if room is not None and candidate_id is not None:
+            event["counts"] = views.counts(room.values())
+        else:
+            # Read after the candidate's change; a removal or an enrolment changes who is counted.
+            tx.rooms.pop(exam_session.id, None)
+            if candidate_update is not None:
+                tx.conn.execute(candidate_update)
+                candidate_update = None
+            event["counts"] = views.session_counts(tx.db, exam_session.id)
     text = payload_text(event)
-    tx.db.add(
-        SessionEvent(
-            session_id=exam_session.id,
-            version=exam_session.version,
-            type=event["name"],
-            candidate_id=candidate_id,
-            actor_user_id=actor.user_id if actor else None,
-            actor_name=actor.name if actor else None,
-            payload=text,
-            at=now,
-        )
-    )
+    values = {
+        "p_session": exam_session.id,
+        "p_version": exam_session.version,
+        "p_type": event["name"],
+        "p_candidate": candidate_id,
+        "p_actor_user": actor.user_id if actor else None,
+        "p_actor_name": actor.name if actor else None,
+        "p_payload": text,
+        "p_now": now,
+    }
+    if tx.conn.dialect.name == "postgresql":
+        statement: Insert = _VERSION_AND_EVENT
+        if candidate_update is not None:
+            statement = statement.add_cte(candidate_update.cte("c"))
+        tx.conn.execute(statement, values)
+    else:
+        # SQLite has no data-modifying CTEs.
+        if candidate_update is not None:
+            tx.conn.execute(candidate_update)
+        tx.conn.execute(_VERSION, values)
+        tx.conn.execute(_EVENT_ROW, values)
     tx.events.append((exam_session.id, text))
 
 

@@ -8,8 +8,9 @@ committed while the action waited for it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Boolean, CompoundSelect, Integer, String, and_, bindparam, literal, select, union_all
 from sqlmodel import Session, col
 
 from app import codes
@@ -121,10 +122,25 @@ _SESSION_AND_CANDIDATE = (
     .where(col(ExamSession.id) == bindparam("p_session"))
     .with_for_update(of=[ExamSession.__table__, Candidate.__table__])  # type: ignore[attr-defined]
 )
-_ACTOR = (
-    select(col(User.first_name), col(User.last_name))
+# The actor's name (the row without a candidate id, absent when the access is gone) and
+# every candidate's (status, authorized), for the events' counters, in one round trip.
+_ACTOR_AND_ROOM: CompoundSelect[Any] = union_all(
+    select(
+        col(User.first_name).label("first_name"),
+        col(User.last_name).label("last_name"),
+        literal(None, Integer).label("id"),
+        literal(None, String).label("status"),
+        literal(None, Boolean).label("authorized"),
+    )
     .join(SupervisorAccess, col(SupervisorAccess.user_id) == col(User.id))
-    .where(col(SupervisorAccess.session_id) == bindparam("p_session"), col(User.id) == bindparam("p_user"))
+    .where(col(SupervisorAccess.session_id) == bindparam("p_session"), col(User.id) == bindparam("p_user")),
+    select(
+        literal(None, String),
+        literal(None, String),
+        col(Candidate.id),
+        col(Candidate.status),
+        col(Candidate.authorized_to_start),
+    ).where(col(Candidate.session_id) == bindparam("p_session")),
 )
 
 
@@ -133,17 +149,19 @@ def supervising(
 ) -> tuple[ExamSession, Candidate, Actor] | None:
     """The session, the candidate and the actor when this supervisor may act on this
     candidate of this session, locked; None when anything is missing, for the caller's own
-    checks to name the refusal."""
+    checks to name the refusal. The session's candidates are left in `tx.rooms`."""
     params = {"p_session": session_id, "p_candidate": candidate_id, "p_user": user_id}
     locked = tx.db.execute(_SESSION_AND_CANDIDATE, params).first()
     if locked is None:
         return None
-    actor = tx.db.execute(_ACTOR, params).first()
+    rows = tx.conn.execute(_ACTOR_AND_ROOM, params).all()
+    actor = next((row for row in rows if row.id is None), None)
     if actor is None:
         return None
     exam_session, candidate = locked
     if exam_session.status == SessionStatus.FINALIZED:
         raise SupervisionOver()
+    tx.rooms[session_id] = {row.id: (row.status, row.authorized) for row in rows if row.id is not None}
     return exam_session, candidate, Actor(name=f"{actor.first_name} {actor.last_name}", user_id=user_id)
 
 

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
@@ -69,25 +69,26 @@ def open_session(tx: Tx, user_id: int, user_agent: str) -> str:
     return key
 
 
+# Built once: every request with a login cookie runs it, and building it cost more than
+# running it.
+_FIND = (
+    select(
+        col(LoginSession.id),
+        col(LoginSession.user_id),
+        col(LoginSession.expires_at),
+        col(LoginSession.last_seen_at),
+        col(User.locale),
+    )
+    .join(User, col(User.id) == col(LoginSession.user_id))
+    .where(col(LoginSession.key_hash) == bindparam("p_key"))
+)
+
+
 async def authenticate(db: Database, claim: LoginClaim) -> Login | None:
     """The login a verified cookie names, if it still exists, is this user's and has not expired."""
     hashed = key_hash(claim.key)
 
-    def find(db: Session) -> Any:
-        columns = (
-            LoginSession.id,
-            LoginSession.user_id,
-            LoginSession.expires_at,
-            LoginSession.last_seen_at,
-            User.locale,
-        )
-        return db.execute(
-            select(*(col(c) for c in columns))
-            .join(User, col(User.id) == col(LoginSession.user_id))
-            .where(col(LoginSession.key_hash) == hashed)
-        ).first()
-
-    row = await db.lookup(find)
+    row = await db.lookup(lambda conn: conn.execute(_FIND, {"p_key": hashed}).first())
     now = utcnow()
     if row is None or row.user_id != claim.user_id or row.expires_at <= now:
         return None

@@ -17,7 +17,7 @@ from app.actions.rules import Rules
 from app.actions.transitions import Command
 from app.db import Tx
 from app.errors import IncorrectData, SessionFinalizedForAccess
-from app.models import SupervisorAccess, User, utcnow
+from app.models import Candidate, ExamSession, SupervisorAccess, User, utcnow
 from vocabulary import Action, CandidateStatus
 
 
@@ -89,8 +89,8 @@ def authorize_resume(tx: Tx, session_id: int, candidate_id: int, user_id: int, r
     return rules.view(candidate)
 
 
-def end_test(tx: Tx, session_id: int, candidate_id: int, user_id: int, rules: Rules) -> dict[str, Any]:
-    exam_session, candidate, actor = supervised(tx, session_id, candidate_id, user_id)
+def end_test(tx: Tx, rules: Rules, exam_session: ExamSession, candidate: Candidate, actor: Actor) -> dict[str, Any]:
+    """« Terminer le test », for a supervisor already checked by `supervised`."""
     ended = transitions.decide(candidate.status, Command.END_TEST)
     if ended != candidate.status:
         assert isinstance(ended, CandidateStatus)

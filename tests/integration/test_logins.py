@@ -293,13 +293,13 @@ async def test_the_login_lookup_is_one_statement_outside_a_transaction(app: Star
     runs without BEGIN and ROLLBACK around it (a third of the round trips), where a read
     that may hold several statements keeps its transaction."""
     from psycopg import pq
-    from sqlmodel import Session
+    from sqlalchemy.engine import Connection
 
     db = app.state.services.db
 
-    def status(session: Session) -> pq.TransactionStatus:
-        session.execute(text("SELECT 1"))
-        return session.connection().connection.dbapi_connection.info.transaction_status  # type: ignore[union-attr]
+    def status(conn: Connection) -> pq.TransactionStatus:
+        conn.execute(text("SELECT 1"))
+        return conn.connection.dbapi_connection.info.transaction_status  # type: ignore[union-attr]
 
     assert await db.lookup(status) == pq.TransactionStatus.IDLE
-    assert await db.read(status) == pq.TransactionStatus.INTRANS
+    assert await db.read(lambda session: status(session.connection())) == pq.TransactionStatus.INTRANS

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from app.models import utcnow
 from app.questions import by_id
 from tests.conftest import World, digest, event_log
 from tests.integration.test_concurrency import Room as RaceRoom
+from tests.integration.test_logins import statements
 
 CSV = (
     "nom;prenom;date_naissance;temps_majore\n"
@@ -597,3 +599,61 @@ async def test_an_action_waiting_for_a_candidate_under_lease_renewal_does_not_de
         response = await pause
     assert response.status_code == 200, response.text
     assert response.json()["candidate"]["paused"] is True
+
+
+def last_event(app: Starlette, session_id: int) -> dict[str, Any]:
+    with app.state.services.db.engine.connect() as conn:
+        payload = conn.execute(
+            text("SELECT payload FROM session_event WHERE session_id = :s ORDER BY version DESC LIMIT 1"),
+            {"s": session_id},
+        ).scalar_one()
+    return dict(json.loads(payload))
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_the_counters_of_an_action_that_waited_for_the_lock_include_what_was_committed_meanwhile(
+    world: World, database_url: str
+) -> None:
+    """A supervisor's action tallies its event's counters from the candidates it reads after
+    taking the session's lock. Here another transaction holds that lock and ticks Bob while
+    Marie's confirmation of Chloé waits: her event counts both, as the snapshot does. Read
+    with the lock statement (before the wait), Bob would be missing."""
+    room = await open_room(world, started=("Ana",))
+    with another_transaction(database_url) as other:
+        other.execute("SELECT id FROM exam_session WHERE id = %s FOR UPDATE", (room.sid,))
+        other.execute("UPDATE candidate SET authorized_to_start = true WHERE id = %s", (room.ids["Bob"],))
+        confirm = asyncio.create_task(room.marie.post(room.cand("Chloé", "/presence"), json={"authorized": True}))
+        await asyncio.sleep(0.5)
+        assert not confirm.done()
+        other.commit()
+        response = await confirm
+    assert response.status_code == 200, response.text
+    event = last_event(world.app, room.sid)
+    assert event["action"] == "presence_confirmed" and event["candidate"]["id"] == room.ids["Chloé"]
+    assert event["counts"] == {"enrolled": 4, "present": 3, "in_progress": 1, "finished": 0}
+    snapshot = (await room.marie.get(room.url(""))).json()
+    assert snapshot["counts"] == event["counts"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_supervisor_action_on_one_candidate_is_three_statements(world: World) -> None:
+    """Lock the session and the candidate; read the access and the room; write the candidate,
+    the version and the event in one statement (data-modifying CTEs). Counted or not, the
+    action makes no other round trip but the login lookup of its request."""
+    room = await open_room(world)
+    for tail, body, action in (
+        ("/pause", {}, "paused"),
+        ("/presence", {"authorized": True}, "presence_confirmed"),
+        ("/end-test", {}, "ended_by_supervisor"),
+    ):
+        first = "Dan" if action == "presence_confirmed" else "Ana" if action == "paused" else "Bob"
+        with statements(world.app) as seen:
+            response = await room.marie.post(room.cand(first, tail), json=body)
+        assert response.status_code == 200, response.text
+        assert last_event(world.app, room.sid)["action"] == action
+        lookup, lock, actor_and_room, write = seen
+        assert lookup.startswith("SELECT") and "FROM login_session" in lookup
+        assert lock.startswith("SELECT") and lock.endswith("FOR UPDATE OF exam_session, candidate")
+        assert "UNION ALL" in actor_and_room and "supervisor_access" in actor_and_room
+        assert write.startswith("WITH") and "INSERT INTO session_event" in write
+        assert "UPDATE candidate" in write and "UPDATE exam_session" in write
