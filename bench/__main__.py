@@ -41,6 +41,10 @@ SCENARIOS: dict[str, tuple[str, Runner]] = {
         "9. single supervisor actions at idle, to the other process",
         lambda a: scenarios.cross_process(a.quick),
     ),
+    "cross-floor": (
+        "9f. the floor of 9: the same single actions, bare Redis PUBLISH -> websocket on two processes",
+        lambda a: scenarios.cross_floor(a.quick),
+    ),
     "soak": ("soak: RSS and open files over a long run", lambda a: scenarios.soak(a.quick, a.minutes)),
 }
 # Half an hour on its own: not part of `all`.

@@ -91,6 +91,8 @@ class Rig:
         self.endpoints: list[Endpoint] = []
         self.env: dict[str, str] = {}
         self.dashboards: list[dict[str, Any]] = []
+        # Candidates whose join (and socket) succeeded, when up_floor opens their sockets.
+        self.floor_candidates_joined = 0
 
     # ------------------------------------------------------------ bring up
 
@@ -140,14 +142,19 @@ class Rig:
             log(f"candidates joined{' and started' if start else ''}: {sum(x['ok'] for x in r)} {errors}")
         return self
 
-    async def up_floor(self) -> Rig:
-        """The same browsers against the bench's bare Redis-to-websocket server (no app, no DB)."""
+    async def up_floor(self, *, candidate_sockets: bool = False) -> Rig:
+        """The same browsers against the bench's bare Redis-to-websocket server (no app, no DB):
+        `shape.app_processes` floor processes sharing one Redis, each supervisor's page on the
+        process `Rig.up` would give it. With `candidate_sockets`, candidates also join and keep
+        a socket that heartbeats (otherwise they only answer over HTTP)."""
         shape = self.shape
         self.redis = RedisServer().start()
-        port = free_port()
-        argv = [sys.executable, "-m", "bench.floor", str(port), self.redis.url]
-        self.servers = [Server(argv, dict(os.environ), self.log_dir / f"floor-{port}.log", port).start()]
-        self.endpoints = [Endpoint("127.0.0.1", port)]
+        for _ in range(shape.app_processes):
+            port = free_port()
+            argv = [sys.executable, "-m", "bench.floor", str(port), self.redis.url]
+            self.servers.append(Server(argv, dict(os.environ), self.log_dir / f"floor-{port}.log", port).start())
+            self.endpoints.append(Endpoint("127.0.0.1", port))
+        log(f"{len(self.servers)} floor process(es) up on {[s.port for s in self.servers]}")
         self.fleet = Fleet(shape.workers)
         sessions = [
             plan.Session(
@@ -161,15 +168,21 @@ class Rig:
             )
             for sid in range(1, shape.sessions + 1)
         ]
+        # As plan.plan_day spreads them: supervisor i on process i % processes.
         sups = [
-            plan.Supervisor(i, f"sup{i}", sessions[i // shape.supervisors_per_session].id, 0, {})
+            plan.Supervisor(i, f"sup{i}", sessions[i // shape.supervisors_per_session].id, i % len(self.endpoints), {})
             for i in range(shape.sessions * shape.supervisors_per_session)
         ]
         self.day = Day(sessions, sups, {})
         await self._distribute(floor=True)
         r = await self.fleet.all("connect_dashboards")
-        log(f"floor dashboards connected: {sum(x['connected'] for x in r)}")
+        log(f"floor dashboards connected: {sum(x['connected'] for x in r)} {[x['errors'] for x in r if x['errors']]}")
         await self.fleet.all("heartbeats", every=shape.heartbeat)
+        if candidate_sockets:
+            r = await self.fleet.all("join", start=False)
+            self.floor_candidates_joined = sum(x["ok"] for x in r)
+            errors = [x["errors"] for x in r if x["errors"]]
+            log(f"floor candidates joined, sockets open: {self.floor_candidates_joined} {errors}")
         return self
 
     async def _distribute(self, floor: bool = False) -> None:

@@ -1,18 +1,22 @@
-"""The eight scenarios of the benchmark issue, and issue 14's single action across processes (9).
-Each returns a JSON-able dict."""
+"""The eight scenarios of the benchmark issue, and issue 14's single action across processes (9)
+with its floor (9f). Each returns a JSON-able dict."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import psutil
+import redis.asyncio as aioredis
 
 from bench.plan import Day
 from bench.rig import Rig, Shape, log, metric_value
-from bench.stats import action_deliveries, percentiles
+from bench.stats import LOGGED_AS, action_deliveries, percentiles
 from bench.wire import HttpClient
 
 
@@ -420,15 +424,10 @@ async def cross_process(quick: bool, rate: float = 5.0) -> dict[str, Any]:
         await asyncio.sleep(3.0 if quick else 10.0)
         await rig.fleet.all("stamp_versions")
         todo = _cross_actions(rig.day, count)
-        for a in todo:
-            if a["sender"] not in clients:
-                sup = next(x for x in rig.day.supervisors if x.index == a["sender"])
-                ep = rig.endpoints[sup.server]
-                clients[a["sender"]] = client = HttpClient(ep.host, ep.port)
-                client.cookies.update(sup.cookies)
+        clients.update(_senders(rig, todo))
         log(f"{count} single supervisor actions at {rate:g}/s, idle room, {len(clients)} senders")
         # No sampling pass during the actions: it would run on this loop, between a send and its stamp.
-        actions, usage = await rig.sampled(_send_actions(todo, clients, rate), every=None)
+        actions, usage = await rig.sampled(_send_actions(todo, clients, rate, _app_action_path), every=None)
         completeness = await rig.completeness()
         dashboards = [d for part in await rig.fleet.all("applied") for d in part]
         server_of = {s.index: s.server for s in rig.day.supervisors}
@@ -481,9 +480,35 @@ def _cross_actions(day: Day, count: int) -> list[dict[str, Any]]:
     return out
 
 
+def _senders(rig: Rig, todo: list[dict[str, Any]]) -> dict[int, HttpClient]:
+    """One HTTP client per sending supervisor, on the supervisor's own process."""
+    assert rig.day is not None
+    clients: dict[int, HttpClient] = {}
+    for a in todo:
+        if a["sender"] not in clients:
+            sup = next(x for x in rig.day.supervisors if x.index == a["sender"])
+            ep = rig.endpoints[sup.server]
+            clients[a["sender"]] = client = HttpClient(ep.host, ep.port)
+            client.cookies.update(sup.cookies)
+    return clients
+
+
+def _app_action_path(a: dict[str, Any]) -> str:
+    return f"/api/supervision/sessions/{a['sid']}/candidates/{a['cid']}/{a['action']}"
+
+
+def _floor_action_path(a: dict[str, Any]) -> str:
+    return f"/floor/{a['sid']}/{a['cid']}/{a['action']}"
+
+
 async def _send_actions(
-    todo: list[dict[str, Any]], clients: dict[int, HttpClient], rate: float
+    todo: list[dict[str, Any]],
+    clients: dict[int, HttpClient],
+    rate: float,
+    path_of: Callable[[dict[str, Any]], str],
 ) -> list[dict[str, Any]]:
+    """Open loop: action j is sent at t0 + j / rate, whatever happened before. Each keeps its
+    stamps, its status and the response's body."""
     t0 = time.monotonic() + 1.0
 
     async def one(j: int, a: dict[str, Any]) -> dict[str, Any]:
@@ -491,15 +516,17 @@ async def _send_actions(
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         client = clients[a["sender"]]
         await client.open()
-        path = f"/api/supervision/sessions/{a['sid']}/candidates/{a['cid']}/{a['action']}"
+        path = path_of(a)
         sent = time.monotonic()
+        body = b""
         try:
-            status = (await client.post(path, {})).status
+            reply = await client.post(path, {})
+            status, body = reply.status, reply.body
         except (OSError, ConnectionError) as exc:
             status = 0
             log(f"{a['action']} {a['sid']}/{a['cid']}: {exc!r}")
         done = time.monotonic()
-        return {**a, "due": due, "sent": sent, "done": done, "status": status}
+        return {**a, "due": due, "sent": sent, "done": done, "status": status, "body": body}
 
     return list(await asyncio.gather(*(one(j, a) for j, a in enumerate(todo))))
 
@@ -516,6 +543,114 @@ def _logged_actions(rig: Rig) -> dict[tuple[int, int], list[tuple[int, str]]]:
         sid, cid, version, name = line.split("|")
         out.setdefault((int(sid), int(cid)), []).append((int(version), name))
     return out
+
+
+async def cross_floor(quick: bool, rate: float = 5.0) -> dict[str, Any]:
+    """9f. The floor of scenario 9: the same single actions with no application at all.
+
+    Two floor processes (bench/floor.py) sharing one Redis, the same population as scenario
+    9 (dashboards of each session on both processes, candidates' sockets heartbeating, no
+    answers), the same actions at the same rate, each an HTTP POST to the sender's process
+    that publishes one candidate-sized event with the session's next version (taken in Redis
+    by the publishing command). Timed the same way: from the request's send to the moment
+    each dashboard of the session applied that version, on the other process and on the
+    sender's own. No database: the version each action got is the one its response names."""
+    # The population of scenario 9; "database": "none" says there is none, and keeps the
+    # shared PostgreSQL server's processes out of the usage figures.
+    shape = exam_day_shape(quick, app_processes=2, redis=True, database="none")
+    count = 40 if quick else 200
+    rig = Rig(shape, "s9f")
+    clients: dict[int, HttpClient] = {}
+    try:
+        await rig.up_floor(candidate_sockets=True)
+        assert rig.fleet is not None and rig.day is not None
+        # As scenario 9 waits for its joins' events: what follows is an idle room.
+        await asyncio.sleep(3.0 if quick else 10.0)
+        await rig.fleet.all("stamp_versions")
+        todo = _cross_actions(rig.day, count)
+        clients.update(_senders(rig, todo))
+        log(f"floor: {count} single actions at {rate:g}/s, idle room, {len(clients)} senders")
+        # No sampling pass during the actions: it would run on this loop, between a send and its stamp.
+        actions, usage = await rig.sampled(_send_actions(todo, clients, rate, _floor_action_path), every=None)
+        logged = _floor_logged(actions)
+        completeness = await _floor_completeness(rig)
+        dashboards = [d for part in await rig.fleet.all("applied") for d in part]
+        server_of = {s.index: s.server for s in rig.day.supervisors}
+        for d in dashboards:
+            d["server"] = server_of[d["index"]]
+        delivered = action_deliveries(actions, logged, dashboards)
+        lost = sum(delivered["missing_deliveries"].values()) + delivered["unmatched"]
+        return {
+            "shape": shape.describe(),
+            "server": "the floor (bench/floor.py): bare ASGI under uvicorn, Redis INCR + PUBLISH, no database",
+            "answers": "none: an idle room, candidates only heartbeat",
+            "actions_per_s": rate,
+            "delivery": delivered,
+            "usage": usage,
+            "completeness": completeness,
+            # The floor has no latency target: it is what scenario 9's figures compare to.
+            "targets": {
+                "zero_loss": lost == 0
+                and delivered["acknowledged"] == delivered["actions"]
+                and completeness["complete"],
+            },
+        }
+    finally:
+        for c in clients.values():
+            c.close()
+        await rig.down()
+
+
+def _floor_logged(actions: list[dict[str, Any]]) -> dict[tuple[int, int], list[tuple[int, str]]]:
+    """The floor's stand-in for the event log: each acknowledged action with the version its
+    response names, each candidate's in version order (as _logged_actions gives them)."""
+    out: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for a in actions:
+        if a["status"] == 200:
+            version = json.loads(a["body"])["version"]
+            out.setdefault((a["sid"], a["cid"]), []).append((version, LOGGED_AS[a["action"]]))
+    for entries in out.values():
+        entries.sort()
+    return out
+
+
+async def _floor_completeness(rig: Rig, timeout: float = 20.0) -> dict[str, Any]:
+    """Every dashboard against the floor's own counters in Redis: the session's last version
+    reached, with no gap nor duplicate on the way (the floor replays nothing on a resync)."""
+    assert rig.fleet is not None and rig.day is not None and rig.redis is not None
+    sids = [s.id for s in rig.day.sessions]
+    client = aioredis.from_url(rig.redis.url, decode_responses=True)
+    try:
+        counters = await client.mget([f"floor-version:{sid}" for sid in sids])
+    finally:
+        await client.aclose()
+    targets = {sid: int(v or 0) for sid, v in zip(sids, counters, strict=True)}
+    await rig.fleet.all("wait_versions", targets=targets, timeout=timeout)
+    versions: dict[int, int] = {}
+    for part in await rig.fleet.all("versions"):
+        versions.update(part)
+    results = await rig.results()
+    dash = [d for w in results for d in w["dashboards"] if d["keep"]]
+    verdicts: Counter[str] = Counter()
+    bad: list[dict[str, Any]] = []
+    for d in dash:
+        got, want = versions[d["index"]], targets[d["sid"]]
+        verdict = "equal" if got == want else ("ahead" if got > want else "behind")
+        verdicts[verdict] += 1
+        if verdict != "equal" and len(bad) < 5:
+            bad.append({"index": d["index"], "sid": d["sid"], "verdict": verdict, "version": got, "floor": want})
+    return {
+        "complete": set(verdicts) == {"equal"} and all(d["gaps"] == 0 and d["duplicates"] == 0 for d in dash),
+        "dashboards_checked": sum(verdicts.values()),
+        "verdicts": dict(verdicts),
+        "first_mismatches": bad,
+        "version_gaps_seen_by_clients": sum(d["gaps"] for d in dash),
+        "duplicates_seen_by_clients": sum(d["duplicates"] for d in dash),
+        "reconnects": sum(d["reconnects"] for d in dash),
+        "snapshots_received": sum(d["snapshots"] for d in dash),
+        "events_in_redis": sum(targets.values()),
+        "candidates_with_a_socket": rig.floor_candidates_joined,
+    }
 
 
 async def soak(quick: bool, minutes: float = 30.0) -> dict[str, Any]:
