@@ -68,9 +68,12 @@ class Tx:
         return self._db
 
     def flush(self) -> None:
-        """What the ORM session still holds, written into the transaction."""
-        if self._db is not None:
-            self._db.flush()
+        """What the ORM session still holds, written into the transaction. Objects whose
+        changes the event log already wrote are still marked dirty, with nothing left to
+        write: the unit of work is not set up for them."""
+        db = self._db
+        if db is not None and (db.new or db.deleted or any(db.is_modified(o) for o in db.dirty)):
+            db.flush()
 
     def close(self) -> None:
         if self._db is not None:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import scenarios
+from bench import scenarios, wakeups
 from bench.rig import log, result_path
 from bench.stack import cleanup, machine, raise_fd_limit
 
@@ -44,6 +44,10 @@ SCENARIOS: dict[str, tuple[str, Runner]] = {
     "cross-floor": (
         "9f. the floor of 9: the same single actions, bare Redis PUBLISH -> websocket on two processes",
         lambda a: scenarios.cross_floor(a.quick),
+    ),
+    "wakeups": (
+        "9w. the pieces of 9 on this machine: one round trip back to back and after idle",
+        lambda a: asyncio.to_thread(wakeups.measure, a.quick),
     ),
     "soak": ("soak: RSS and open files over a long run", lambda a: scenarios.soak(a.quick, a.minutes)),
 }

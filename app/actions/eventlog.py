@@ -14,6 +14,7 @@ flush at commit has nothing left of them to write.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -92,7 +93,7 @@ def emit_candidate(
         room[candidate.id] = (candidate.status, candidate.authorized_to_start)
     else:
         tx.rooms.pop(exam_session.id or 0, None)
-    _append(tx, exam_session, event, actor, now, candidate.id, _candidate_update(candidate))
+    _append(tx, exam_session, event, actor, now, candidate.id, _candidate_change(candidate))
 
 
 def emit_removed(tx: Tx, exam_session: ExamSession, candidate: Candidate, actor: Actor) -> None:
@@ -157,19 +158,41 @@ def payload_text(event: dict[str, Any]) -> str:
     return orjson.dumps(event).decode()
 
 
-def _candidate_update(candidate: Candidate) -> Update | None:
-    """The candidate's changes not yet written, as one UPDATE; the ORM then counts them as
-    written. None when nothing changed (or the row does not exist yet: the flush inserts it)."""
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """The UPDATE of a candidate's changed columns, and with it the statement that writes
+    it with the version and the event (PostgreSQL). Built once per set of columns: a
+    statement object keeps its cache key and compiled form, so each use only binds values."""
+
+    update: Update
+    together: Insert
+
+    @staticmethod
+    @functools.cache
+    def of(keys: tuple[str, ...]) -> _Change:
+        change = (
+            update(_CANDIDATE)
+            .where(_CANDIDATE.c.id == bindparam("p_candidate"))
+            .values({key: bindparam(f"c_{key}") for key in keys})
+        )
+        return _Change(change, _VERSION_AND_EVENT.add_cte(change.cte("c")))
+
+
+def _candidate_change(candidate: Candidate) -> tuple[_Change, dict[str, Any]] | None:
+    """The candidate's changes not yet written, with their values; the ORM then counts them
+    as written. None when nothing changed (or the row does not exist yet: the flush inserts it)."""
     state = inspect(candidate)
     if candidate.id is None or not (state.persistent or state.detached):
         return None
     unchanged = state.unmodified
-    changed = {key: getattr(candidate, key) for key in _CANDIDATE_KEYS if key not in unchanged}
-    if not changed:
+    keys = tuple(key for key in _CANDIDATE_KEYS if key not in unchanged)
+    if not keys:
         return None
-    for key, value in changed.items():
+    values: dict[str, Any] = {"p_candidate": candidate.id}
+    for key in keys:
+        values[f"c_{key}"] = value = getattr(candidate, key)
         set_committed_value(candidate, key, value)
-    return update(_CANDIDATE).where(_CANDIDATE.c.id == candidate.id).values(changed)
+    return _Change.of(keys), values
 
 
 def _append(
@@ -179,7 +202,7 @@ def _append(
     actor: Actor | None,
     now: dt.datetime,
     candidate_id: int | None,
-    candidate_update: Update | None = None,
+    change: tuple[_Change, dict[str, Any]] | None = None,
 ) -> None:
     assert exam_session.id is not None
     # Whatever else the action changed on the session is still the flush's to write.
@@ -193,9 +216,9 @@ def _append(
         else:
             # Read after the candidate's change; a removal or an enrolment changes who is counted.
             tx.rooms.pop(exam_session.id, None)
-            if candidate_update is not None:
-                tx.conn.execute(candidate_update)
-                candidate_update = None
+            if change is not None:
+                tx.conn.execute(change[0].update, change[1])
+                change = None
             event["counts"] = views.session_counts(tx.db, exam_session.id)
     text = payload_text(event)
     values = {
@@ -209,14 +232,14 @@ def _append(
         "p_now": now,
     }
     if tx.conn.dialect.name == "postgresql":
-        statement: Insert = _VERSION_AND_EVENT
-        if candidate_update is not None:
-            statement = statement.add_cte(candidate_update.cte("c"))
-        tx.conn.execute(statement, values)
+        if change is None:
+            tx.conn.execute(_VERSION_AND_EVENT, values)
+        else:
+            tx.conn.execute(change[0].together, values | change[1])
     else:
         # SQLite has no data-modifying CTEs.
-        if candidate_update is not None:
-            tx.conn.execute(candidate_update)
+        if change is not None:
+            tx.conn.execute(change[0].update, change[1])
         tx.conn.execute(_VERSION, values)
         tx.conn.execute(_EVENT_ROW, values)
     tx.events.append((exam_session.id, text))
