@@ -191,6 +191,27 @@ class Database:
         # holds LANES more than the request threads can take): renewals arriving late
         # under a full answer load would show connected people as lost.
         self._lane = ThreadPoolExecutor(max_workers=LANES, thread_name_prefix="db-lane")
+        # Held until done: the loop keeps only weak references to its tasks.
+        self._aside: set[asyncio.Task[None]] = set()
+
+    def aside(self, fn: Callable[[Tx], object], what: str) -> None:
+        """A write no request waits for (a display value): it runs after the caller moves
+        on, and a failure is logged as `what` rather than answered."""
+
+        async def run() -> None:
+            try:
+                await self.write(fn)
+            except Exception as exc:  # nobody is waiting for this one: say it in the log
+                log.warning("%s: %s", what, type(exc).__name__)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._aside.add(task)
+        task.add_done_callback(self._aside.discard)
+
+    async def settle(self) -> None:
+        """Waits for the writes set aside, before the process lets go of its connections."""
+        while self._aside:
+            await asyncio.gather(*self._aside)
 
     def dispose(self) -> None:
         self._threads.shutdown(wait=False)

@@ -92,6 +92,7 @@ class Services:
         await self.presence.stop()
         await self.hub.close()
         await self.budget.close()
+        await self.db.settle()
         self.db.dispose()
 
     def context(self) -> dict[str, Any]:

@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from app.db import Database, Tx
-from app.errors import DomainError, NotFound
+from app.errors import NotFound
 from app.models import LoginSession, User, utcnow
 from app.security import LOGIN_MAX_AGE, LoginClaim
 
@@ -91,35 +89,15 @@ _SEEN = update(LoginSession).where(col(LoginSession.id) == bindparam("p_id")).va
 async def authenticate(db: Database, claim: LoginClaim) -> Login | None:
     """The login a verified cookie names, if it still exists, is this user's and has not expired."""
     hashed = key_hash(claim.key)
+    row = await db.lookup(lambda conn: conn.execute(_FIND, {"p_key": hashed}).first())
     now = utcnow()
-
-    def find(conn: Connection) -> tuple[Any, bool]:
-        row = conn.execute(_FIND, {"p_key": hashed}).first()
-        if row is None or row.user_id != claim.user_id or row.expires_at <= now or now - row.last_seen_at < SEEN_EVERY:
-            return row, True  # nothing to note
-        if conn.dialect.name != "postgresql":
-            return row, False  # SQLite: the lookup's read transaction cannot turn into a write
-        # Outside a transaction here: the update commits on its own, in the same thread hop,
-        # where a transaction of its own took three round trips and two hops more.
-        try:
-            conn.execute(_SEEN, {"p_id": row.id, "p_now": now})
-        except SQLAlchemyError as exc:
-            # Only a display value: a busy database must not log anyone out.
-            log.warning("last_seen not updated: %s", type(exc).__name__)
-        return row, True
-
-    row, seen = await db.lookup(find)
     if row is None or row.user_id != claim.user_id or row.expires_at <= now:
         return None
-    if not seen:
-
-        def touch(tx: Tx) -> None:
-            tx.conn.execute(_SEEN, {"p_id": row.id, "p_now": now})
-
-        try:
-            await db.write(touch)
-        except (SQLAlchemyError, DomainError) as exc:
-            log.warning("last_seen not updated: %s", type(exc).__name__)
+    if now - row.last_seen_at >= SEEN_EVERY:
+        # Only a display value: the request does not wait for it (a round trip and a commit
+        # on an action's path), and a busy database must not log anyone out.
+        values = {"p_id": row.id, "p_now": now}
+        db.aside(lambda tx: tx.conn.execute(_SEEN, values), "last_seen not updated")
     return Login(user_id=row.user_id, session_id=row.id, locale=row.locale)
 
 

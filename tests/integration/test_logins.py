@@ -184,12 +184,16 @@ async def test_an_expired_login_session_opens_nothing(world: World) -> None:
 
 @pytest.mark.parametrize("stale", [False, True])
 async def test_one_indexed_lookup_per_request_and_last_seen_once_a_minute(world: World, stale: bool) -> None:
+    """A request looks its login up with one SELECT; once a minute it also notes the login's
+    last activity, with a write set aside that the request does not wait for."""
     marie = await world.user("marie@testix.fr")
     if stale:
         rows(world.app, "UPDATE login_session SET last_seen_at = :t RETURNING id", t=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=61))
     (before,) = rows(world.app, "SELECT last_seen_at FROM login_session")
     with statements(world.app) as seen:
         assert (await marie.get("/api/me")).status_code == 200
+        # The note of a stale login is written aside: the request does not wait for it.
+        await world.app.state.services.db.settle()
     touching = [s for s in seen if "login_session" in s]
     assert len([s for s in touching if s.startswith("SELECT")]) == 1, touching
     assert "WHERE login_session.key_hash = " in touching[0]
@@ -303,3 +307,34 @@ async def test_the_login_lookup_is_one_statement_outside_a_transaction(app: Star
 
     assert await db.lookup(status) == pq.TransactionStatus.IDLE
     assert await db.read(lambda session: status(session.connection())) == pq.TransactionStatus.INTRANS
+
+
+async def test_a_request_does_not_wait_for_the_note_of_its_login(world: World) -> None:
+    """The note is written after the answer: while another transaction holds the login's row,
+    the request is answered, and the note lands once the row is free."""
+    marie = await world.user("marie@testix.fr")
+    stale = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=61)
+    rows(world.app, "UPDATE login_session SET last_seen_at = :t RETURNING id", t=stale)
+    db = world.app.state.services.db
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    def hold(tx: Any) -> None:
+        tx.conn.execute(text("UPDATE login_session SET user_agent = user_agent"))
+        loop.call_soon_threadsafe(held.set)
+        asyncio.run_coroutine_threadsafe(release.wait(), loop).result(timeout=10)
+
+    loop = asyncio.get_running_loop()
+    holder = asyncio.create_task(db.write(hold))
+    await held.wait()
+    r = await asyncio.wait_for(marie.get("/api/me"), timeout=5)
+    assert r.status_code == 200
+    (during,) = rows(world.app, "SELECT last_seen_at FROM login_session")
+    release.set()
+    await holder
+    await db.settle()
+    (after,) = rows(world.app, "SELECT last_seen_at FROM login_session")
+    as_utc = [t if isinstance(t, dt.datetime) else dt.datetime.fromisoformat(str(t)) for t in (during[0], after[0])]
+    as_utc = [t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in as_utc]
+    assert abs(as_utc[0] - stale) < dt.timedelta(seconds=1)
+    assert as_utc[1] > stale + dt.timedelta(seconds=30)
