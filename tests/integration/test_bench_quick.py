@@ -60,3 +60,23 @@ def test_quick_cross_process_times_every_action_on_both_processes(tmp_path: Path
     assert delivery["other_process_ms"]["count"] == delivery["expected_deliveries"]["other_process"]
     assert result["targets"]["zero_loss"] is True
 
+
+
+def test_quick_cross_floor_delivers_every_action_on_both_processes(tmp_path: Path) -> None:
+    """`python -m bench cross-floor --quick`, the floor of scenario 9: the same actions on two
+    bare processes reach every dashboard of their session, versions contiguous."""
+    result = _run("cross-floor", tmp_path / "result.json")
+    delivery = result["delivery"]
+    assert delivery["actions"] == delivery["acknowledged"] == delivery["matched_to_the_event_log"] > 0
+    assert delivery["missing_deliveries"] == {"other_process": 0, "same_process": 0}
+    assert delivery["other_process_ms"]["count"] == delivery["expected_deliveries"]["other_process"] > 0
+    assert result["completeness"]["complete"], result["completeness"]
+    assert result["targets"]["zero_loss"] is True
+
+
+def test_quick_wakeups_times_each_piece_both_ways(tmp_path: Path) -> None:
+    result = _run("wakeups", tmp_path / "result.json")
+    pieces = [k for k in result if k.endswith("_ms")]
+    assert sorted(pieces) == ["postgresql_select_ms", "postgresql_update_commit_ms", "redis_publish_ms", "thread_hop_ms"]
+    for piece in pieces:
+        assert result[piece]["back_to_back"]["count"] == result[piece]["after_idle"]["count"] == 20
