@@ -76,6 +76,21 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+def dashboards_seen(verdicts: Counter[str], bad: list[dict[str, Any]], dash: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every dashboard's verdict against the final state, and what each saw on the way: the
+    run is complete when all are equal and none saw a hole or a double."""
+    return {
+        "complete": set(verdicts) == {"equal"} and all(d["gaps"] == 0 and d["duplicates"] == 0 for d in dash),
+        "dashboards_checked": sum(verdicts.values()),
+        "verdicts": dict(verdicts),
+        "first_mismatches": bad,
+        "version_gaps_seen_by_clients": sum(d["gaps"] for d in dash),
+        "duplicates_seen_by_clients": sum(d["duplicates"] for d in dash),
+        "reconnects": sum(d["reconnects"] for d in dash),
+        "snapshots_received": sum(d["snapshots"] for d in dash),
+    }
+
+
 class Rig:
     def __init__(self, shape: Shape, label: str) -> None:
         self.shape = shape
@@ -330,21 +345,11 @@ class Rig:
         results = await self.results()
         dash = [d for w in results for d in w["dashboards"] if d["keep"]]
         log_ok = self.event_log_contiguous()
-        complete = (
-            set(verdicts) == {"equal"}
-            and all(d["gaps"] == 0 and d["duplicates"] == 0 for d in dash)
-            and log_ok is not False
-        )
+        seen = dashboards_seen(verdicts, bad, dash)
         return {
-            "complete": complete,
-            "dashboards_checked": sum(verdicts.values()),
-            "verdicts": dict(verdicts),
-            "first_mismatches": bad,
-            "version_gaps_seen_by_clients": sum(d["gaps"] for d in dash),
-            "duplicates_seen_by_clients": sum(d["duplicates"] for d in dash),
+            **seen,
+            "complete": seen["complete"] and log_ok is not False,
             "heartbeat_detected_gaps": sum(d["heartbeat_gaps"] for d in dash),
-            "reconnects": sum(d["reconnects"] for d in dash),
-            "snapshots_received": sum(d["snapshots"] for d in dash),
             "event_log_contiguous": log_ok,
             "answer_errors": sum(len(e["errors"]) for w in results for e in w["examinees"]),
             "first_answer_errors": [x for w in results for e in w["examinees"] for x in e["errors"]][:3],

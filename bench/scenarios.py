@@ -15,7 +15,7 @@ import psutil
 import redis.asyncio as aioredis
 
 from bench.plan import Day
-from bench.rig import Rig, Shape, log, metric_value
+from bench.rig import Rig, Shape, dashboards_seen, log, metric_value
 from bench.stats import LOGGED_AS, action_deliveries, percentiles
 from bench.wire import HttpClient
 
@@ -429,31 +429,47 @@ async def cross_process(quick: bool, rate: float = 5.0) -> dict[str, Any]:
         # No sampling pass during the actions: it would run on this loop, between a send and its stamp.
         actions, usage = await rig.sampled(_send_actions(todo, clients, rate, _app_action_path), every=None)
         completeness = await rig.completeness()
-        dashboards = [d for part in await rig.fleet.all("applied") for d in part]
-        server_of = {s.index: s.server for s in rig.day.supervisors}
-        for d in dashboards:
-            d["server"] = server_of[d["index"]]
-        delivered = action_deliveries(actions, _logged_actions(rig), dashboards)
-        other = delivered["other_process_ms"]
-        lost = sum(delivered["missing_deliveries"].values()) + delivered["unmatched"]
-        return {
-            "shape": shape.describe(),
-            "answers": "none: an idle room, candidates only heartbeat",
-            "actions_per_s": rate,
-            "delivery": delivered,
-            "usage": usage,
-            "completeness": completeness,
-            "targets": {
-                "other_process_p50<=5ms": bool(other.get("count")) and other["p50"] <= 5.0,
-                "zero_loss": lost == 0
-                and delivered["acknowledged"] == delivered["actions"]
-                and completeness["complete"],
-            },
+        report = await _action_report(rig, actions, _logged_actions(rig), usage, completeness, rate)
+        other = report["delivery"]["other_process_ms"]
+        report["targets"] = {
+            "other_process_p50<=5ms": bool(other.get("count")) and other["p50"] <= 5.0,
+            **report["targets"],
         }
+        return report
     finally:
         for c in clients.values():
             c.close()
         await rig.down()
+
+
+async def _action_report(
+    rig: Rig,
+    actions: list[dict[str, Any]],
+    logged: dict[tuple[int, int], list[tuple[int, str]]],
+    usage: dict[str, Any],
+    completeness: dict[str, Any],
+    rate: float,
+) -> dict[str, Any]:
+    """What scenarios 9 and 9f report: each action's deliveries to the dashboards of its
+    session, on the sender's process and on the other, and whether anything was lost."""
+    assert rig.fleet is not None and rig.day is not None
+    dashboards = [d for part in await rig.fleet.all("applied") for d in part]
+    server_of = {s.index: s.server for s in rig.day.supervisors}
+    for d in dashboards:
+        d["server"] = server_of[d["index"]]
+    delivered = action_deliveries(actions, logged, dashboards)
+    lost = sum(delivered["missing_deliveries"].values()) + delivered["unmatched"]
+    return {
+        "shape": rig.shape.describe(),
+        "answers": "none: an idle room, candidates only heartbeat",
+        "actions_per_s": rate,
+        "delivery": delivered,
+        "usage": usage,
+        "completeness": completeness,
+        "targets": {
+            "zero_loss": lost == 0 and delivered["acknowledged"] == delivered["actions"] and completeness["complete"],
+        },
+    }
 
 
 def _cross_actions(day: Day, count: int) -> list[dict[str, Any]]:
@@ -572,29 +588,11 @@ async def cross_floor(quick: bool, rate: float = 5.0) -> dict[str, Any]:
         log(f"floor: {count} single actions at {rate:g}/s, idle room, {len(clients)} senders")
         # No sampling pass during the actions: it would run on this loop, between a send and its stamp.
         actions, usage = await rig.sampled(_send_actions(todo, clients, rate, _floor_action_path), every=None)
-        logged = _floor_logged(actions)
         completeness = await _floor_completeness(rig)
-        dashboards = [d for part in await rig.fleet.all("applied") for d in part]
-        server_of = {s.index: s.server for s in rig.day.supervisors}
-        for d in dashboards:
-            d["server"] = server_of[d["index"]]
-        delivered = action_deliveries(actions, logged, dashboards)
-        lost = sum(delivered["missing_deliveries"].values()) + delivered["unmatched"]
-        return {
-            "shape": shape.describe(),
-            "server": "the floor (bench/floor.py): bare ASGI under uvicorn, Redis INCR + PUBLISH, no database",
-            "answers": "none: an idle room, candidates only heartbeat",
-            "actions_per_s": rate,
-            "delivery": delivered,
-            "usage": usage,
-            "completeness": completeness,
-            # The floor has no latency target: it is what scenario 9's figures compare to.
-            "targets": {
-                "zero_loss": lost == 0
-                and delivered["acknowledged"] == delivered["actions"]
-                and completeness["complete"],
-            },
-        }
+        report = await _action_report(rig, actions, _floor_logged(actions), usage, completeness, rate)
+        # The floor has no latency target: it is what scenario 9's figures compare to.
+        report["server"] = "the floor (bench/floor.py): bare ASGI under uvicorn, Redis INCR + PUBLISH, no database"
+        return report
     finally:
         for c in clients.values():
             c.close()
@@ -640,14 +638,7 @@ async def _floor_completeness(rig: Rig, timeout: float = 20.0) -> dict[str, Any]
         if verdict != "equal" and len(bad) < 5:
             bad.append({"index": d["index"], "sid": d["sid"], "verdict": verdict, "version": got, "floor": want})
     return {
-        "complete": set(verdicts) == {"equal"} and all(d["gaps"] == 0 and d["duplicates"] == 0 for d in dash),
-        "dashboards_checked": sum(verdicts.values()),
-        "verdicts": dict(verdicts),
-        "first_mismatches": bad,
-        "version_gaps_seen_by_clients": sum(d["gaps"] for d in dash),
-        "duplicates_seen_by_clients": sum(d["duplicates"] for d in dash),
-        "reconnects": sum(d["reconnects"] for d in dash),
-        "snapshots_received": sum(d["snapshots"] for d in dash),
+        **dashboards_seen(verdicts, bad, dash),
         "events_in_redis": sum(targets.values()),
         "candidates_with_a_socket": rig.floor_candidates_joined,
     }

@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.engine import Row
 
-from app.actions.eventlog import Actor, envelope, payload_text
+from app.actions.eventlog import BUMP_VERSION, EVENT_ROW, Actor, envelope, payload_text
 from app.actions.guards import locked_candidate, refuse_if_over
 from app.actions.rules import Rules
 from app.db import Tx
 from app.errors import NotJoined, OpenedElsewhere
-from app.models import Answer, Candidate, ExamSession, SessionEvent
+from app.models import Answer, Candidate, ExamSession
 from app.security import CandidateClaim, claim_proves_join
 from app.views import COUNTED_ACTIONS, session_counts
 from vocabulary import Action, EventName
@@ -30,7 +30,6 @@ from vocabulary import Action, EventName
 _CANDIDATE: Table = Candidate.__table__  # type: ignore[attr-defined]
 _SESSION: Table = ExamSession.__table__  # type: ignore[attr-defined]
 _ANSWER: Table = Answer.__table__  # type: ignore[attr-defined]
-_EVENT: Table = SessionEvent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(slots=True)
@@ -91,19 +90,8 @@ _ANSWERED = (
 _FINISHED = _ANSWERED.values(
     status=bindparam("p_status"), ended_at=bindparam("p_now"), resume_requested=False, resume_authorized=False
 )
-_VERSION = update(_SESSION).where(_SESSION.c.id == bindparam("p_session")).values(version=bindparam("p_version"))
-_EVENT_ROW = insert(_EVENT).values(
-    session_id=bindparam("p_session"),
-    version=bindparam("p_version"),
-    type=bindparam("p_type"),
-    candidate_id=bindparam("p_candidate"),
-    actor_user_id=bindparam("p_actor_user"),
-    actor_name=bindparam("p_actor_name"),
-    payload=bindparam("p_payload"),
-    at=bindparam("p_now"),
-)
 # PostgreSQL: the four writes in one statement, one round trip.
-_ALL_WRITES = _EVENT_ROW.add_cte(_ANSWER_ROW.cte("a"), _ANSWERED.cte("c"), _VERSION.cte("s"))
+_ALL_WRITES = EVENT_ROW.add_cte(_ANSWER_ROW.cte("a"), _ANSWERED.cte("c"), BUMP_VERSION.cte("s"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +158,11 @@ def record(
         # The counters are read after the candidate's change; SQLite has no DML in CTEs.
         tx.conn.execute(_ANSWER_ROW, values)
         tx.conn.execute(_FINISHED if finished else _ANSWERED, values)
-        tx.conn.execute(_VERSION, values)
+        tx.conn.execute(BUMP_VERSION, values)
         if action in COUNTED_ACTIONS:
             event["counts"] = session_counts(tx.db, locked.session_id)
         values["p_payload"] = text = payload_text(event)
-        tx.conn.execute(_EVENT_ROW, values)
+        tx.conn.execute(EVENT_ROW, values)
     else:
         values["p_payload"] = text = payload_text(event)
         tx.conn.execute(_ALL_WRITES, values)

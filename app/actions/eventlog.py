@@ -35,8 +35,10 @@ _SESSION: Table = ExamSession.__table__  # type: ignore[attr-defined]
 _CANDIDATE: Table = Candidate.__table__  # type: ignore[attr-defined]
 _EVENT: Table = SessionEvent.__table__  # type: ignore[attr-defined]
 _CANDIDATE_KEYS = tuple(_CANDIDATE.c.keys())
-_VERSION = update(_SESSION).where(_SESSION.c.id == bindparam("p_session")).values(version=bindparam("p_version"))
-_EVENT_ROW = insert(_EVENT).values(
+# The two writes of every event, by name (p_session, p_version, p_type, p_candidate,
+# p_actor_user, p_actor_name, p_payload, p_now); the answer's path builds on them too.
+BUMP_VERSION = update(_SESSION).where(_SESSION.c.id == bindparam("p_session")).values(version=bindparam("p_version"))
+EVENT_ROW = insert(_EVENT).values(
     session_id=bindparam("p_session"),
     version=bindparam("p_version"),
     type=bindparam("p_type"),
@@ -46,7 +48,7 @@ _EVENT_ROW = insert(_EVENT).values(
     payload=bindparam("p_payload"),
     at=bindparam("p_now"),
 )
-_VERSION_AND_EVENT = _EVENT_ROW.add_cte(_VERSION.cte("s"))
+_VERSION_AND_EVENT = EVENT_ROW.add_cte(BUMP_VERSION.cte("s"))
 
 
 @dataclass(frozen=True)
@@ -240,8 +242,8 @@ def _append(
         # SQLite has no data-modifying CTEs.
         if change is not None:
             tx.conn.execute(change[0].update, change[1])
-        tx.conn.execute(_VERSION, values)
-        tx.conn.execute(_EVENT_ROW, values)
+        tx.conn.execute(BUMP_VERSION, values)
+        tx.conn.execute(EVENT_ROW, values)
     tx.events.append((exam_session.id, text))
 
 
