@@ -419,15 +419,7 @@ async def cross_process(quick: bool, rate: float = 5.0) -> dict[str, Any]:
     clients: dict[int, HttpClient] = {}
     try:
         await rig.up()
-        assert rig.fleet is not None and rig.day is not None and rig.db is not None
-        # The joins' and starts' events delivered: what follows is an idle room.
-        await asyncio.sleep(3.0 if quick else 10.0)
-        await rig.fleet.all("stamp_versions")
-        todo = _cross_actions(rig.day, count)
-        clients.update(_senders(rig, todo))
-        log(f"{count} single supervisor actions at {rate:g}/s, idle room, {len(clients)} senders")
-        # No sampling pass during the actions: it would run on this loop, between a send and its stamp.
-        actions, usage = await rig.sampled(_send_actions(todo, clients, rate, _app_action_path), every=None)
+        actions, usage = await _idle_actions(rig, quick, count, rate, _app_action_path, clients)
         completeness = await rig.completeness()
         report = await _action_report(rig, actions, _logged_actions(rig), usage, completeness, rate)
         other = report["delivery"]["other_process_ms"]
@@ -440,6 +432,27 @@ async def cross_process(quick: bool, rate: float = 5.0) -> dict[str, Any]:
         for c in clients.values():
             c.close()
         await rig.down()
+
+
+async def _idle_actions(
+    rig: Rig,
+    quick: bool,
+    count: int,
+    rate: float,
+    path_of: Callable[[dict[str, Any]], str],
+    clients: dict[int, HttpClient],
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Scenario 9's schedule (and 9f's) on a room that is up: once the joins' events are
+    delivered and the room idle, `count` actions at `rate`, each from its supervisor's own
+    process. `clients` receives the senders' connections, for the caller to close."""
+    assert rig.fleet is not None and rig.day is not None
+    await asyncio.sleep(3.0 if quick else 10.0)
+    await rig.fleet.all("stamp_versions")
+    todo = _cross_actions(rig.day, count)
+    clients.update(_senders(rig, todo))
+    log(f"{count} single actions at {rate:g}/s, idle room, {len(clients)} senders")
+    # No sampling pass during the actions: it would run on this loop, between a send and its stamp.
+    return await rig.sampled(_send_actions(todo, clients, rate, path_of), every=None)
 
 
 async def _action_report(
@@ -579,15 +592,7 @@ async def cross_floor(quick: bool, rate: float = 5.0) -> dict[str, Any]:
     clients: dict[int, HttpClient] = {}
     try:
         await rig.up_floor(candidate_sockets=True)
-        assert rig.fleet is not None and rig.day is not None
-        # As scenario 9 waits for its joins' events: what follows is an idle room.
-        await asyncio.sleep(3.0 if quick else 10.0)
-        await rig.fleet.all("stamp_versions")
-        todo = _cross_actions(rig.day, count)
-        clients.update(_senders(rig, todo))
-        log(f"floor: {count} single actions at {rate:g}/s, idle room, {len(clients)} senders")
-        # No sampling pass during the actions: it would run on this loop, between a send and its stamp.
-        actions, usage = await rig.sampled(_send_actions(todo, clients, rate, _floor_action_path), every=None)
+        actions, usage = await _idle_actions(rig, quick, count, rate, _floor_action_path, clients)
         completeness = await _floor_completeness(rig)
         report = await _action_report(rig, actions, _floor_logged(actions), usage, completeness, rate)
         # The floor has no latency target: it is what scenario 9's figures compare to.
