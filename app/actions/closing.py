@@ -32,7 +32,7 @@ def end_test(
     tx: Tx, session_id: int, candidate_id: int, user_id: int, reason: Reason | None, rules: Rules
 ) -> dict[str, Any]:
     """The reason is recorded only when the test did end now (ending it again changes nothing)."""
-    exam_session, candidate, actor = supervised(tx, session_id, candidate_id, user_id)
+    exam_session, candidate, actor = supervised(tx, session_id, candidate_id, user_id, counted=True)
     running = candidate.status == CandidateStatus.IN_PROGRESS
     view = supervision.end_test(tx, rules, exam_session, candidate, actor)
     if running and reason is not None:

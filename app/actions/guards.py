@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Boolean, CompoundSelect, Integer, String, and_, bindparam, literal, select, union_all
+from sqlalchemy import Boolean, CompoundSelect, Integer, Select, String, and_, bindparam, literal, select, union_all
 from sqlmodel import Session, col
 
 from app import codes
@@ -122,18 +122,20 @@ _SESSION_AND_CANDIDATE = (
     .where(col(ExamSession.id) == bindparam("p_session"))
     .with_for_update(of=[ExamSession.__table__, Candidate.__table__])  # type: ignore[attr-defined]
 )
-# The actor's name (the row without a candidate id, absent when the access is gone) and
-# every candidate's (status, authorized), for the events' counters, in one round trip.
+# The actor's name, when this user still holds an access to the session.
+_ACTOR: Select[*tuple[Any, ...]] = select(
+    col(User.first_name).label("first_name"),
+    col(User.last_name).label("last_name"),
+    literal(None, Integer).label("id"),
+    literal(None, String).label("status"),
+    literal(None, Boolean).label("authorized"),
+).join(SupervisorAccess, col(SupervisorAccess.user_id) == col(User.id)).where(
+    col(SupervisorAccess.session_id) == bindparam("p_session"), col(User.id) == bindparam("p_user")
+)
+# The same with every candidate's (status, authorized), for the counters of the event, in
+# one round trip: the actor's row is the one without a candidate id.
 _ACTOR_AND_ROOM: CompoundSelect[Any] = union_all(
-    select(
-        col(User.first_name).label("first_name"),
-        col(User.last_name).label("last_name"),
-        literal(None, Integer).label("id"),
-        literal(None, String).label("status"),
-        literal(None, Boolean).label("authorized"),
-    )
-    .join(SupervisorAccess, col(SupervisorAccess.user_id) == col(User.id))
-    .where(col(SupervisorAccess.session_id) == bindparam("p_session"), col(User.id) == bindparam("p_user")),
+    _ACTOR,
     select(
         literal(None, String),
         literal(None, String),
@@ -145,29 +147,34 @@ _ACTOR_AND_ROOM: CompoundSelect[Any] = union_all(
 
 
 def supervising(
-    tx: Tx, session_id: int, candidate_id: int, user_id: int
+    tx: Tx, session_id: int, candidate_id: int, user_id: int, *, counted: bool = False
 ) -> tuple[ExamSession, Candidate, Actor] | None:
     """The session, the candidate and the actor when this supervisor may act on this
     candidate of this session, locked; None when anything is missing, for the caller's own
-    checks to name the refusal. The session's candidates are left in `tx.rooms`."""
+    checks to name the refusal. `counted`: the action changes the counters (presence, end),
+    so the session's candidates are read too and left in `tx.rooms`; without them the
+    event log counts by a query of its own."""
     params = {"p_session": session_id, "p_candidate": candidate_id, "p_user": user_id}
     locked = tx.db.execute(_SESSION_AND_CANDIDATE, params).first()
     if locked is None:
         return None
-    rows = tx.conn.execute(_ACTOR_AND_ROOM, params).all()
+    rows = tx.conn.execute(_ACTOR_AND_ROOM if counted else _ACTOR, params).all()
     actor = next((row for row in rows if row.id is None), None)
     if actor is None:
         return None
     exam_session, candidate = locked
     if exam_session.status == SessionStatus.FINALIZED:
         raise SupervisionOver()
-    tx.rooms[session_id] = {row.id: (row.status, row.authorized) for row in rows if row.id is not None}
+    if counted:
+        tx.rooms[session_id] = {row.id: (row.status, row.authorized) for row in rows if row.id is not None}
     return exam_session, candidate, Actor(name=f"{actor.first_name} {actor.last_name}", user_id=user_id)
 
 
-def supervised(tx: Tx, session_id: int, candidate_id: int, user_id: int) -> tuple[ExamSession, Candidate, Actor]:
+def supervised(
+    tx: Tx, session_id: int, candidate_id: int, user_id: int, *, counted: bool = False
+) -> tuple[ExamSession, Candidate, Actor]:
     """A supervisor acting on one candidate: the session locked, access checked, the actor named."""
-    found = supervising(tx, session_id, candidate_id, user_id)
+    found = supervising(tx, session_id, candidate_id, user_id, counted=counted)
     if found is not None:
         return found
     # Lock, then check. An unknown session locks nothing and is refused by the check.

@@ -67,7 +67,7 @@ def snapshot(db: Session, session_id: int, user_id: int, rules: Rules) -> dict[s
 def set_presence(
     tx: Tx, session_id: int, candidate_id: int, user_id: int, authorized: bool, rules: Rules
 ) -> dict[str, Any]:
-    exam_session, candidate, actor = supervised(tx, session_id, candidate_id, user_id)
+    exam_session, candidate, actor = supervised(tx, session_id, candidate_id, user_id, counted=True)
     transitions.decide(candidate.status, Command.CONFIRM_PRESENCE if authorized else Command.WITHDRAW_PRESENCE)
     # Once started, a confirmation is already used up: confirming again changes nothing.
     if candidate.status == CandidateStatus.NOT_STARTED and candidate.authorized_to_start != authorized:
