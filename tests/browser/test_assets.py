@@ -46,7 +46,11 @@ def test_static_files_come_from_the_cache_on_the_next_visit(server: Server, new_
     seen.clear()
     open_dashboard(page, server)
     again = [r for r in seen if "/static/" in r["url"]]
-    assert {r["url"] for r in again} == {r["url"] for r in first}
+    # Chromium asks for the favicon again only when its own favicon store decides to (once
+    # in a full run it did not): it may be missing, never new.
+    asked = {r["url"] for r in first}
+    assert {r["url"] for r in again} <= asked
+    assert {u for u in asked if "/favicon" not in u} <= {r["url"] for r in again}
     # Served from Chromium's memory or disk cache: the server was not asked, not even to revalidate.
     from_network = [r["url"] for r in again if not (r["requestId"] in cached or r.get("fromDiskCache"))]
     assert not from_network, from_network
