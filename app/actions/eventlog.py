@@ -90,11 +90,13 @@ def emit_candidate(
         event.update(details)
     if join is not None:
         event["join"] = join
-    room = tx.rooms.get(exam_session.id or 0)
+    assert exam_session.id is not None
+    # The room read under the lock follows its candidates; one it does not know is dropped.
+    room = tx.rooms.get(exam_session.id)
     if room is not None and candidate.id in room:
         room[candidate.id] = (candidate.status, candidate.authorized_to_start)
     else:
-        tx.rooms.pop(exam_session.id or 0, None)
+        tx.rooms.pop(exam_session.id, None)
     _append(tx, exam_session, event, actor, now, candidate.id, _candidate_change(candidate))
 
 
