@@ -9,12 +9,9 @@ serialised, so versions are contiguous and rule checks see the latest state.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +23,7 @@ from sqlmodel import Session, create_engine
 
 from app.errors import DomainError, ServiceUnavailable
 from app.settings import Settings
+from app.threads import Threads
 
 log = logging.getLogger("surveillance.db")
 
@@ -184,13 +182,13 @@ class Database:
         self.engine = make_engine(settings)
         self.publish = publish
         # As many threads as pooled connections: a thread never waits for a connection.
-        # A plain executor: anyio's to_thread (a checkpoint, a limiter, a cancel scope, a
-        # queue per worker) cost more per hop than the answer's own statements.
-        self._threads = ThreadPoolExecutor(max_workers=settings.db_pool_size, thread_name_prefix="db")
+        # Our own pool (app/threads.py): anyio's to_thread, then the executor, cost more per
+        # hop than the answer's own statements.
+        self._threads = Threads(settings.db_pool_size, "db")
         # The renewal's own thread, and a pooled connection always free for it (the pool
         # holds LANES more than the request threads can take): renewals arriving late
         # under a full answer load would show connected people as lost.
-        self._lane = ThreadPoolExecutor(max_workers=LANES, thread_name_prefix="db-lane")
+        self._lane = Threads(LANES, "db-lane")
         # Held until done: the loop keeps only weak references to its tasks.
         self._aside: set[asyncio.Task[None]] = set()
 
@@ -214,8 +212,8 @@ class Database:
             await asyncio.gather(*self._aside)
 
     def dispose(self) -> None:
-        self._threads.shutdown(wait=False)
-        self._lane.shutdown(wait=False)
+        self._threads.shutdown()
+        self._lane.shutdown()
         self.engine.dispose()
 
     async def read(self, fn: Callable[[Session], T]) -> T:
@@ -283,22 +281,11 @@ class Database:
             raise result
         return result
 
-    async def _run(self, work: Callable[[], T], threads: ThreadPoolExecutor) -> T:
-        # The caller's context goes along (the request id in logs written by the work).
-        context = contextvars.copy_context()
-        future = asyncio.get_running_loop().run_in_executor(threads, context.run, work)
+    async def _in_thread(self, work: Callable[[], T], threads: Threads | None = None) -> T:
+        # A cancelled caller still waits for its work to finish (app/threads.py): a
+        # transaction is never abandoned midway.
         try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            # A transaction is never abandoned midway: it runs its course in its thread and
-            # the cancellation goes through once it is over (as anyio's run_sync did).
-            with contextlib.suppress(BaseException):
-                await future
-            raise
-
-    async def _in_thread(self, work: Callable[[], T], threads: ThreadPoolExecutor | None = None) -> T:
-        try:
-            return await self._run(work, self._threads if threads is None else threads)
+            return await (self._threads if threads is None else threads).run(work)
         except DBAPIError as exc:
             if _is_connection_error(exc):
                 log.warning("database unavailable: %s", type(exc.orig).__name__)
