@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,7 +260,7 @@ def events_since(db: Session, session_id: int, since: int, limit: int) -> list[d
         .where(col(SessionEvent.session_id) == session_id, col(SessionEvent.version) > since)
         .order_by(col(SessionEvent.version))
     ).scalars()
-    return [json.loads(p) for p in rows]
+    return [orjson.loads(p) for p in rows]
 
 
 def current_version(db: Session, session_id: int) -> int:

@@ -155,6 +155,8 @@ class EventLog:
         self.snapshots = 0
         self.snapshot_gate: asyncio.Event | None = None
         self.heartbeats = 0
+        self.log_reads = 0
+        self.version_read: Callable[[], None] | None = None
         self.candidates: dict[int, dict[str, Any]] = {}
 
     def commit(self, name: str = "candidate.updated", candidate_id: int | None = 1, **fields: Any) -> dict[str, Any]:
@@ -176,11 +178,14 @@ class EventLog:
         return {"version": self.version, "candidates": list(self.candidates.values())}
 
     async def events_since(self, session_id: int, since: int) -> list[dict[str, Any]] | None:
+        self.log_reads += 1
         if since < self.replay_horizon:
             return None
         return [event for event in self.events if event["version"] > since]
 
     async def current_version(self, session_id: int) -> int:
+        if self.version_read is not None:
+            self.version_read()
         return self.version
 
     async def candidate_message(self, session_id: int, candidate_id: int) -> dict[str, Any]:

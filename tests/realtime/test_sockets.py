@@ -216,6 +216,37 @@ async def test_heartbeat_carries_the_version_and_recovers_a_lost_last_event() ->
         lost = log.commit(status="present")  # committed, publish lost
         assert await c.recv() == lost
         assert await c.recv() == {"type": "heartbeat", "version": 1}
+        assert log.log_reads == 1
+
+
+async def test_a_heartbeat_waits_briefly_for_an_event_on_its_way_rather_than_read_the_log() -> None:
+    log = EventLog(session_id=17)
+    publishes: list[asyncio.Task[None]] = []
+
+    def commit_while_the_version_is_read() -> None:
+        # The version read sees a commit whose publish is still on its way (under load, the
+        # common case), then the publish lands within the gap grace.
+        log.version_read = None
+        event = log.commit(status="present")
+
+        async def publish_soon() -> None:
+            await asyncio.sleep(0.02)
+            await hub.publish(log.session_id, event)
+
+        publishes.append(asyncio.create_task(publish_soon()))
+
+    async with (
+        memory_hub() as hub,
+        session_feed(hub, log, heartbeat_seconds=0.3, gap_grace_seconds=0.5) as server,
+        client(server, True) as c,
+    ):
+        assert (await c.recv())["version"] == 0
+        log.version_read = commit_while_the_version_is_read
+        live = await c.recv()
+        assert live["version"] == 1 and live["candidate"]["status"] == "present"
+        assert await c.recv() == {"type": "heartbeat", "version": 1}
+        await asyncio.gather(*publishes)
+    assert log.log_reads == 0
 
 
 async def test_oversize_frames_close_with_1009() -> None:
