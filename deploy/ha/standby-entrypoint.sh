@@ -16,6 +16,17 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   # runs alone until a new standby is attached: waiting for one would stop every write.
   echo "synchronous_standby_names = ''" >> "$PGDATA/postgresql.auto.conf"
 fi
-exec su-exec postgres postgres -D "$PGDATA" \
-  -c hot_standby=on \
-  -c "primary_conninfo=host=$PRIMARY_HOST user=replicator password=$REPLICATION_PASSWORD application_name=standby1"
+# The password goes to a file only the postgres user reads, never to the command line
+# (where `ps` shows it) nor to primary_conninfo (pg_basebackup -R wrote it there: replaced
+# on every start, so an older data directory loses it too).
+passfile="$(dirname "$PGDATA")/replication.pgpass"
+umask 077
+escaped=$(printf '%s' "$REPLICATION_PASSWORD" | sed 's/[\\:]/\\&/g')
+printf '*:*:*:replicator:%s\n' "$escaped" > "$passfile"
+chown postgres:postgres "$passfile"
+auto="$PGDATA/postgresql.auto.conf"
+sed -i '/^primary_conninfo/d' "$auto"
+echo "primary_conninfo = 'host=$PRIMARY_HOST user=replicator passfile=$passfile application_name=standby1'" >> "$auto"
+chown postgres:postgres "$auto"
+unset PGPASSWORD REPLICATION_PASSWORD
+exec su-exec postgres postgres -D "$PGDATA" -c hot_standby=on

@@ -616,7 +616,7 @@ def test_high_availability_postgres_scripts_make_a_synchronous_pair() -> None:
         "PGPORT": str(free_port()),
         "POSTGRES_USER": "postgres",
         "POSTGRES_DB": "surveillance",
-        "REPLICATION_PASSWORD": "r3plic4tion",
+        "REPLICATION_PASSWORD": "r3pl:ic\\4tion",  # a colon and a backslash: escaped in the passfile
         "PRIMARY_HOST": "127.0.0.2",
     }
     servers: list[subprocess.Popen[bytes]] = []
@@ -668,6 +668,13 @@ def test_high_availability_postgres_scripts_make_a_synchronous_pair() -> None:
         sql(root, "CREATE TABLE probe (n int); INSERT INTO probe VALUES (1)")
         replica_socket = "/var/run/postgresql"  # the standby's default, as in the image
         until(shows(replica_socket, "SELECT count(*) FROM probe", "1"), 30, "the write on the standby")
+        # The replication password is in no command line and no setting, only in a file of
+        # the postgres user's own.
+        password = env["REPLICATION_PASSWORD"]
+        assert password not in Path(f"/proc/{servers[1].pid}/cmdline").read_text()
+        assert password not in (standby / "postgresql.auto.conf").read_text()
+        assert sql(replica_socket, "SHOW primary_conninfo").find(password) == -1
+        assert (root / "replication.pgpass").stat().st_mode & 0o077 == 0
 
         # The primary is gone; promoted, the standby takes writes alone, waiting for nobody.
         servers[0].send_signal(signal.SIGINT)
