@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from vocabulary import AlertStatus, CandidateStatus, Connection, ReportOrigin, SessionStatus
+from vocabulary import AlertStatus, CandidateStatus, Connection, EventName, ReportOrigin, SessionStatus
 
 
 def utcnow() -> dt.datetime:
@@ -128,11 +128,28 @@ class SupervisorAccess(SQLModel, table=True):
     lease_until: dt.datetime | None = None
 
 
+# The partial index's predicate. A query names the type as this same constant: a generic
+# plan (of a statement psycopg prepared after a few runs) cannot see a bound value.
+ROOM_MESSAGE_ONLY = f"type = '{EventName.ROOM_MESSAGE}'"
+
+
 class SessionEvent(SQLModel, table=True):
     """The event log: audit trail and replay source, one row per version of a session."""
 
     __tablename__ = "session_event"
-    __table_args__ = (UniqueConstraint("session_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "version"),
+        # A candidate's page asks for the room's recent messages on every (re)connection; by
+        # the session's index alone that scans its whole log of answers when there are none.
+        # Partial, so an answer's insert does not pay for it.
+        Index(
+            "ix_session_event_room_message",
+            "session_id",
+            "version",
+            postgresql_where=text(ROOM_MESSAGE_ONLY),
+            sqlite_where=text(ROOM_MESSAGE_ONLY),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="exam_session.id")
     version: int

@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlmodel import Session
 from starlette.applications import Starlette
 
 from app import views
+from app.actions.room import messages_for
 from app.models import utcnow
 from app.questions import by_id
 from tests.conftest import World, digest, event_log
@@ -660,3 +662,52 @@ async def test_a_supervisor_action_on_one_candidate_is_three_statements(world: W
         assert ("UNION ALL" in access) is (action != "paused"), access
         assert write.startswith("WITH") and "INSERT INTO session_event" in write
         assert "UPDATE candidate" in write and "UPDATE exam_session" in write
+
+
+async def test_a_candidates_recent_messages_are_read_by_their_index_not_by_the_whole_log(world: World) -> None:
+    """A long session's log is a thousand answers and more and a few messages: the messages a
+    candidate's page asks for on every connection come from the partial index."""
+    room = await open_room(world)
+    r = await room.marie.post(room.url("/messages"), json={"text": "Il reste dix minutes."})
+    assert r.status_code == 201, r.text
+    engine = world.app.state.services.db.engine
+    with engine.begin() as conn:
+        top = conn.execute(text("SELECT max(version) FROM session_event WHERE session_id = :s"), {"s": room.sid})
+        first = int(top.scalar_one()) + 1
+        answer = conn.execute(
+            text(
+                "SELECT payload FROM session_event WHERE session_id = :s AND type = 'candidate.updated'"
+                " ORDER BY version DESC LIMIT 1"
+            ),
+            {"s": room.sid},
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO session_event (session_id, version, type, payload, at)"
+                " VALUES (:s, :v, 'candidate.updated', :p, :at)"
+            ),
+            [
+                {"s": room.sid, "v": v, "p": json.dumps({**json.loads(answer), "version": v}), "at": utcnow()}
+                for v in range(first, first + 1000)
+            ],
+        )
+        conn.execute(text("UPDATE exam_session SET version = :v WHERE id = :s"), {"v": first + 999, "s": room.sid})
+        conn.execute(text("ANALYZE"))
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "session_event" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with Session(engine) as db:
+            messages = messages_for(db, room.sid, room.ids["Ana"])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [m["message"]["text"] for m in messages] == ["Il reste dix minutes."]
+    [(statement, parameters)] = seen
+    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    with engine.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(explain + statement, parameters))
+    assert "ix_session_event_room_message" in plan, plan
