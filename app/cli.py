@@ -82,11 +82,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
         port=port,
         workers=workers,
         ws_max_size=64 * 1024,
-        # The pings keep a silent socket open through proxies (nginx here waits 75 s, common
-        # load balancers 60 s) and find dead peers. Every 20 s they were a fifth of the frames
-        # of an idle exam day (2,300 sockets); the candidates' heartbeats and the dashboards'
-        # server heartbeats already prove the rest.
-        ws_ping_interval=45,
+        ws_ping_interval=20,
         ws_ping_timeout=20,
         # Events are small JSON; per-socket compression doubled the memory of an idle
         # socket (86 KB against 42 KB, BENCHMARKS.md) and costs CPU on every send.
