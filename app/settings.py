@@ -247,6 +247,11 @@ TABLE: tuple[Setting, ...] = (
         "chaque processus cherche les tests à fermer par expiration à ce rythme (secondes)",
     ),
     _count("messages_per_minute", 6, "messages qu'un surveillant peut envoyer à une session par minute"),
+    _count(
+        "alerts_per_candidate",
+        5,
+        "signalements qu'un candidat peut envoyer en 10 minutes (chacun doit être traité avant le suivant)",
+    ),
     Setting(
         "metrics_allowed",
         "networks",
@@ -318,6 +323,7 @@ class Settings:
     test_expiry_hours: int
     expiry_sweep_seconds: float
     messages_per_minute: int
+    alerts_per_candidate: int
     metrics_allowed: tuple[str, ...]
     limit_concurrency: int
     header_timeout_seconds: float

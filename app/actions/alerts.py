@@ -42,9 +42,9 @@ from app.security import CandidateClaim
 from vocabulary import Action, AlertCategory, AlertStatus, CandidateStatus, ReportCategory, ReportOrigin
 
 COMMENT_MAX = 500
-# A candidate cannot flood the supervisors: this many alerts at most per window. Each one
-# must be decided before the next, so only a quick refuse-and-retry loop can reach it.
-ALERTS_PER_WINDOW = 5
+# A candidate cannot flood the supervisors: `Rules.alerts_per_window` alerts at most per
+# window. Each one must be decided before the next, so only a quick refuse-and-retry loop
+# can reach it.
 ALERT_WINDOW = dt.timedelta(minutes=10)
 
 # The report a decision leaves behind is filed under the nearest report kind.
@@ -75,7 +75,7 @@ def raise_alert(
     if candidate.answered >= len(ids) or ids[candidate.answered] != question_id:
         raise QuestionNotCurrent()
     assert candidate.id is not None and exam_session.id is not None
-    _check_rate(tx.db, candidate.id)
+    _check_rate(tx.db, candidate.id, rules.alerts_per_window)
     alert = Alert(
         session_id=exam_session.id,
         candidate_id=candidate.id,
@@ -95,14 +95,14 @@ def raise_alert(
     return test_state(candidate, rules)
 
 
-def _check_rate(db: Session, candidate_id: int) -> None:
+def _check_rate(db: Session, candidate_id: int, limit: int) -> None:
     since = utcnow() - ALERT_WINDOW
     count, oldest = db.execute(
         select(func.count(col(Alert.id)), func.min(col(Alert.created_at))).where(
             col(Alert.candidate_id) == candidate_id, col(Alert.created_at) > since
         )
     ).one()
-    if count >= ALERTS_PER_WINDOW and oldest is not None:
+    if count >= limit and oldest is not None:
         oldest_at = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
         seconds = max(1, math.ceil((oldest_at + ALERT_WINDOW - utcnow()).total_seconds()))
         raise TooManyAlerts(seconds, max(1, math.ceil(seconds / 60)))

@@ -22,6 +22,8 @@ class Rules:
     session_timezone: str
     test_expiry_hours: int
     messages_per_minute: int
+    # A candidate's alerts per ALERT_WINDOW (app/actions/alerts.py).
+    alerts_per_window: int
     # Name and birth-date guesses per session, once the access code is right.
     guess_limiter: RateLimiter
     # Wrong session passwords per account, all sessions together.
@@ -39,6 +41,7 @@ class Rules:
             session_timezone=settings.session_timezone,
             test_expiry_hours=settings.test_expiry_hours,
             messages_per_minute=settings.messages_per_minute,
+            alerts_per_window=settings.alerts_per_candidate,
             guess_limiter=RateLimiter(settings.join_guess_attempts, window),
             account_limiter=RateLimiter(settings.supervisor_account_attempts, window),
         )

@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import text
 from starlette.applications import Starlette
 
-from app.actions import alerts
 from app.main import create_app
 from app.questions import by_id, load_bank
 from app.settings import load_settings
@@ -222,7 +221,7 @@ async def test_every_alert_refusal_changes_nothing(world: World) -> None:
     assert digest(world.app) == before
 
     # Too many: the sixth alert in ten minutes is refused, with Retry-After.
-    for _ in range(alerts.ALERTS_PER_WINDOW):
+    for _ in range(world.services.settings.alerts_per_candidate):
         r = await signal(room.paul, "link")
         assert r.status_code == 201, r.text
         r = await room.pierre.post(room.sup(f"/alerts/{r.json()['candidate']['alert']['id']}/refuse"))
@@ -418,5 +417,27 @@ async def test_no_fresh_question_left_refuses_the_validation_and_changes_nothing
             assert digest(app) == before
             # Refusing is still possible: the candidate goes on with the same question.
             assert (await room.marie.post(room.sup(f"/alerts/{aid}/refuse"))).status_code == 200
+        finally:
+            await world.close()
+
+
+async def test_the_alert_limit_is_the_centres_setting(settings_env: dict[str, str]) -> None:
+    settings = load_settings({**settings_env, "ALERTS_PER_CANDIDATE": "2"})
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        world = World(app)
+        try:
+            room = await open_room(world)
+            for _ in range(2):
+                r = await signal(room.paul, "link")
+                assert r.status_code == 201, r.text
+                aid = r.json()["candidate"]["alert"]["id"]
+                assert (await room.pierre.post(room.sup(f"/alerts/{aid}/refuse"))).status_code == 200
+            before = digest(app)
+            r = await signal(room.paul, "link")
+            assert r.status_code == 429 and r.json()["error"]["code"] == "TOO_MANY_ALERTS"
+            assert digest(app) == before
+            # The limit is each candidate's own: Simon may still signal.
+            assert (await signal(room.simon, "link")).status_code == 201
         finally:
             await world.close()

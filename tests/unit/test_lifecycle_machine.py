@@ -124,6 +124,7 @@ RULES = Rules(
     session_timezone="Europe/Paris",
     test_expiry_hours=24,
     messages_per_minute=6,
+    alerts_per_window=5,
     guess_limiter=RateLimiter(10_000, 300),
     account_limiter=RateLimiter(10_000, 300),
 )
