@@ -287,6 +287,13 @@ def test_finalisation_then_the_proces_verbal(server: Server, new_context: NewCon
         with where.expect_download() as info:
             where.get_by_role("link", name="Télécharger le procès-verbal (PDF)").click()
         assert Path(info.value.path()).read_bytes().startswith(b"%PDF")
+        # And the incident reports, as the centre exports them.
+        with where.expect_download() as info:
+            where.get_by_role("link", name="Exporter les rapports (CSV)").click()
+        assert Path(info.value.path()).read_bytes() == exported
+    for width in (375, 1280):
+        marie.set_viewport_size({"width": width, "height": 900})
+        marie.screenshot(path=str(screenshots / f"access-finalised-{width}.png"), full_page=True, animations="disabled")
     audit.check(marie, "supervisor: finalised session")
     assert audit.blocking() == {}, audit.blocking()
 

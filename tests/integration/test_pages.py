@@ -445,7 +445,7 @@ async def test_the_dashboard_arrives_with_the_room(world: World) -> None:
     r = await staff.get(f"/surveillance/sessions/{sid}")
     assert r.status_code == 303 and r.headers["location"] == f"/surveillance?session={sid}&info=finalisee"
     # There, the session's supervisors find its procès-verbal; another account does not.
-    verbal = f'href="/api/sessions/{sid}/proces-verbal.pdf"'
-    assert verbal in (await staff.get(f"/surveillance?session={sid}&info=finalisee")).text
-    assert verbal not in (await other.get(f"/surveillance?session={sid}&info=finalisee")).text
-    assert verbal not in (await staff.get(f"/surveillance?session={sid}&info=acces")).text
+    for record in (f'href="/api/sessions/{sid}/proces-verbal.pdf"', f'href="/api/sessions/{sid}/reports.csv"'):
+        assert record in (await staff.get(f"/surveillance?session={sid}&info=finalisee")).text
+        assert record not in (await other.get(f"/surveillance?session={sid}&info=finalisee")).text
+        assert record not in (await staff.get(f"/surveillance?session={sid}&info=acces")).text
