@@ -503,8 +503,7 @@ class _SessionFeed:
         # reveals it and the heartbeat then carries no stale version.
         try:
             current = await self.source.current_version(self.session_id)
-            if current > self.last:
-                await self.await_version(current)
+            await self.await_version(current)
             if current > self.last:
                 await self.catch_up(self.last)
         except SourceUnavailable:
